@@ -1,0 +1,43 @@
+//! The node configuration file (`rxchain node --config node.toml`).
+//!
+//! ```toml
+//! genesis = "genesis.toml"          # relative paths are relative to this file
+//! data_dir = "data"
+//! validator_key = "keys/validator-0.key"
+//! api_listen = "127.0.0.1:8640"
+//! ```
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfigFile {
+    pub genesis: PathBuf,
+    pub data_dir: PathBuf,
+    pub validator_key: PathBuf,
+    #[serde(default = "default_api_listen")]
+    pub api_listen: String,
+}
+
+pub fn default_api_listen() -> String {
+    "127.0.0.1:8640".into()
+}
+
+impl NodeConfigFile {
+    /// Reads the file and resolves its relative paths against its folder.
+    pub fn load(path: &Path) -> Result<NodeConfigFile> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading node config {}", path.display()))?;
+        let mut config: NodeConfigFile =
+            toml::from_str(&text).with_context(|| format!("parsing node config {}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for field in [&mut config.genesis, &mut config.data_dir, &mut config.validator_key] {
+            if field.is_relative() {
+                *field = base.join(&*field);
+            }
+        }
+        Ok(config)
+    }
+}

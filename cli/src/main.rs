@@ -1,0 +1,314 @@
+//! `rxchain`: keys, genesis, node, transactions, queries and the demo.
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Parser, Subcommand};
+use rxchain_cli::client::{Client, DEFAULT_EXPIRY_BLOCKS};
+use rxchain_cli::config::{NodeConfigFile, default_api_listen};
+use rxchain_cli::story;
+use rxchain_contract_types::json as contract_json;
+use rxchain_genesis::Genesis;
+use rxchain_genesis::dev::{DevConsortium, DevOptions, create_dev_consortium};
+use rxchain_genesis::keystore::{generate, read_key, write_key};
+use rxchain_node::mempool::MempoolLimits;
+use rxchain_node::{Node, NodeConfig};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "rxchain", version, about = "A consortium blockchain for the pharmaceutical supply chain")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new Ed25519 key file (mode 0600).
+    Keygen {
+        /// Where to write the key file.
+        #[arg(long)]
+        out_dir: PathBuf,
+        /// The key's name; the file is <name>.key.
+        #[arg(long)]
+        name: String,
+        /// The organization the key acts for.
+        #[arg(long)]
+        organization: String,
+    },
+    /// Genesis files.
+    Genesis {
+        #[command(subcommand)]
+        command: GenesisCommand,
+    },
+    /// Run a node from a configuration file.
+    Node {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Build, sign and send a transaction, and wait for its receipt.
+    Tx {
+        /// The node's API address.
+        #[arg(long, default_value = "http://127.0.0.1:8640")]
+        node: String,
+        /// The sender's key file.
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        contract: String,
+        #[arg(long)]
+        method: String,
+        /// Arguments as JSON (system contracts).
+        #[arg(long, conflicts_with = "args_hex")]
+        args: Option<String>,
+        /// Arguments as hex of their canonical bytes (any contract).
+        #[arg(long)]
+        args_hex: Option<String>,
+        /// Use this nonce instead of asking the node for the next one.
+        #[arg(long)]
+        nonce: Option<u64>,
+        /// Blocks from now until the transaction expires.
+        #[arg(long, default_value_t = DEFAULT_EXPIRY_BLOCKS)]
+        expiry_blocks: u64,
+        /// Return after submitting instead of waiting for the receipt.
+        #[arg(long)]
+        no_wait: bool,
+        /// Longest wait for the receipt, in seconds.
+        #[arg(long, default_value_t = 30)]
+        timeout_seconds: u64,
+    },
+    /// Run a read-only contract query.
+    Query {
+        #[arg(long, default_value = "http://127.0.0.1:8640")]
+        node: String,
+        #[arg(long)]
+        contract: String,
+        #[arg(long)]
+        name: String,
+        /// Arguments as JSON.
+        #[arg(long, default_value = "{}")]
+        args: String,
+    },
+    /// Start a local consortium with sample data and print what to open.
+    Demo {
+        /// Data folder (default: a fresh folder under the system's temp folder).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// API listen address.
+        #[arg(long, default_value_t = default_api_listen())]
+        api: String,
+        /// Tell the story, print, and exit instead of serving (for scripts and tests).
+        #[arg(long)]
+        exit_after_seed: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum GenesisCommand {
+    /// Create a development consortium: genesis.toml, contracts/, keys/ and node.toml.
+    New {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value = "rxchain-dev")]
+        chain_id: String,
+        #[arg(long, default_value_t = 100)]
+        block_interval_ms: u64,
+        /// Produce blocks even without transactions.
+        #[arg(long)]
+        empty_blocks: bool,
+    },
+    /// Validate a genesis file and print its hash.
+    Check { file: PathBuf },
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(cli.command))
+}
+
+async fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Keygen { out_dir, name, organization } => {
+            let key = generate();
+            let path = write_key(&out_dir, &name, &organization, &key)?;
+            println!("{}", hex::encode(key.verifying_key().as_bytes()));
+            eprintln!("wrote {}", path.display());
+            Ok(())
+        }
+        Command::Genesis { command: GenesisCommand::New { dir, chain_id, block_interval_ms, empty_blocks } } => {
+            let consortium = create_dev_consortium(
+                &dir,
+                &DevOptions { chain_id, genesis_time_ms: rxchain_node::runtime::now_ms(), block_interval_ms, empty_blocks },
+            )?;
+            let config = write_node_config(&dir, &consortium, &default_api_listen())?;
+            let genesis = Genesis::load(&consortium.genesis_path)?;
+            println!("genesis      {}", consortium.genesis_path.display());
+            println!("genesis hash {}", hex::encode(genesis.hash()));
+            println!("keys         {}", consortium.keystore.display());
+            println!("node config  {}", config.display());
+            println!("run it with: rxchain node --config {}", config.display());
+            Ok(())
+        }
+        Command::Genesis { command: GenesisCommand::Check { file } } => {
+            let genesis = Genesis::load(&file)?;
+            println!("valid: chain {} with {} organizations, {} members, {} validators; hash {}",
+                genesis.chain_id, genesis.organizations.len(), genesis.members.len(), genesis.validators.len(), hex::encode(genesis.hash()));
+            Ok(())
+        }
+        Command::Node { config } => {
+            let config = NodeConfigFile::load(&config)?;
+            let node = open_node(&config.genesis, &config.data_dir, &config.validator_key)?;
+            serve_until_interrupted(node, &config.api_listen, |address| {
+                println!("rxchain node serving http://{address}");
+            })
+            .await
+        }
+        Command::Tx { node, key, contract, method, args, args_hex, nonce, expiry_blocks, no_wait, timeout_seconds } => {
+            let key = read_key(&key)?.signing_key;
+            let args = match (args, args_hex) {
+                (_, Some(hex_text)) => hex::decode(hex_text.trim()).context("--args-hex is not hex")?,
+                (Some(json_text), None) => {
+                    let value: Value = serde_json::from_str(&json_text).context("--args is not JSON")?;
+                    contract_json::encode_arguments(&contract, &method, value).map_err(|message| anyhow!(message))?
+                }
+                (None, None) => Vec::new(),
+            };
+            let client = Client::new(&node);
+            let id = client.send_call(&key, &contract, &method, args, nonce, expiry_blocks).await?;
+            if no_wait {
+                println!("{id}");
+                return Ok(());
+            }
+            let status = client.wait(&id, Duration::from_secs(timeout_seconds)).await?;
+            println!("{}", serde_json::to_string_pretty(&status)?);
+            if status["receipt"]["status"] != "success" {
+                bail!("the transaction was committed but its call failed: {}", status["receipt"]["error_code"]);
+            }
+            Ok(())
+        }
+        Command::Query { node, contract, name, args } => {
+            let value: Value = serde_json::from_str(&args).context("--args is not JSON")?;
+            let answer = Client::new(&node).query(&contract, &name, &value).await?;
+            println!("{}", serde_json::to_string_pretty(&answer["result"])?);
+            Ok(())
+        }
+        Command::Demo { dir, api, exit_after_seed } => demo(dir, &api, exit_after_seed).await,
+    }
+}
+
+fn write_node_config(dir: &Path, consortium: &DevConsortium, api: &str) -> Result<PathBuf> {
+    let path = dir.join("node.toml");
+    let config = NodeConfigFile {
+        genesis: PathBuf::from("genesis.toml"),
+        data_dir: PathBuf::from("data"),
+        validator_key: consortium.validator_key().strip_prefix(dir).unwrap_or(&consortium.validator_key()).to_path_buf(),
+        api_listen: api.to_string(),
+    };
+    std::fs::write(&path, toml::to_string_pretty(&config)?)?;
+    Ok(path)
+}
+
+fn open_node(genesis: &Path, data_dir: &Path, validator_key: &Path) -> Result<Node> {
+    let genesis = Genesis::load(genesis)?;
+    let validator_key = read_key(validator_key)?.signing_key;
+    let node = Node::open(NodeConfig {
+        data_dir: data_dir.to_path_buf(),
+        genesis,
+        validator_key,
+        mempool: MempoolLimits::default(),
+        host: Default::default(),
+    })?;
+    node.start()?;
+    Ok(node)
+}
+
+async fn serve_until_interrupted(node: Node, listen: &str, on_ready: impl FnOnce(std::net::SocketAddr)) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    on_ready(listener.local_addr()?);
+    let shutdown = async {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        eprintln!("shutting down");
+    };
+    rxchain_node::api::serve(node.clone(), listener, shutdown).await?;
+    let head = node.head();
+    node.shutdown();
+    eprintln!("stopped at height {}", head.height);
+    Ok(())
+}
+
+async fn demo(dir: Option<PathBuf>, api: &str, exit_after_seed: bool) -> Result<()> {
+    let dir = match dir {
+        Some(dir) => dir,
+        None => std::env::temp_dir().join(format!("rxchain-demo-{}", rxchain_node::runtime::now_ms())),
+    };
+    let fresh = !dir.join("genesis.toml").exists();
+    let consortium = if fresh {
+        let consortium = create_dev_consortium(
+            &dir,
+            &DevOptions { genesis_time_ms: rxchain_node::runtime::now_ms(), block_interval_ms: 50, ..DevOptions::default() },
+        )?;
+        write_node_config(&dir, &consortium, api)?;
+        consortium
+    } else {
+        DevConsortium { genesis_path: dir.join("genesis.toml"), keystore: dir.join("keys") }
+    };
+    let node = open_node(&consortium.genesis_path, &dir.join("data"), &consortium.validator_key())?;
+    let listener = tokio::net::TcpListener::bind(api).await.with_context(|| format!("listening on {api}"))?;
+    let address = listener.local_addr()?;
+    let (stop_sender, stop_receiver) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(rxchain_node::api::serve(node.clone(), listener, async {
+        let _ = stop_receiver.await;
+    }));
+
+    println!("rxchain demo");
+    println!("  data folder  {}", dir.display());
+    println!("  genesis      {}", consortium.genesis_path.display());
+    println!("  node API     http://{address}");
+    if fresh {
+        let packs = story::tell(&node, &consortium).await?;
+        println!("  chain head   height {}", node.head().height);
+        println!();
+        println!("Packs on the ledger (open a history URL in a browser or with curl):");
+        for pack in &packs {
+            println!(
+                "  {} serial {} lot {} exp {}  {}\n    http://{address}/v1/trace/packs/{}/{}",
+                pack.product, pack.id.serial, pack.lot, pack.expiry, pack.fate, pack.id.gtin, pack.id.serial
+            );
+        }
+    } else {
+        println!("  resumed an existing demo chain at height {}", node.head().height);
+    }
+    println!();
+    println!("More: http://{address}/v1/chain  http://{address}/v1/blocks/1  http://{address}/metrics");
+    if exit_after_seed {
+        let _ = stop_sender.send(());
+    } else {
+        println!("Serving until Ctrl-C.");
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        let _ = stop_sender.send(());
+    }
+    server.await??;
+    node.shutdown();
+    eprintln!("demo stopped cleanly at height {}", node.head().height);
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! The `rxchain` binary as a real process: SIGKILL while transactions stream in loses no block
+//! the node reported committed; the demo serves the histories it prints.
+
+use rxchain_cli::client::Client;
+use rxchain_contract_types::trace::{CommissionArgs, Product};
+use rxchain_genesis::keystore::read_key;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_rxchain");
+/// Longest a process may take to print what a test waits for.
+const STARTUP_TIMEOUT_MS: u64 = 60_000;
+
+/// A child process whose stdout lines arrive on a channel; killed when dropped.
+struct Process {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Process {
+    fn spawn(arguments: &[&str]) -> Process {
+        let mut child = Command::new(BINARY)
+            .args(arguments)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("rxchain starts");
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Process { child, lines }
+    }
+
+    /// The first line containing `needle`, waiting up to the startup deadline.
+    fn line_with(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_millis(STARTUP_TIMEOUT_MS);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => continue,
+                Err(error) => panic!("no line with '{needle}': {error}"),
+            }
+        }
+    }
+
+    /// Waits for the process to exit, up to `timeout`.
+    fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "process did not exit in time");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn url_in(line: &str) -> String {
+    line.split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .expect("a URL in the line")
+        .to_string()
+}
+
+fn start_node(config: &Path) -> (Process, Client) {
+    let process = Process::spawn(&["node", "--config", config.to_str().unwrap()]);
+    let url = url_in(&process.line_with("serving"));
+    (process, Client::new(&url))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+#[test]
+fn sigkill_while_transactions_stream_in_loses_no_committed_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = dir.path().join("chain");
+    let status = Command::new(BINARY)
+        .args(["genesis", "new", "--dir", chain.to_str().unwrap(), "--block-interval-ms", "10"])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let config = chain.join("node.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replace("127.0.0.1:8640", "127.0.0.1:0");
+    std::fs::write(&config, text).unwrap();
+    let key = read_key(&chain.join("keys/huaxin-pharma.key")).unwrap().signing_key;
+    let runtime = runtime();
+
+    let (mut process, client) = start_node(&config);
+    let gtin = "09506000134352";
+    let product = Product {
+        gtin: gtin.into(), name: "Amoxicillin".into(), strength: "250 mg".into(), dosage_form: "capsule".into(),
+        pack_size: 24, prescription: true, storage_celsius_tenths_min: 100, storage_celsius_tenths_max: 250,
+        approval_number: "H1".into(), manufacturer: String::new(),
+    };
+    let (confirmed, last_block) = runtime.block_on(async {
+        let id = client.send_call(&key, "trace", "register_product", borsh::to_vec(&product).unwrap(), Some(0), 10_000).await.unwrap();
+        client.wait(&id, Duration::from_secs(30)).await.unwrap();
+        // Stream commissions, 8 in flight; remember every one the node reported committed.
+        let mut confirmed: Vec<(String, u64)> = Vec::new();
+        let mut in_flight: Vec<String> = Vec::new();
+        let mut nonce = 1u64;
+        while confirmed.len() < 60 {
+            while in_flight.len() < 8 {
+                let args = CommissionArgs { gtin: gtin.into(), serial: format!("SN{nonce}"), lot: "L1".into(), expiry: "281231".into() };
+                let id = client.send_call(&key, "trace", "commission", borsh::to_vec(&args).unwrap(), Some(nonce), 10_000).await.unwrap();
+                in_flight.push(id);
+                nonce += 1;
+            }
+            let id = in_flight.remove(0);
+            let status = client.wait(&id, Duration::from_secs(30)).await.unwrap();
+            assert_eq!(status["receipt"]["status"], "success", "{status}");
+            confirmed.push((id, status["height"].as_u64().unwrap()));
+        }
+        let last_height = confirmed.last().unwrap().1;
+        let block = client.get(&format!("/v1/blocks/{last_height}")).await.unwrap();
+        (confirmed, block)
+    });
+    // Kill -9 with transactions still in flight.
+    process.child.kill().unwrap();
+    process.wait_exit(Duration::from_secs(10));
+
+    let (_process, client) = start_node(&config);
+    runtime.block_on(async {
+        for (id, height) in &confirmed {
+            let status = client.get(&format!("/v1/transactions/{id}")).await.unwrap();
+            assert_eq!(status["status"], "committed", "{id} lost after SIGKILL");
+            assert_eq!(status["height"].as_u64(), Some(*height));
+        }
+        let height = last_block["header"]["height"].as_u64().unwrap();
+        let again: Value = client.get(&format!("/v1/blocks/{height}")).await.unwrap();
+        assert_eq!(again["hash"], last_block["hash"]);
+        assert_eq!(again["header"]["state_root"], last_block["header"]["state_root"]);
+        // The restarted node goes on: the next nonce the node expects commits.
+        let nonce = client.next_nonce(&key).await.unwrap();
+        let args = CommissionArgs { gtin: gtin.into(), serial: "AFTER1".into(), lot: "L1".into(), expiry: "281231".into() };
+        let id = client.send_call(&key, "trace", "commission", borsh::to_vec(&args).unwrap(), Some(nonce), 10_000).await.unwrap();
+        let status = client.wait(&id, Duration::from_secs(30)).await.unwrap();
+        assert_eq!(status["receipt"]["status"], "success");
+    });
+}
+
+#[test]
+fn demo_serves_the_histories_it_prints_and_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let mut process = Process::spawn(&["demo", "--dir", data.to_str().unwrap(), "--api", "127.0.0.1:0"]);
+    let history_url = url_in(&process.line_with("/v1/trace/packs/"));
+    process.line_with("Serving until Ctrl-C");
+    let runtime = runtime();
+    let (base, path) = history_url.split_at(history_url.find("/v1/").unwrap());
+    let answer = runtime.block_on(Client::new(base).get(path)).unwrap();
+    let history = answer["history"].as_array().unwrap();
+    // Commissioned, shipped and received twice, dispensed: the first printed pack went to the pharmacy.
+    assert!(history.len() >= 5, "{answer}");
+    assert_eq!(history[0]["event"]["decoded"]["step"]["step"], "commissioning");
+    assert_eq!(answer["pack"]["custodian"], "anxin-pharmacy");
+    assert!(data.join("genesis.toml").exists());
+
+    let status = Command::new("kill").args(["-TERM", &process.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = process.wait_exit(Duration::from_secs(30));
+    assert!(exit.success(), "demo exit status {exit}");
+}

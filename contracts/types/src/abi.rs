@@ -1,0 +1,79 @@
+//! The host ABI between the wasmtime host and contracts: names, limits and error codes.
+//!
+//! A contract is a core wasm module that exports `memory` and one function per method:
+//! `m_<method>` for state-changing calls and `q_<name>` for read-only queries, each with the
+//! signature `() -> ()`. The call's argument bytes are fetched with `input_length`/`input_read`.
+//! A call succeeds when the function returns; it fails when the contract calls `abort` (with a
+//! stable error code and a message), traps, or runs out of fuel. A failed call's writes and
+//! events are discarded.
+//!
+//! Host functions, all in the import module [`IMPORT_MODULE`] (pointers and lengths are i32):
+//!
+//! | import | signature | meaning |
+//! |---|---|---|
+//! | `input_length` | `() -> i32` | length of the call's argument bytes |
+//! | `input_read` | `(ptr)` | copies the argument bytes to `ptr` |
+//! | `storage_read` | `(key_ptr, key_len) -> i32` | -1 when absent, else the value's length; the value goes to the register |
+//! | `storage_read_contract` | `(contract_ptr, contract_len, key_ptr, key_len) -> i32` | the same, in another contract's storage (read-only) |
+//! | `register_read` | `(ptr)` | copies the register (the last value read) to `ptr` |
+//! | `storage_write` | `(key_ptr, key_len, value_ptr, value_len)` | sets a key (traps in queries) |
+//! | `storage_remove` | `(key_ptr, key_len)` | removes a key (traps in queries) |
+//! | `caller` | `(ptr)` | writes the 32-byte public key of the transaction's sender |
+//! | `block_height` | `() -> i64` | height of the block being executed |
+//! | `block_time_ms` | `() -> i64` | the block's timestamp, milliseconds since the Unix epoch |
+//! | `emit_event` | `(topics_ptr, topics_len, data_ptr, data_len)` | topics: borsh `Vec<String>`, each an index key |
+//! | `sm3` | `(ptr, len, out_ptr)` | writes the 32-byte SM3 digest of the input |
+//! | `set_return` | `(ptr, len)` | sets the call's return data |
+//! | `abort` | `(code_ptr, code_len, message_ptr, message_len)` | fails the call with a code and message |
+
+/// The wasm import module every host function lives in.
+pub const IMPORT_MODULE: &str = "rxchain";
+/// Export-name prefix of state-changing methods.
+pub const METHOD_PREFIX: &str = "m_";
+/// Export-name prefix of read-only queries.
+pub const QUERY_PREFIX: &str = "q_";
+
+/// Longest storage key a contract may use.
+pub const STORAGE_KEY_BYTES_MAX: usize = 256;
+/// Largest storage value a contract may write.
+pub const STORAGE_VALUE_BYTES_MAX: usize = 64 * 1024;
+/// Most events one call may emit.
+pub const EVENTS_PER_CALL_MAX: usize = 64;
+/// Most topics one event may carry.
+pub const TOPICS_PER_EVENT_MAX: usize = 8;
+/// Longest topic (an index key such as `pack:09506000134352/A1B2`).
+pub const TOPIC_BYTES_MAX: usize = 160;
+/// Largest event payload.
+pub const EVENT_DATA_BYTES_MAX: usize = 16 * 1024;
+/// Largest return value.
+pub const RETURN_BYTES_MAX: usize = 64 * 1024;
+/// Longest abort code and message.
+pub const ABORT_CODE_BYTES_MAX: usize = 64;
+pub const ABORT_MESSAGE_BYTES_MAX: usize = 1024;
+
+/// Stable error codes that contracts abort with. The node passes them through to receipts and
+/// the API unchanged, so clients can branch on them.
+pub mod error_code {
+    /// The caller's organization or member roles do not allow this call.
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    /// The call's argument bytes do not decode.
+    pub const INVALID_ARGUMENT: &str = "invalid_argument";
+    /// The thing named does not exist.
+    pub const NOT_FOUND: &str = "not_found";
+    /// The thing to create exists already.
+    pub const ALREADY_EXISTS: &str = "already_exists";
+    /// Only the current custodian may do this with the pack.
+    pub const NOT_CUSTODIAN: &str = "not_custodian";
+    /// Only the shipment's consignee may receive it.
+    pub const NOT_CONSIGNEE: &str = "not_consignee";
+    /// The pack's state does not allow the operation (e.g. shipping a pack in transit).
+    pub const WRONG_STATUS: &str = "wrong_status";
+    /// The pack was dispensed before.
+    pub const ALREADY_DISPENSED: &str = "already_dispensed";
+    /// A governance proposal cannot take this approval.
+    pub const PROPOSAL_CLOSED: &str = "proposal_closed";
+    /// The organization approved this proposal already.
+    pub const ALREADY_APPROVED: &str = "already_approved";
+    /// No method or query of that name.
+    pub const UNKNOWN_METHOD: &str = "unknown_method";
+}

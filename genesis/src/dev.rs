@@ -1,0 +1,203 @@
+//! A development consortium: five organizations, one member key each, one validator.
+//!
+//! Used by `rxchain genesis new` and `rxchain demo`. The story it supports: a manufacturer makes
+//! packs, a distributor moves them, a pharmacy and a hospital dispense them, a regulator watches.
+
+use crate::keystore::{create_private_dir, generate, write_key};
+use crate::{
+    ConsensusFile, ContractFile, GenesisError, GenesisFile, MemberFile, OrganizationFile,
+    REGISTRY_WASM, TRACE_WASM, ValidatorFile, sm3,
+};
+use std::path::{Path, PathBuf};
+
+/// One founding organization of the development consortium.
+pub struct DevOrganization {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub roles: &'static [&'static str],
+    pub member_roles: &'static [&'static str],
+    pub gs1_company_prefix: Option<&'static str>,
+}
+
+/// The organizations `create_dev_consortium` writes, in this order.
+pub const ORGANIZATIONS: [DevOrganization; 5] = [
+    DevOrganization {
+        id: "huaxin-pharma",
+        name: "Huaxin Pharmaceutical Co.",
+        roles: &["manufacturer"],
+        member_roles: &["admin", "operator"],
+        gs1_company_prefix: Some("0950600"),
+    },
+    DevOrganization {
+        id: "kangda-distribution",
+        name: "Kangda Pharmaceutical Distribution",
+        roles: &["distributor"],
+        member_roles: &["admin", "operator"],
+        gs1_company_prefix: None,
+    },
+    DevOrganization {
+        id: "anxin-pharmacy",
+        name: "Anxin Online Pharmacy",
+        roles: &["pharmacy"],
+        member_roles: &["admin", "operator", "pharmacist"],
+        gs1_company_prefix: None,
+    },
+    DevOrganization {
+        id: "renmin-hospital",
+        name: "Renmin Hospital",
+        roles: &["hospital"],
+        member_roles: &["admin", "operator", "doctor", "pharmacist"],
+        gs1_company_prefix: None,
+    },
+    DevOrganization {
+        id: "drug-regulator",
+        name: "Provincial Drug Administration",
+        roles: &["regulator"],
+        member_roles: &["admin", "auditor"],
+        gs1_company_prefix: None,
+    },
+];
+
+/// Options of a development consortium.
+#[derive(Clone, Debug)]
+pub struct DevOptions {
+    pub chain_id: String,
+    pub genesis_time_ms: u64,
+    pub block_interval_ms: u64,
+    pub empty_blocks: bool,
+}
+
+impl Default for DevOptions {
+    fn default() -> Self {
+        DevOptions {
+            chain_id: "rxchain-dev".into(),
+            genesis_time_ms: 0,
+            block_interval_ms: 100,
+            empty_blocks: false,
+        }
+    }
+}
+
+/// What `create_dev_consortium` wrote.
+#[derive(Clone, Debug)]
+pub struct DevConsortium {
+    pub genesis_path: PathBuf,
+    /// Folder with `<organization id>.key` member keys and `validator-0.key`.
+    pub keystore: PathBuf,
+}
+
+impl DevConsortium {
+    /// Path of an organization's member key.
+    pub fn member_key(&self, organization: &str) -> PathBuf {
+        self.keystore.join(format!("{organization}.key"))
+    }
+
+    pub fn validator_key(&self) -> PathBuf {
+        self.keystore.join("validator-0.key")
+    }
+}
+
+/// Writes `dir/genesis.toml`, `dir/contracts/*.wasm` and `dir/keys/*.key` (fresh random keys).
+pub fn create_dev_consortium(
+    dir: &Path,
+    options: &DevOptions,
+) -> Result<DevConsortium, GenesisError> {
+    let genesis_path = dir.join("genesis.toml");
+    if genesis_path.exists() {
+        return Err(GenesisError::Invalid {
+            field: "genesis.toml".into(),
+            message: format!(
+                "{} exists already; choose an empty folder",
+                genesis_path.display()
+            ),
+        });
+    }
+    create_private_dir(dir)?;
+    let keystore = dir.join("keys");
+    let mut organizations = Vec::new();
+    let mut members = Vec::new();
+    for organization in &ORGANIZATIONS {
+        let key = generate();
+        write_key(&keystore, organization.id, organization.id, &key)?;
+        organizations.push(OrganizationFile {
+            id: organization.id.into(),
+            name: organization.name.into(),
+            roles: organization
+                .roles
+                .iter()
+                .map(|role| role.to_string())
+                .collect(),
+            admin: true,
+            gs1_company_prefix: organization.gs1_company_prefix.map(str::to_string),
+        });
+        members.push(MemberFile {
+            organization: organization.id.into(),
+            name: format!("{} operations", organization.name),
+            public_key: hex::encode(key.verifying_key().as_bytes()),
+            roles: organization
+                .member_roles
+                .iter()
+                .map(|role| role.to_string())
+                .collect(),
+        });
+    }
+    let validator_key = generate();
+    write_key(
+        &keystore,
+        "validator-0",
+        ORGANIZATIONS[0].id,
+        &validator_key,
+    )?;
+
+    let contracts_dir = dir.join("contracts");
+    std::fs::create_dir_all(&contracts_dir).map_err(|source| GenesisError::Write {
+        path: contracts_dir.clone(),
+        source,
+    })?;
+    let mut contracts = Vec::new();
+    for (id, code) in [("registry", REGISTRY_WASM), ("trace", TRACE_WASM)] {
+        let relative = format!("contracts/{id}.wasm");
+        let path = dir.join(&relative);
+        std::fs::write(&path, code).map_err(|source| GenesisError::Write { path, source })?;
+        contracts.push(ContractFile {
+            id: id.into(),
+            wasm: relative,
+            code_hash: hex::encode(sm3(code)),
+        });
+    }
+
+    let file = GenesisFile {
+        chain_id: options.chain_id.clone(),
+        genesis_time_ms: options.genesis_time_ms,
+        consensus: ConsensusFile {
+            kind: "solo".into(),
+            block_interval_ms: options.block_interval_ms,
+            block_transactions_max: 5_000,
+            block_bytes_max: 8 * 1024 * 1024,
+            empty_blocks: options.empty_blocks,
+        },
+        organizations,
+        members,
+        validators: vec![ValidatorFile {
+            organization: ORGANIZATIONS[0].id.into(),
+            public_key: hex::encode(validator_key.verifying_key().as_bytes()),
+        }],
+        contracts,
+    };
+    let text = format!(
+        "# rxchain genesis: a development consortium made by `rxchain genesis new`.\n\
+         # Format: genesis/README.md. Every node of the chain must start from these exact bytes\n\
+         # (and the wasm files beside it).\n\n{}",
+        toml::to_string_pretty(&file).expect("genesis serializes")
+    );
+    std::fs::write(&genesis_path, text).map_err(|source| GenesisError::Write {
+        path: genesis_path.clone(),
+        source,
+    })?;
+    // Prove what was written loads; a dev consortium that fails its own validation is a bug.
+    crate::Genesis::load(&genesis_path)?;
+    Ok(DevConsortium {
+        genesis_path,
+        keystore,
+    })
+}

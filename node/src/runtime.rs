@@ -1,0 +1,798 @@
+//! The node runtime: admission, the consensus driver, block building and commit.
+//!
+//! [`Node::open`] opens the RocksDB folder, applies genesis on first start (or checks that the
+//! folder belongs to this genesis), and compiles the deployed contracts. [`Node::start`] starts
+//! the driver thread: it feeds the pure consensus engine time and the mempool's backlog, builds
+//! a block when the engine asks (select from the mempool, execute, sign the certificate) and
+//! commits it when the engine says it is final. Block execution is CPU work and runs on this
+//! dedicated thread, never on the async API's workers.
+
+use crate::NodeError;
+use crate::block::{Block, BlockHeader, FinalityCertificate, transactions_root, validator_set_hash};
+use crate::executor::{DEPLOY_METHOD, Executor, SYSTEM_CONTRACT};
+use crate::hash::Hash;
+use crate::mempool::{Mempool, MempoolLimits, MempoolRefusal};
+use crate::metrics::Metrics;
+use crate::receipt::{Event, Receipt, ReceiptStatus, receipts_root};
+use crate::state::{OverlayReader, next_state_root};
+use crate::storage::{BlockEffects, CommittedBlock, EventLocation, Head, Storage};
+use crate::transaction::SignedTransaction;
+use crate::validation::{
+    EXPIRY_BLOCKS_AHEAD_MAX, NONCE_GAP_MAX, TRANSACTION_BYTES_MAX, TransactionError,
+};
+use ed25519_dalek::SigningKey;
+use rxchain_consensus::solo::{SoloConfig, SoloEngine};
+use rxchain_consensus::{ConsensusEngine, Effect, Input};
+use rxchain_contract_host::{CallContext, ContractHost, Entry, HostError, HostLimits};
+use rxchain_contract_types::{PublicKeyBytes, registry};
+use rxchain_genesis::{Consensus, Genesis};
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
+
+/// How often the driver wakes without news, at most.
+const DRIVER_TICK_MS_MAX: u64 = 20;
+
+/// What a node needs to run.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    pub data_dir: PathBuf,
+    pub genesis: Genesis,
+    /// The validator's signing key; its public key must be a genesis validator.
+    pub validator_key: SigningKey,
+    pub mempool: MempoolLimits,
+    pub host: HostLimits,
+}
+
+enum DriverMessage {
+    Wake,
+    Stop,
+}
+
+struct Inner {
+    storage: Arc<Storage>,
+    executor: Executor,
+    genesis: Genesis,
+    genesis_hash: Hash,
+    validator_key: SigningKey,
+    validators: Vec<[u8; 32]>,
+    mempool: Mutex<Mempool>,
+    metrics: Metrics,
+    head: watch::Sender<Head>,
+    wake: Mutex<Option<mpsc::Sender<DriverMessage>>>,
+}
+
+/// A running (or ready to run) node. Cheap to clone; clones share the node.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+    driver: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Node")
+            .field("chain_id", &self.inner.genesis.chain_id)
+            .field("head", &*self.inner.head.borrow())
+            .finish()
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|duration| duration.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The effects of genesis: the registry's founding records and the system contracts.
+pub fn genesis_effects(genesis: &Genesis) -> BlockEffects {
+    let mut effects = BlockEffects::default();
+    let registry_id = registry::CONTRACT_ID.to_string();
+    let mut put = |key: Vec<u8>, value: Vec<u8>| {
+        effects
+            .state_writes
+            .insert((registry_id.clone(), key), Some(value));
+    };
+    for organization in &genesis.organizations {
+        put(
+            registry::keys::organization(&organization.id),
+            borsh::to_vec(organization).expect("encodes"),
+        );
+    }
+    for member in &genesis.members {
+        put(
+            registry::keys::member(&member.public_key),
+            borsh::to_vec(member).expect("encodes"),
+        );
+    }
+    for validator in &genesis.validators {
+        put(
+            registry::keys::validator(&validator.public_key),
+            borsh::to_vec(validator).expect("encodes"),
+        );
+    }
+    let admin_count = genesis
+        .organizations
+        .iter()
+        .filter(|organization| organization.admin)
+        .count() as u32;
+    put(
+        registry::keys::ADMIN_ORGANIZATION_COUNT.to_vec(),
+        borsh::to_vec(&admin_count).expect("encodes"),
+    );
+    put(
+        registry::keys::NEXT_PROPOSAL_ID.to_vec(),
+        borsh::to_vec(&1u64).expect("encodes"),
+    );
+    for contract in &genesis.contracts {
+        effects.contracts.insert(contract.id.clone(), contract.code_hash);
+        effects.code.insert(contract.code_hash, contract.code.clone());
+    }
+    effects
+}
+
+fn validator_keys(genesis: &Genesis) -> Vec<[u8; 32]> {
+    genesis
+        .validators
+        .iter()
+        .map(|validator| validator.public_key.0)
+        .collect()
+}
+
+/// The genesis block (height 0): no transactions, no certificate; trusted by its hash.
+pub fn genesis_block(genesis: &Genesis) -> (CommittedBlock, Hash) {
+    let effects = genesis_effects(genesis);
+    let state_root = next_state_root(&[0; 32], &effects);
+    let header = BlockHeader {
+        version: crate::block::BLOCK_VERSION,
+        chain_id: genesis.chain_id.clone(),
+        height: 0,
+        previous_hash: genesis.hash(),
+        timestamp_ms: genesis.genesis_time_ms,
+        proposer: [0; 32],
+        transactions_root: transactions_root(&[]),
+        receipts_root: receipts_root(&[]),
+        state_root,
+        validator_set_hash: validator_set_hash(&validator_keys(genesis)),
+    };
+    (
+        CommittedBlock {
+            block: Block {
+                header,
+                transactions: Vec::new(),
+            },
+            certificate: None,
+            effects,
+        },
+        state_root,
+    )
+}
+
+/// Opens `storage` for `genesis`: applies it on an empty database, or checks the stored
+/// genesis hash. Returns the head.
+pub fn open_chain(storage: &Storage, genesis: &Genesis) -> Result<Head, NodeError> {
+    let genesis_hash = genesis.hash();
+    match (storage.genesis_hash()?, storage.head()?) {
+        (Some(stored), Some(head)) => {
+            if stored != genesis_hash {
+                return Err(NodeError::GenesisMismatch {
+                    stored: hex::encode(stored),
+                    configured: hex::encode(genesis_hash),
+                });
+            }
+            Ok(head)
+        }
+        (None, None) => {
+            let (block, _) = genesis_block(genesis);
+            storage.commit_block(&block, Some(&genesis_hash))
+        }
+        _ => Err(NodeError::Corrupt(
+            "the data folder has a head without a genesis hash, or the reverse".into(),
+        )),
+    }
+}
+
+/// Re-executes every block of `source` from genesis into the empty `target` and checks each
+/// state root against the block header. Returns the state roots by height (0 = genesis).
+pub fn replay_chain(
+    source: &Storage,
+    genesis: &Genesis,
+    executor: &Executor,
+    target: &Arc<Storage>,
+) -> Result<Vec<Hash>, NodeError> {
+    let mut head = open_chain(target, genesis)?;
+    let mut roots = vec![head.state_root];
+    let source_head = source
+        .head()?
+        .ok_or_else(|| NodeError::Corrupt("source has no head".into()))?;
+    for height in 1..=source_head.height {
+        let block = source
+            .block(height)?
+            .ok_or_else(|| NodeError::Corrupt(format!("block {height} is missing")))?;
+        let effects = executor.execute_block(
+            target,
+            height,
+            block.header.timestamp_ms,
+            &block.transactions,
+        )?;
+        let computed = next_state_root(&head.state_root, &effects);
+        if computed != block.header.state_root {
+            return Err(NodeError::StateRootMismatch {
+                height,
+                expected: hex::encode(block.header.state_root),
+                computed: hex::encode(computed),
+            });
+        }
+        let certificate = source.certificate(height)?;
+        head = target.commit_block(
+            &CommittedBlock {
+                block,
+                certificate,
+                effects,
+            },
+            None,
+        )?;
+        roots.push(computed);
+    }
+    Ok(roots)
+}
+
+/// A transaction's status as the API reports it.
+#[derive(Clone, Debug)]
+pub enum TransactionStatus {
+    Pending,
+    Committed {
+        height: u64,
+        index: u32,
+        receipt: Receipt,
+    },
+    Unknown,
+}
+
+/// Why a read-only query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("no contract '{0}'")]
+    UnknownContract(String),
+    #[error("contract '{contract}' has no query '{name}'")]
+    UnknownQuery { contract: String, name: String },
+    #[error("{code}: {message}")]
+    Failed { code: String, message: String },
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
+
+/// An indexed event with where it happened.
+#[derive(Clone, Debug)]
+pub struct LocatedEvent {
+    pub location: EventLocation,
+    pub event: Event,
+}
+
+impl Node {
+    /// Opens the data folder and prepares the node; call [`Node::start`] to produce blocks.
+    pub fn open(config: NodeConfig) -> Result<Node, NodeError> {
+        let Consensus::Solo(_) = &config.genesis.consensus;
+        let validators = validator_keys(&config.genesis);
+        let own_key = config.validator_key.verifying_key().to_bytes();
+        if !validators.contains(&own_key) {
+            return Err(NodeError::Config(format!(
+                "validator key {} is not a validator in genesis",
+                hex::encode(own_key)
+            )));
+        }
+        std::fs::create_dir_all(&config.data_dir)?;
+        let storage = Arc::new(Storage::open(&config.data_dir.join("db"))?);
+        let head = open_chain(&storage, &config.genesis)?;
+        let host = Arc::new(ContractHost::new(
+            config.host.clone(),
+            Some(config.data_dir.join("module-cache")),
+        )?);
+        let executor = Executor::new(host);
+        for (_, code_hash) in storage.contracts()? {
+            executor.ensure_loaded(&storage, &code_hash, None)?;
+        }
+        let metrics = Metrics::default();
+        Metrics::set(&metrics.head_height, head.height);
+        let (head_sender, _) = watch::channel(head);
+        Ok(Node {
+            inner: Arc::new(Inner {
+                storage,
+                executor,
+                genesis_hash: config.genesis.hash(),
+                genesis: config.genesis,
+                validator_key: config.validator_key,
+                validators,
+                mempool: Mutex::new(Mempool::new(config.mempool)),
+                metrics,
+                head: head_sender,
+                wake: Mutex::new(None),
+            }),
+            driver: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// Starts the consensus driver thread.
+    pub fn start(&self) -> Result<(), NodeError> {
+        let mut driver = self.driver.lock().expect("driver lock");
+        if driver.is_some() {
+            return Ok(());
+        }
+        let Consensus::Solo(parameters) = &self.inner.genesis.consensus;
+        let engine = SoloEngine::new(
+            SoloConfig {
+                block_interval_ms: parameters.block_interval_ms,
+                block_transactions_max: parameters.block_transactions_max,
+                block_bytes_max: parameters.block_bytes_max,
+                empty_blocks: parameters.empty_blocks,
+            },
+            self.head().height + 1,
+            now_ms(),
+        )?;
+        let tick_ms = (parameters.block_interval_ms / 2).clamp(1, DRIVER_TICK_MS_MAX);
+        let (sender, receiver) = mpsc::channel();
+        *self.inner.wake.lock().expect("wake lock") = Some(sender);
+        let inner = self.inner.clone();
+        *driver = Some(
+            std::thread::Builder::new()
+                .name("rxchain-driver".into())
+                .spawn(move || drive(inner, Box::new(engine), receiver, tick_ms))?,
+        );
+        Ok(())
+    }
+
+    /// Stops the driver after the block in progress (if any) is committed.
+    pub fn shutdown(&self) {
+        if let Some(sender) = self.inner.wake.lock().expect("wake lock").take() {
+            let _ = sender.send(DriverMessage::Stop);
+        }
+        if let Some(handle) = self.driver.lock().expect("driver lock").take() {
+            let _ = handle.join();
+        }
+    }
+
+    pub fn genesis(&self) -> &Genesis {
+        &self.inner.genesis
+    }
+
+    pub fn genesis_hash(&self) -> Hash {
+        self.inner.genesis_hash
+    }
+
+    pub fn storage(&self) -> &Arc<Storage> {
+        &self.inner.storage
+    }
+
+    pub fn executor(&self) -> &Executor {
+        &self.inner.executor
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    pub fn head(&self) -> Head {
+        self.inner.head.borrow().clone()
+    }
+
+    /// A receiver that sees every new head.
+    pub fn subscribe_head(&self) -> watch::Receiver<Head> {
+        self.inner.head.subscribe()
+    }
+
+    pub fn mempool_len(&self) -> usize {
+        self.inner.mempool.lock().expect("mempool lock").len()
+    }
+
+    /// The validator public keys of the chain.
+    pub fn validators(&self) -> &[[u8; 32]] {
+        &self.inner.validators
+    }
+
+    /// Checks and queues a transaction's canonical bytes; returns its id.
+    pub fn submit(&self, bytes: &[u8]) -> Result<Hash, TransactionError> {
+        let result = self.admit(bytes);
+        match &result {
+            Ok(_) => {
+                Metrics::add(&self.inner.metrics.transactions_admitted, 1);
+                if let Some(sender) = self.inner.wake.lock().expect("wake lock").as_ref() {
+                    let _ = sender.send(DriverMessage::Wake);
+                }
+            }
+            Err(_) => Metrics::add(&self.inner.metrics.transactions_rejected, 1),
+        }
+        result
+    }
+
+    fn storage_failure(error: NodeError) -> TransactionError {
+        // Admission cannot judge a transaction without state; say so rather than guess.
+        TransactionError::MempoolFull(format!("storage unavailable: {error}"))
+    }
+
+    fn admit(&self, bytes: &[u8]) -> Result<Hash, TransactionError> {
+        if bytes.len() > TRANSACTION_BYTES_MAX {
+            return Err(TransactionError::Oversized {
+                bytes: bytes.len(),
+                limit: TRANSACTION_BYTES_MAX,
+            });
+        }
+        let transaction = SignedTransaction::decode(bytes)?;
+        let body = &transaction.body;
+        if body.chain_id != self.inner.genesis.chain_id {
+            return Err(TransactionError::WrongChain {
+                expected: self.inner.genesis.chain_id.clone(),
+                found: body.chain_id.clone(),
+            });
+        }
+        if !transaction.verify_signature() {
+            return Err(TransactionError::BadSignature);
+        }
+        let storage = &self.inner.storage;
+        let sender = PublicKeyBytes(body.sender);
+        let is_member = storage
+            .state(registry::CONTRACT_ID, &registry::keys::member(&sender))
+            .map_err(Self::storage_failure)?
+            .is_some();
+        if !is_member {
+            return Err(TransactionError::Unauthorized(sender.to_hex()));
+        }
+        let next = storage.next_nonce(&body.sender).map_err(Self::storage_failure)?;
+        if body.nonce < next {
+            return Err(TransactionError::NonceUsed {
+                nonce: body.nonce,
+                next,
+            });
+        }
+        if body.nonce > next + NONCE_GAP_MAX {
+            return Err(TransactionError::NonceGap {
+                nonce: body.nonce,
+                next,
+                limit: NONCE_GAP_MAX,
+            });
+        }
+        let next_height = self.head().height + 1;
+        if body.expiry_height < next_height {
+            return Err(TransactionError::Expired {
+                expiry_height: body.expiry_height,
+                next_height,
+            });
+        }
+        if body.expiry_height > next_height + EXPIRY_BLOCKS_AHEAD_MAX {
+            return Err(TransactionError::ExpiryTooFar {
+                expiry_height: body.expiry_height,
+                limit: EXPIRY_BLOCKS_AHEAD_MAX,
+            });
+        }
+        self.check_target(&body.contract, &body.method)?;
+        let id = transaction.id();
+        let mut mempool = self.inner.mempool.lock().expect("mempool lock");
+        mempool
+            .insert(transaction, id, bytes.len())
+            .map_err(|refusal| match refusal {
+                MempoolRefusal::Duplicate => TransactionError::Duplicate,
+                MempoolRefusal::Full(message) => TransactionError::MempoolFull(message),
+            })?;
+        Metrics::set(&self.inner.metrics.mempool_transactions, mempool.len() as u64);
+        Ok(id)
+    }
+
+    fn check_target(&self, contract: &str, method: &str) -> Result<(), TransactionError> {
+        if contract == SYSTEM_CONTRACT {
+            return if method == DEPLOY_METHOD {
+                Ok(())
+            } else {
+                Err(TransactionError::UnknownMethod {
+                    contract: contract.into(),
+                    method: method.into(),
+                })
+            };
+        }
+        let hash = self
+            .inner
+            .storage
+            .contract_code_hash(contract)
+            .map_err(Self::storage_failure)?
+            .ok_or_else(|| TransactionError::UnknownContract(contract.into()))?;
+        let methods = self
+            .inner
+            .executor
+            .host()
+            .methods(&hash)
+            .map_err(|error| TransactionError::UnknownContract(error.to_string()))?;
+        if methods.iter().any(|known| known == method) {
+            Ok(())
+        } else {
+            Err(TransactionError::UnknownMethod {
+                contract: contract.into(),
+                method: method.into(),
+            })
+        }
+    }
+
+    pub fn transaction_status(&self, id: &Hash) -> Result<TransactionStatus, NodeError> {
+        let storage = &self.inner.storage;
+        if let Some(location) = storage.transaction_location(id)? {
+            let receipt = storage
+                .receipt(id)?
+                .ok_or_else(|| NodeError::Corrupt("receipt missing".into()))?;
+            return Ok(TransactionStatus::Committed {
+                height: location.height,
+                index: location.index,
+                receipt,
+            });
+        }
+        if self.inner.mempool.lock().expect("mempool lock").contains(id) {
+            return Ok(TransactionStatus::Pending);
+        }
+        Ok(TransactionStatus::Unknown)
+    }
+
+    /// Waits until the transaction is in a committed block or `timeout` passes.
+    pub async fn wait_for_commit(
+        &self,
+        id: &Hash,
+        timeout: Duration,
+    ) -> Result<Option<(u64, Receipt)>, NodeError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut heads = self.subscribe_head();
+        loop {
+            if let TransactionStatus::Committed {
+                height, receipt, ..
+            } = self.transaction_status(id)?
+            {
+                return Ok(Some((height, receipt)));
+            }
+            match tokio::time::timeout_at(deadline, heads.changed()).await {
+                Ok(Ok(())) => continue,
+                Ok(Err(_)) => return Err(NodeError::ShuttingDown),
+                Err(_) => return Ok(None),
+            }
+        }
+    }
+
+    /// Runs a read-only query against the committed state.
+    pub fn query(
+        &self,
+        contract: &str,
+        name: &str,
+        args: Vec<u8>,
+    ) -> Result<Vec<u8>, QueryError> {
+        let storage = &self.inner.storage;
+        let hash = storage
+            .contract_code_hash(contract)?
+            .ok_or_else(|| QueryError::UnknownContract(contract.into()))?;
+        let head = self.head();
+        let host = self.inner.executor.host();
+        let context = CallContext {
+            contract_id: contract.into(),
+            caller: [0; 32],
+            block_height: head.height,
+            block_time_ms: head.timestamp_ms,
+            fuel_limit: host.limits().fuel_per_call_max,
+        };
+        let reader = Arc::new(OverlayReader::new(storage.clone()));
+        let outcome = host
+            .call(&hash, Entry::Query(name), &context, args, reader)
+            .map_err(|error| match error {
+                HostError::UnknownEntry { .. } => QueryError::UnknownQuery {
+                    contract: contract.into(),
+                    name: name.into(),
+                },
+                other => QueryError::Node(other.into()),
+            })?;
+        match outcome.result {
+            Ok(()) => Ok(outcome.return_data),
+            Err(failure) => Err(QueryError::Failed {
+                code: failure.code,
+                message: failure.message,
+            }),
+        }
+    }
+
+    /// Events indexed under `topic`, in chain order.
+    pub fn events(&self, topic: &str, limit: usize) -> Result<Vec<LocatedEvent>, NodeError> {
+        let storage = &self.inner.storage;
+        let mut found = Vec::new();
+        for location in storage.events_by_topic(topic, limit)? {
+            let receipt = storage
+                .receipt(&location.transaction_id)?
+                .ok_or_else(|| NodeError::Corrupt("indexed receipt missing".into()))?;
+            let event = receipt
+                .events
+                .get(location.event_index as usize)
+                .cloned()
+                .ok_or_else(|| NodeError::Corrupt("indexed event missing".into()))?;
+            found.push(LocatedEvent { location, event });
+        }
+        Ok(found)
+    }
+}
+
+/// A block built and certified, waiting for the engine's commit.
+struct Prepared {
+    committed: CommittedBlock,
+    execution: Duration,
+}
+
+fn committed_nonce(storage: &Storage, sender: &[u8; 32]) -> u64 {
+    // The driver cannot order blocks without reading state; halting beats guessing.
+    storage
+        .next_nonce(sender)
+        .expect("reading a nonce failed; the node halts rather than build a wrong block")
+}
+
+fn build_block(
+    inner: &Inner,
+    height: u64,
+    transactions_max: u32,
+    bytes_max: u64,
+) -> Result<Prepared, NodeError> {
+    let storage = &inner.storage;
+    let head = inner.head.borrow().clone();
+    assert_eq!(head.height + 1, height, "blocks are built on the head");
+    let transactions = inner.mempool.lock().expect("mempool lock").select(
+        transactions_max as usize,
+        bytes_max,
+        |sender| committed_nonce(storage, sender),
+    );
+    let timestamp_ms = now_ms().max(head.timestamp_ms);
+    let started = Instant::now();
+    let effects = inner
+        .executor
+        .execute_block(storage, height, timestamp_ms, &transactions)?;
+    let execution = started.elapsed();
+    let state_root = next_state_root(&head.state_root, &effects);
+    let header = BlockHeader {
+        version: crate::block::BLOCK_VERSION,
+        chain_id: inner.genesis.chain_id.clone(),
+        height,
+        previous_hash: head.hash,
+        timestamp_ms,
+        proposer: inner.validator_key.verifying_key().to_bytes(),
+        transactions_root: transactions_root(&transactions),
+        receipts_root: receipts_root(&effects.receipts),
+        state_root,
+        validator_set_hash: validator_set_hash(&inner.validators),
+    };
+    let block_hash = header.hash();
+    let certificate = FinalityCertificate {
+        height,
+        block_hash,
+        signatures: vec![FinalityCertificate::sign(
+            height,
+            block_hash,
+            &inner.validator_key,
+        )],
+    };
+    Ok(Prepared {
+        committed: CommittedBlock {
+            block: Block {
+                header,
+                transactions,
+            },
+            certificate: Some(certificate),
+            effects,
+        },
+        execution,
+    })
+}
+
+fn commit(inner: &Inner, prepared: Prepared) -> Result<(), NodeError> {
+    let committed = &prepared.committed;
+    let head = inner.storage.commit_block(committed, None)?;
+    let receipts = &committed.effects.receipts;
+    let metrics = &inner.metrics;
+    Metrics::add(&metrics.blocks_committed, 1);
+    Metrics::add(&metrics.transactions_committed, receipts.len() as u64);
+    Metrics::add(
+        &metrics.transactions_failed,
+        receipts
+            .iter()
+            .filter(|receipt| receipt.status != ReceiptStatus::Success)
+            .count() as u64,
+    );
+    Metrics::add(
+        &metrics.fuel_used_total,
+        receipts.iter().map(|receipt| receipt.fuel_used).sum(),
+    );
+    Metrics::add(
+        &metrics.block_execution_microseconds_total,
+        prepared.execution.as_micros() as u64,
+    );
+    Metrics::set(&metrics.head_height, head.height);
+    {
+        let mut mempool = inner.mempool.lock().expect("mempool lock");
+        mempool.prune(|sender| committed_nonce(&inner.storage, sender), head.height + 1);
+        Metrics::set(&metrics.mempool_transactions, mempool.len() as u64);
+    }
+    inner.head.send_replace(head);
+    Ok(())
+}
+
+fn drive(
+    inner: Arc<Inner>,
+    mut engine: Box<dyn ConsensusEngine>,
+    receiver: mpsc::Receiver<DriverMessage>,
+    tick_ms: u64,
+) {
+    let mut prepared: Option<Prepared> = None;
+    loop {
+        match receiver.recv_timeout(Duration::from_millis(tick_ms)) {
+            Ok(DriverMessage::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            Ok(DriverMessage::Wake) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        // Many wake-ups may have queued while a block was executing; one pass serves them all.
+        while let Ok(message) = receiver.try_recv() {
+            if let DriverMessage::Stop = message {
+                return;
+            }
+        }
+        let (transactions, bytes) = inner
+            .mempool
+            .lock()
+            .expect("mempool lock")
+            .ready_backlog(|sender| committed_nonce(&inner.storage, sender));
+        let mut inputs = VecDeque::from([Input::Pending {
+            transactions,
+            bytes,
+            now_ms: now_ms(),
+        }]);
+        while let Some(input) = inputs.pop_front() {
+            for effect in engine.handle(input) {
+                match effect {
+                    Effect::BuildProposal {
+                        height,
+                        transactions_max,
+                        bytes_max,
+                    } => match build_block(&inner, height, transactions_max, bytes_max) {
+                        Ok(block) => {
+                            let payload_hash = block.committed.block.header.hash();
+                            prepared = Some(block);
+                            inputs.push_back(Input::Proposed {
+                                height,
+                                payload_hash,
+                            });
+                        }
+                        Err(error) => {
+                            tracing::error!(%error, height, "building a block failed");
+                            inputs.push_back(Input::ProposalAbandoned { height });
+                        }
+                    },
+                    Effect::Commit {
+                        height,
+                        payload_hash,
+                    } => {
+                        let block = prepared
+                            .take()
+                            .expect("the engine commits only what was proposed");
+                        assert_eq!(block.committed.block.header.height, height);
+                        assert_eq!(block.committed.block.header.hash(), payload_hash);
+                        if let Err(error) = commit(&inner, block) {
+                            // A block that cannot be stored must not be acknowledged; stop
+                            // producing rather than continue on a head that is not on disk.
+                            tracing::error!(%error, height, "commit failed; the node stops producing blocks");
+                            return;
+                        }
+                        // A full backlog should not wait for the next tick.
+                        let (transactions, bytes) = inner
+                            .mempool
+                            .lock()
+                            .expect("mempool lock")
+                            .ready_backlog(|sender| committed_nonce(&inner.storage, sender));
+                        inputs.push_back(Input::Pending {
+                            transactions,
+                            bytes,
+                            now_ms: now_ms(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+}

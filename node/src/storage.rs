@@ -1,0 +1,366 @@
+//! RocksDB storage: one column family per kind of data, one synced write batch per block.
+//!
+//! | column family | key | value |
+//! |---|---|---|
+//! | `blocks` | height (u64 BE) | canonical block bytes |
+//! | `certificates` | height | borsh `FinalityCertificate` |
+//! | `block_hashes` | block hash | height |
+//! | `transactions` | transaction id | borsh (height, index in block) |
+//! | `receipts` | transaction id | borsh `Receipt` |
+//! | `state` | contract id, 0x00, key | value |
+//! | `accounts` | sender key | next nonce (u64 BE) |
+//! | `contracts` | contract id | code hash |
+//! | `code` | code hash | wasm bytes |
+//! | `events` | topic, 0x00, height, tx index (u32 BE), event index (u16 BE) | transaction id |
+//! | `meta` | `head`, `genesis_hash` | borsh |
+//!
+//! [`Storage::commit_block`] writes a block, its certificate, receipts, state changes, nonces,
+//! deployed code and event index entries in one `WriteBatch` with `sync = true`: after it returns
+//! the block survives a crash, and a crash before it leaves no trace of the block. On open the
+//! node resumes from `head`.
+
+use crate::NodeError;
+use crate::block::{Block, FinalityCertificate};
+use crate::hash::Hash;
+use crate::receipt::Receipt;
+use borsh::{BorshDeserialize, BorshSerialize};
+use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const BLOCKS: &str = "blocks";
+const CERTIFICATES: &str = "certificates";
+const BLOCK_HASHES: &str = "block_hashes";
+const TRANSACTIONS: &str = "transactions";
+const RECEIPTS: &str = "receipts";
+const STATE: &str = "state";
+const ACCOUNTS: &str = "accounts";
+const CONTRACTS: &str = "contracts";
+const CODE: &str = "code";
+const EVENTS: &str = "events";
+const META: &str = "meta";
+const COLUMN_FAMILIES: [&str; 11] = [
+    BLOCKS,
+    CERTIFICATES,
+    BLOCK_HASHES,
+    TRANSACTIONS,
+    RECEIPTS,
+    STATE,
+    ACCOUNTS,
+    CONTRACTS,
+    CODE,
+    EVENTS,
+    META,
+];
+
+const HEAD_KEY: &[u8] = b"head";
+const GENESIS_HASH_KEY: &[u8] = b"genesis_hash";
+
+/// Most index entries one topic lookup returns.
+pub const EVENTS_PER_LOOKUP_MAX: usize = 10_000;
+
+/// The last committed block.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Head {
+    pub height: u64,
+    pub hash: Hash,
+    pub state_root: Hash,
+    pub timestamp_ms: u64,
+}
+
+/// Where a transaction sits in the chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct TransactionLocation {
+    pub height: u64,
+    pub index: u32,
+}
+
+/// One entry of the event index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventLocation {
+    pub height: u64,
+    pub transaction_index: u32,
+    pub event_index: u16,
+    pub transaction_id: Hash,
+}
+
+/// Everything a block changes, as the executor computed it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlockEffects {
+    /// (contract id, key) → new value or removal.
+    pub state_writes: BTreeMap<(String, Vec<u8>), Option<Vec<u8>>>,
+    /// sender → next nonce after the block.
+    pub nonces: BTreeMap<[u8; 32], u64>,
+    /// contract id → code hash (deploys and upgrades).
+    pub contracts: BTreeMap<String, Hash>,
+    /// code hash → wasm bytes.
+    pub code: BTreeMap<Hash, Vec<u8>>,
+    pub receipts: Vec<Receipt>,
+}
+
+/// A committed block with everything needed to store it.
+#[derive(Clone, Debug)]
+pub struct CommittedBlock {
+    pub block: Block,
+    pub certificate: Option<FinalityCertificate>,
+    pub effects: BlockEffects,
+}
+
+pub struct Storage {
+    db: DB,
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Storage").field("path", &self.db.path()).finish()
+    }
+}
+
+fn state_key(contract: &str, key: &[u8]) -> Vec<u8> {
+    let mut full = Vec::with_capacity(contract.len() + 1 + key.len());
+    full.extend_from_slice(contract.as_bytes());
+    full.push(0);
+    full.extend_from_slice(key);
+    full
+}
+
+fn event_key(topic: &str, height: u64, transaction_index: u32, event_index: u16) -> Vec<u8> {
+    let mut key = Vec::with_capacity(topic.len() + 15);
+    key.extend_from_slice(topic.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&height.to_be_bytes());
+    key.extend_from_slice(&transaction_index.to_be_bytes());
+    key.extend_from_slice(&event_index.to_be_bytes());
+    key
+}
+
+fn decode<T: BorshDeserialize>(bytes: &[u8], what: &str) -> Result<T, NodeError> {
+    borsh::from_slice(bytes).map_err(|error| NodeError::Corrupt(format!("{what}: {error}")))
+}
+
+impl Storage {
+    /// Opens (or creates) the database in `path`.
+    pub fn open(path: &Path) -> Result<Storage, NodeError> {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        // A node process owns its folder; a second process opening it fails on RocksDB's lock.
+        let families = COLUMN_FAMILIES.iter().map(|name| {
+            let mut family_options = Options::default();
+            family_options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+            ColumnFamilyDescriptor::new(*name, family_options)
+        });
+        let db = DB::open_cf_descriptors(&options, path, families)?;
+        Ok(Storage { db })
+    }
+
+    fn family(&self, name: &str) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(name)
+            .expect("every column family is created on open")
+    }
+
+    fn get(&self, family: &str, key: &[u8]) -> Result<Option<Vec<u8>>, NodeError> {
+        Ok(self.db.get_cf(self.family(family), key)?)
+    }
+
+    pub fn head(&self) -> Result<Option<Head>, NodeError> {
+        self.get(META, HEAD_KEY)?
+            .map(|bytes| decode(&bytes, "head"))
+            .transpose()
+    }
+
+    pub fn genesis_hash(&self) -> Result<Option<Hash>, NodeError> {
+        self.get(META, GENESIS_HASH_KEY)?
+            .map(|bytes| decode(&bytes, "genesis hash"))
+            .transpose()
+    }
+
+    pub fn state(&self, contract: &str, key: &[u8]) -> Result<Option<Vec<u8>>, NodeError> {
+        self.get(STATE, &state_key(contract, key))
+    }
+
+    /// The sender's next nonce (0 for a sender that never sent).
+    pub fn next_nonce(&self, sender: &[u8; 32]) -> Result<u64, NodeError> {
+        Ok(match self.get(ACCOUNTS, sender)? {
+            Some(bytes) => u64::from_be_bytes(
+                bytes
+                    .try_into()
+                    .map_err(|_| NodeError::Corrupt("nonce is not 8 bytes".into()))?,
+            ),
+            None => 0,
+        })
+    }
+
+    pub fn contract_code_hash(&self, contract: &str) -> Result<Option<Hash>, NodeError> {
+        self.get(CONTRACTS, contract.as_bytes())?
+            .map(|bytes| decode(&bytes, "code hash"))
+            .transpose()
+    }
+
+    /// Every deployed contract id and its code hash.
+    pub fn contracts(&self) -> Result<Vec<(String, Hash)>, NodeError> {
+        let mut contracts = Vec::new();
+        for item in self.db.iterator_cf(self.family(CONTRACTS), IteratorMode::Start) {
+            let (key, value) = item?;
+            contracts.push((
+                String::from_utf8_lossy(&key).into_owned(),
+                decode(&value, "code hash")?,
+            ));
+        }
+        Ok(contracts)
+    }
+
+    pub fn code(&self, hash: &Hash) -> Result<Option<Vec<u8>>, NodeError> {
+        self.get(CODE, hash)
+    }
+
+    pub fn block(&self, height: u64) -> Result<Option<Block>, NodeError> {
+        self.get(BLOCKS, &height.to_be_bytes())?
+            .map(|bytes| Block::decode(&bytes).map_err(NodeError::Corrupt))
+            .transpose()
+    }
+
+    pub fn certificate(&self, height: u64) -> Result<Option<FinalityCertificate>, NodeError> {
+        self.get(CERTIFICATES, &height.to_be_bytes())?
+            .map(|bytes| decode(&bytes, "certificate"))
+            .transpose()
+    }
+
+    pub fn height_of_block(&self, hash: &Hash) -> Result<Option<u64>, NodeError> {
+        self.get(BLOCK_HASHES, hash)?
+            .map(|bytes| decode(&bytes, "block height"))
+            .transpose()
+    }
+
+    pub fn transaction_location(&self, id: &Hash) -> Result<Option<TransactionLocation>, NodeError> {
+        self.get(TRANSACTIONS, id)?
+            .map(|bytes| decode(&bytes, "transaction location"))
+            .transpose()
+    }
+
+    pub fn receipt(&self, id: &Hash) -> Result<Option<Receipt>, NodeError> {
+        self.get(RECEIPTS, id)?
+            .map(|bytes| decode(&bytes, "receipt"))
+            .transpose()
+    }
+
+    /// Index entries of a topic in chain order, at most `limit` (capped at
+    /// [`EVENTS_PER_LOOKUP_MAX`]).
+    pub fn events_by_topic(&self, topic: &str, limit: usize) -> Result<Vec<EventLocation>, NodeError> {
+        let limit = limit.min(EVENTS_PER_LOOKUP_MAX);
+        let mut prefix = topic.as_bytes().to_vec();
+        prefix.push(0);
+        let mut found = Vec::new();
+        let iterator = self.db.iterator_cf(
+            self.family(EVENTS),
+            IteratorMode::From(&prefix, Direction::Forward),
+        );
+        for item in iterator {
+            let (key, value) = item?;
+            if !key.starts_with(&prefix) || found.len() >= limit {
+                break;
+            }
+            let rest = &key[prefix.len()..];
+            if rest.len() != 14 {
+                return Err(NodeError::Corrupt("event index key length".into()));
+            }
+            found.push(EventLocation {
+                height: u64::from_be_bytes(rest[0..8].try_into().expect("8 bytes")),
+                transaction_index: u32::from_be_bytes(rest[8..12].try_into().expect("4 bytes")),
+                event_index: u16::from_be_bytes(rest[12..14].try_into().expect("2 bytes")),
+                transaction_id: value
+                    .as_ref()
+                    .try_into()
+                    .map_err(|_| NodeError::Corrupt("event index value".into()))?,
+            });
+        }
+        Ok(found)
+    }
+
+    /// Writes a block and all its effects atomically and durably.
+    pub fn commit_block(&self, committed: &CommittedBlock, genesis_hash: Option<&Hash>) -> Result<Head, NodeError> {
+        let header = &committed.block.header;
+        let hash = header.hash();
+        let height_bytes = header.height.to_be_bytes();
+        let effects = &committed.effects;
+        assert_eq!(
+            committed.block.transactions.len(),
+            effects.receipts.len(),
+            "one receipt per transaction"
+        );
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.family(BLOCKS), height_bytes, committed.block.encode());
+        if let Some(certificate) = &committed.certificate {
+            batch.put_cf(
+                self.family(CERTIFICATES),
+                height_bytes,
+                borsh::to_vec(certificate).expect("encodes"),
+            );
+        }
+        batch.put_cf(self.family(BLOCK_HASHES), hash, borsh::to_vec(&header.height).expect("encodes"));
+        for (index, (transaction, receipt)) in committed
+            .block
+            .transactions
+            .iter()
+            .zip(&effects.receipts)
+            .enumerate()
+        {
+            let id = transaction.id();
+            assert_eq!(id, receipt.transaction_id, "receipts follow block order");
+            let location = TransactionLocation {
+                height: header.height,
+                index: index as u32,
+            };
+            batch.put_cf(self.family(TRANSACTIONS), id, borsh::to_vec(&location).expect("encodes"));
+            batch.put_cf(self.family(RECEIPTS), id, borsh::to_vec(receipt).expect("encodes"));
+            for (event_index, event) in receipt.events.iter().enumerate() {
+                for topic in &event.topics {
+                    batch.put_cf(
+                        self.family(EVENTS),
+                        event_key(topic, header.height, index as u32, event_index as u16),
+                        id,
+                    );
+                }
+            }
+        }
+        for ((contract, key), value) in &effects.state_writes {
+            let full = state_key(contract, key);
+            match value {
+                Some(value) => batch.put_cf(self.family(STATE), full, value),
+                None => batch.delete_cf(self.family(STATE), full),
+            }
+        }
+        for (sender, nonce) in &effects.nonces {
+            batch.put_cf(self.family(ACCOUNTS), sender, nonce.to_be_bytes());
+        }
+        for (contract, code_hash) in &effects.contracts {
+            batch.put_cf(self.family(CONTRACTS), contract.as_bytes(), borsh::to_vec(code_hash).expect("encodes"));
+        }
+        for (code_hash, code) in &effects.code {
+            batch.put_cf(self.family(CODE), code_hash, code);
+        }
+        let head = Head {
+            height: header.height,
+            hash,
+            state_root: header.state_root,
+            timestamp_ms: header.timestamp_ms,
+        };
+        batch.put_cf(self.family(META), HEAD_KEY, borsh::to_vec(&head).expect("encodes"));
+        if let Some(genesis_hash) = genesis_hash {
+            batch.put_cf(self.family(META), GENESIS_HASH_KEY, borsh::to_vec(genesis_hash).expect("encodes"));
+        }
+        let mut write_options = WriteOptions::default();
+        write_options.set_sync(true);
+        self.db.write_opt(batch, &write_options)?;
+        Ok(head)
+    }
+
+    /// A consistent on-disk copy of the database (RocksDB checkpoint) in `target`, for backups.
+    pub fn checkpoint(&self, target: &Path) -> Result<(), NodeError> {
+        let checkpoint = rocksdb::checkpoint::Checkpoint::new(&self.db)?;
+        checkpoint.create_checkpoint(target)?;
+        Ok(())
+    }
+}

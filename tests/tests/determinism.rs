@@ -1,0 +1,83 @@
+//! Re-executing the stored blocks from genesis, on a fresh database with a fresh contract host,
+//! gives the same state root at every height as the blocks' headers certify.
+
+use rxchain_contract_host::{ContractHost, HostLimits};
+use rxchain_contract_types::trace::{CommissionArgs, PackId, Product, ShipArgs, ShipmentIdArgs};
+use rxchain_node::executor::Executor;
+use rxchain_node::runtime::replay_chain;
+use rxchain_node::storage::Storage;
+use rxchain_tests::{TestChain, assert_success};
+use std::sync::Arc;
+
+#[test]
+fn replaying_stored_blocks_gives_the_same_state_roots() {
+    let chain = TestChain::start();
+    let gtin = "09506000134352";
+    let product = Product {
+        gtin: gtin.into(),
+        name: "Amoxicillin".into(),
+        strength: "250 mg".into(),
+        dosage_form: "capsule".into(),
+        pack_size: 24,
+        prescription: true,
+        storage_celsius_tenths_min: 100,
+        storage_celsius_tenths_max: 250,
+        approval_number: "H1".into(),
+        manufacturer: String::new(),
+    };
+    assert_success(&chain.call("huaxin-pharma", "trace", "register_product", &product));
+    // Many transactions from one sender land in few blocks; failures are part of the history.
+    let key = chain.key("huaxin-pharma");
+    let mut ids = Vec::new();
+    for number in 0..40u64 {
+        let serial = if number == 7 { "SN1".to_string() } else { format!("SN{number}") };
+        let args = CommissionArgs { gtin: gtin.into(), serial, lot: "L1".into(), expiry: "281231".into() };
+        let transaction = chain.transaction(&key, 1 + number, "trace", "commission", borsh::to_vec(&args).unwrap());
+        ids.push(chain.submit(&transaction).unwrap());
+    }
+    for id in &ids {
+        chain.wait(id);
+    }
+    let packs = vec![PackId { gtin: gtin.into(), serial: "SN2".into() }];
+    assert_success(&chain.call("huaxin-pharma", "trace", "ship", &ShipArgs { shipment_id: "S1".into(), to: "kangda-distribution".into(), packs }));
+    assert_success(&chain.call("kangda-distribution", "trace", "receive", &ShipmentIdArgs { shipment_id: "S1".into() }));
+    chain.node.shutdown();
+
+    let source = chain.node.storage();
+    let head = source.head().unwrap().unwrap();
+    assert!(head.height >= 4, "the story made several blocks");
+
+    let target_dir = tempfile::tempdir().unwrap();
+    let target = Arc::new(Storage::open(target_dir.path()).unwrap());
+    let executor = Executor::new(Arc::new(ContractHost::new(HostLimits::default(), None).unwrap()));
+    let roots = replay_chain(source, &chain.genesis, &executor, &target).unwrap();
+    assert_eq!(roots.len() as u64, head.height + 1);
+    for (height, root) in roots.iter().enumerate().skip(1) {
+        let block = source.block(height as u64).unwrap().unwrap();
+        assert_eq!(&block.header.state_root, root, "height {height}");
+        // The replayed copy stores the same blocks.
+        assert_eq!(target.block(height as u64).unwrap().unwrap(), block);
+    }
+    assert_eq!(target.head().unwrap().unwrap(), head);
+}
+
+#[test]
+fn a_tampered_block_is_detected_on_replay() {
+    let chain = TestChain::start();
+    let receipt = chain.call("huaxin-pharma", "trace", "commission", &CommissionArgs {
+        gtin: "09506000134352".into(), serial: "SN1".into(), lot: "L1".into(), expiry: "281231".into(),
+    });
+    // No product registered: the call fails, but it is still a block with a state change (nonce).
+    assert_eq!(rxchain_tests::failure_code(&receipt), "not_found");
+    chain.node.shutdown();
+    let source = chain.node.storage();
+
+    // Replay against a genesis with one organization fewer: the state differs from block 0 on.
+    let mut other = chain.genesis.clone();
+    other.organizations.pop();
+    let target_dir = tempfile::tempdir().unwrap();
+    let target = Arc::new(Storage::open(target_dir.path()).unwrap());
+    let executor = Executor::new(Arc::new(ContractHost::new(HostLimits::default(), None).unwrap()));
+    let error = replay_chain(source, &other, &executor, &target).unwrap_err();
+    assert!(matches!(error, rxchain_node::NodeError::StateRootMismatch { height: 1, .. }), "{error}");
+}
