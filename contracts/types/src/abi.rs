@@ -38,7 +38,7 @@ pub const STORAGE_KEY_BYTES_MAX: usize = 256;
 /// Largest storage value a contract may write.
 pub const STORAGE_VALUE_BYTES_MAX: usize = 64 * 1024;
 /// Most events one call may emit.
-pub const EVENTS_PER_CALL_MAX: usize = 64;
+pub const EVENTS_PER_CALL_MAX: usize = 1024;
 /// Most topics one event may carry.
 pub const TOPICS_PER_EVENT_MAX: usize = 8;
 /// Longest topic (an index key such as `pack:09506000134352/A1B2`).
@@ -76,4 +76,6 @@ pub mod error_code {
     pub const ALREADY_APPROVED: &str = "already_approved";
     /// No method or query of that name.
     pub const UNKNOWN_METHOD: &str = "unknown_method";
+    /// The contract panicked (a bug in the contract, or stored data that does not decode).
+    pub const PANIC: &str = "panic";
 }
