@@ -1,6 +1,7 @@
 //! The `rxchain` command's library: node configuration files, an HTTP client for the node API,
 //! and the demo's supply-chain story. `main.rs` is only argument parsing.
 
+pub mod bench;
 pub mod client;
 pub mod config;
 pub mod story;

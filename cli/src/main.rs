@@ -89,6 +89,18 @@ enum Command {
         #[arg(long, default_value = "{}")]
         args: String,
     },
+    /// Measure single-node throughput of trace transactions run by the wasm contract.
+    Bench {
+        /// Transactions to commit.
+        #[arg(long, default_value_t = 20_000)]
+        transactions: u64,
+        /// Most transactions submitted ahead of the last committed one.
+        #[arg(long, default_value_t = 1_000)]
+        window: u64,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Start a local consortium with sample data and print what to open.
     Demo {
         /// Data folder (default: a fresh folder under the system's temp folder).
@@ -200,6 +212,21 @@ async fn run(command: Command) -> Result<()> {
             let value: Value = serde_json::from_str(&args).context("--args is not JSON")?;
             let answer = Client::new(&node).query(&contract, &name, &value).await?;
             println!("{}", serde_json::to_string_pretty(&answer["result"])?);
+            Ok(())
+        }
+        Command::Bench { transactions, window, json } => {
+            let report = rxchain_cli::bench::run(transactions, window).await?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!("nodes {} ({})", report.nodes, report.consensus);
+                println!("transactions       {}", report.transactions);
+                println!("seconds            {:.2}", report.seconds);
+                println!("committed tx/s     {:.0}", report.tps);
+                println!("blocks             {}", report.blocks);
+                println!("latency p50/p95/p99 ms  {:.1} / {:.1} / {:.1}", report.latency_ms_p50, report.latency_ms_p95, report.latency_ms_p99);
+                println!("CPU s per 1,000 tx {:.3}", report.cpu_seconds_per_1000_transactions);
+            }
             Ok(())
         }
         Command::Demo { dir, api, exit_after_seed } => demo(dir, &api, exit_after_seed).await,

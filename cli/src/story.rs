@@ -44,6 +44,7 @@ pub struct StoryPack {
 }
 
 /// Signs and submits transactions for several organizations, keeping each one's nonce.
+#[derive(Debug)]
 pub struct Teller<'a> {
     node: &'a Node,
     keys: HashMap<String, SigningKey>,

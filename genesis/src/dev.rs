@@ -11,6 +11,7 @@ use crate::{
 use std::path::{Path, PathBuf};
 
 /// One founding organization of the development consortium.
+#[derive(Debug)]
 pub struct DevOrganization {
     pub id: &'static str,
     pub name: &'static str,

@@ -22,7 +22,7 @@ impl Default for MempoolLimits {
         MempoolLimits {
             transactions_max: 100_000,
             bytes_max: 256 * 1024 * 1024,
-            transactions_per_sender_max: 1_000,
+            transactions_per_sender_max: 2_000,
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::transaction::DecodeError;
 /// Largest encoded transaction the node accepts.
 pub const TRANSACTION_BYTES_MAX: usize = 128 * 1024;
 /// How far ahead of the sender's next nonce a transaction may be queued.
-pub const NONCE_GAP_MAX: u64 = 64;
+pub const NONCE_GAP_MAX: u64 = 1_000;
 /// How far in the future an expiry height may be (so a signed transaction cannot lie around
 /// usable for ever).
 pub const EXPIRY_BLOCKS_AHEAD_MAX: u64 = 100_000;

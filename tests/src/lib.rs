@@ -21,6 +21,7 @@ pub use rxchain_genesis::dev::ORGANIZATIONS;
 /// Longest a test waits for a transaction to commit.
 pub const COMMIT_TIMEOUT_MS: u64 = 20_000;
 
+#[derive(Debug)]
 pub struct TestChain {
     pub dir: tempfile::TempDir,
     pub consortium: DevConsortium,

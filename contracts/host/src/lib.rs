@@ -270,10 +270,8 @@ impl ContractHost {
             .cranelift_nan_canonicalization(true)
             .wasm_simd(false)
             .wasm_relaxed_simd(false)
-            .wasm_threads(false)
             .wasm_multi_memory(false)
             .wasm_bulk_memory(true)
-            .wasm_reference_types(true)
             .max_wasm_stack(limits.wasm_stack_bytes_max);
         let mut pooling = PoolingAllocationConfig::default();
         pooling
