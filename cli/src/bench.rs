@@ -42,7 +42,11 @@ fn cpu_seconds() -> f64 {
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     let ticks: f64 = fields
         .get(11..13)
-        .map(|pair| pair.iter().filter_map(|field| field.parse::<f64>().ok()).sum())
+        .map(|pair| {
+            pair.iter()
+                .filter_map(|field| field.parse::<f64>().ok())
+                .sum()
+        })
         .unwrap_or(0.0);
     ticks / 100.0
 }
@@ -59,7 +63,10 @@ pub async fn run(transactions: u64, window: u64) -> Result<BenchReport> {
     let dir = tempfile::tempdir()?;
     let consortium = create_dev_consortium(
         &dir.path().join("chain"),
-        &DevOptions { block_interval_ms: 10, ..DevOptions::default() },
+        &DevOptions {
+            block_interval_ms: 10,
+            ..DevOptions::default()
+        },
     )?;
     let genesis = Genesis::load(&consortium.genesis_path)?;
     let node = Node::open(NodeConfig {
@@ -87,12 +94,24 @@ pub async fn run(transactions: u64, window: u64) -> Result<BenchReport> {
     };
     let expiry = 1_000_000 / 10;
     let sign = |nonce: u64, method: &str, args: Vec<u8>| {
-        TransactionBody::call(&genesis.chain_id, &key, nonce, expiry, "trace", method, args)
-            .sign(&key)
-            .encode()
+        TransactionBody::call(
+            &genesis.chain_id,
+            &key,
+            nonce,
+            expiry,
+            "trace",
+            method,
+            args,
+        )
+        .sign(&key)
+        .encode()
     };
     let id = node.submit(&sign(0, "register_product", borsh::to_vec(&product)?))?;
-    if node.wait_for_commit(&id, Duration::from_secs(30)).await?.is_none() {
+    if node
+        .wait_for_commit(&id, Duration::from_secs(30))
+        .await?
+        .is_none()
+    {
         bail!("product registration did not commit");
     }
     let signed: Vec<Vec<u8>> = (1..=transactions)
@@ -123,13 +142,19 @@ pub async fn run(transactions: u64, window: u64) -> Result<BenchReport> {
         }
         match tokio::time::timeout(Duration::from_millis(STALL_TIMEOUT_MS), heads.changed()).await {
             Ok(Ok(())) => {}
-            _ => bail!("no block for {STALL_TIMEOUT_MS} ms; {committed} of {transactions} committed"),
+            _ => {
+                bail!("no block for {STALL_TIMEOUT_MS} ms; {committed} of {transactions} committed")
+            }
         }
         // Nonce 0 was the product; commission k has nonce k.
         let now_committed = node.storage().next_nonce(&sender)?.saturating_sub(1);
         let now = Instant::now();
         for index in committed..now_committed {
-            latencies.push(now.duration_since(submitted_at[index as usize]).as_secs_f64() * 1000.0);
+            latencies.push(
+                now.duration_since(submitted_at[index as usize])
+                    .as_secs_f64()
+                    * 1000.0,
+            );
         }
         committed = now_committed;
     }

@@ -86,8 +86,12 @@ impl Client {
         expiry_blocks: u64,
     ) -> Result<String> {
         let chain = self.chain().await?;
-        let chain_id = chain["chain_id"].as_str().ok_or_else(|| anyhow!("no chain id"))?;
-        let height = chain["head"]["height"].as_u64().ok_or_else(|| anyhow!("no head"))?;
+        let chain_id = chain["chain_id"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no chain id"))?;
+        let height = chain["head"]["height"]
+            .as_u64()
+            .ok_or_else(|| anyhow!("no head"))?;
         let nonce = match nonce {
             Some(nonce) => nonce,
             None => self.next_nonce(key).await?,
@@ -107,7 +111,10 @@ impl Client {
 
     pub async fn submit(&self, bytes: &[u8]) -> Result<String> {
         let answer = self
-            .post("/v1/transactions", &json!({"transaction": hex::encode(bytes)}))
+            .post(
+                "/v1/transactions",
+                &json!({"transaction": hex::encode(bytes)}),
+            )
             .await?;
         answer["id"]
             .as_str()

@@ -30,10 +30,14 @@ impl NodeConfigFile {
     pub fn load(path: &Path) -> Result<NodeConfigFile> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading node config {}", path.display()))?;
-        let mut config: NodeConfigFile =
-            toml::from_str(&text).with_context(|| format!("parsing node config {}", path.display()))?;
+        let mut config: NodeConfigFile = toml::from_str(&text)
+            .with_context(|| format!("parsing node config {}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for field in [&mut config.genesis, &mut config.data_dir, &mut config.validator_key] {
+        for field in [
+            &mut config.genesis,
+            &mut config.data_dir,
+            &mut config.validator_key,
+        ] {
             if field.is_relative() {
                 *field = base.join(&*field);
             }

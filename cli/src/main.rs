@@ -16,7 +16,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "rxchain", version, about = "A consortium blockchain for the pharmaceutical supply chain")]
+#[command(
+    name = "rxchain",
+    version,
+    about = "A consortium blockchain for the pharmaceutical supply chain"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -136,8 +140,7 @@ enum GenesisCommand {
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -150,17 +153,34 @@ fn main() -> Result<()> {
 
 async fn run(command: Command) -> Result<()> {
     match command {
-        Command::Keygen { out_dir, name, organization } => {
+        Command::Keygen {
+            out_dir,
+            name,
+            organization,
+        } => {
             let key = generate();
             let path = write_key(&out_dir, &name, &organization, &key)?;
             println!("{}", hex::encode(key.verifying_key().as_bytes()));
             eprintln!("wrote {}", path.display());
             Ok(())
         }
-        Command::Genesis { command: GenesisCommand::New { dir, chain_id, block_interval_ms, empty_blocks } } => {
+        Command::Genesis {
+            command:
+                GenesisCommand::New {
+                    dir,
+                    chain_id,
+                    block_interval_ms,
+                    empty_blocks,
+                },
+        } => {
             let consortium = create_dev_consortium(
                 &dir,
-                &DevOptions { chain_id, genesis_time_ms: rxchain_node::runtime::now_ms(), block_interval_ms, empty_blocks },
+                &DevOptions {
+                    chain_id,
+                    genesis_time_ms: rxchain_node::runtime::now_ms(),
+                    block_interval_ms,
+                    empty_blocks,
+                },
             )?;
             let config = write_node_config(&dir, &consortium, &default_api_listen())?;
             let genesis = Genesis::load(&consortium.genesis_path)?;
@@ -171,10 +191,18 @@ async fn run(command: Command) -> Result<()> {
             println!("run it with: rxchain node --config {}", config.display());
             Ok(())
         }
-        Command::Genesis { command: GenesisCommand::Check { file } } => {
+        Command::Genesis {
+            command: GenesisCommand::Check { file },
+        } => {
             let genesis = Genesis::load(&file)?;
-            println!("valid: chain {} with {} organizations, {} members, {} validators; hash {}",
-                genesis.chain_id, genesis.organizations.len(), genesis.members.len(), genesis.validators.len(), hex::encode(genesis.hash()));
+            println!(
+                "valid: chain {} with {} organizations, {} members, {} validators; hash {}",
+                genesis.chain_id,
+                genesis.organizations.len(),
+                genesis.members.len(),
+                genesis.validators.len(),
+                hex::encode(genesis.hash())
+            );
             Ok(())
         }
         Command::Node { config } => {
@@ -185,36 +213,67 @@ async fn run(command: Command) -> Result<()> {
             })
             .await
         }
-        Command::Tx { node, key, contract, method, args, args_hex, nonce, expiry_blocks, no_wait, timeout_seconds } => {
+        Command::Tx {
+            node,
+            key,
+            contract,
+            method,
+            args,
+            args_hex,
+            nonce,
+            expiry_blocks,
+            no_wait,
+            timeout_seconds,
+        } => {
             let key = read_key(&key)?.signing_key;
             let args = match (args, args_hex) {
-                (_, Some(hex_text)) => hex::decode(hex_text.trim()).context("--args-hex is not hex")?,
+                (_, Some(hex_text)) => {
+                    hex::decode(hex_text.trim()).context("--args-hex is not hex")?
+                }
                 (Some(json_text), None) => {
-                    let value: Value = serde_json::from_str(&json_text).context("--args is not JSON")?;
-                    contract_json::encode_arguments(&contract, &method, value).map_err(|message| anyhow!(message))?
+                    let value: Value =
+                        serde_json::from_str(&json_text).context("--args is not JSON")?;
+                    contract_json::encode_arguments(&contract, &method, value)
+                        .map_err(|message| anyhow!(message))?
                 }
                 (None, None) => Vec::new(),
             };
             let client = Client::new(&node);
-            let id = client.send_call(&key, &contract, &method, args, nonce, expiry_blocks).await?;
+            let id = client
+                .send_call(&key, &contract, &method, args, nonce, expiry_blocks)
+                .await?;
             if no_wait {
                 println!("{id}");
                 return Ok(());
             }
-            let status = client.wait(&id, Duration::from_secs(timeout_seconds)).await?;
+            let status = client
+                .wait(&id, Duration::from_secs(timeout_seconds))
+                .await?;
             println!("{}", serde_json::to_string_pretty(&status)?);
             if status["receipt"]["status"] != "success" {
-                bail!("the transaction was committed but its call failed: {}", status["receipt"]["error_code"]);
+                bail!(
+                    "the transaction was committed but its call failed: {}",
+                    status["receipt"]["error_code"]
+                );
             }
             Ok(())
         }
-        Command::Query { node, contract, name, args } => {
+        Command::Query {
+            node,
+            contract,
+            name,
+            args,
+        } => {
             let value: Value = serde_json::from_str(&args).context("--args is not JSON")?;
             let answer = Client::new(&node).query(&contract, &name, &value).await?;
             println!("{}", serde_json::to_string_pretty(&answer["result"])?);
             Ok(())
         }
-        Command::Bench { transactions, window, json } => {
+        Command::Bench {
+            transactions,
+            window,
+            json,
+        } => {
             let report = rxchain_cli::bench::run(transactions, window).await?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
@@ -224,12 +283,22 @@ async fn run(command: Command) -> Result<()> {
                 println!("seconds            {:.2}", report.seconds);
                 println!("committed tx/s     {:.0}", report.tps);
                 println!("blocks             {}", report.blocks);
-                println!("latency p50/p95/p99 ms  {:.1} / {:.1} / {:.1}", report.latency_ms_p50, report.latency_ms_p95, report.latency_ms_p99);
-                println!("CPU s per 1,000 tx {:.3}", report.cpu_seconds_per_1000_transactions);
+                println!(
+                    "latency p50/p95/p99 ms  {:.1} / {:.1} / {:.1}",
+                    report.latency_ms_p50, report.latency_ms_p95, report.latency_ms_p99
+                );
+                println!(
+                    "CPU s per 1,000 tx {:.3}",
+                    report.cpu_seconds_per_1000_transactions
+                );
             }
             Ok(())
         }
-        Command::Demo { dir, api, exit_after_seed } => demo(dir, &api, exit_after_seed).await,
+        Command::Demo {
+            dir,
+            api,
+            exit_after_seed,
+        } => demo(dir, &api, exit_after_seed).await,
     }
 }
 
@@ -238,7 +307,11 @@ fn write_node_config(dir: &Path, consortium: &DevConsortium, api: &str) -> Resul
     let config = NodeConfigFile {
         genesis: PathBuf::from("genesis.toml"),
         data_dir: PathBuf::from("data"),
-        validator_key: consortium.validator_key().strip_prefix(dir).unwrap_or(&consortium.validator_key()).to_path_buf(),
+        validator_key: consortium
+            .validator_key()
+            .strip_prefix(dir)
+            .unwrap_or(&consortium.validator_key())
+            .to_path_buf(),
         api_listen: api.to_string(),
     };
     std::fs::write(&path, toml::to_string_pretty(&config)?)?;
@@ -259,13 +332,19 @@ fn open_node(genesis: &Path, data_dir: &Path, validator_key: &Path) -> Result<No
     Ok(node)
 }
 
-async fn serve_until_interrupted(node: Node, listen: &str, on_ready: impl FnOnce(std::net::SocketAddr)) -> Result<()> {
+async fn serve_until_interrupted(
+    node: Node,
+    listen: &str,
+    on_ready: impl FnOnce(std::net::SocketAddr),
+) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
     on_ready(listener.local_addr()?);
     let shutdown = async {
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("SIGTERM handler");
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = terminate.recv() => {}
@@ -282,21 +361,36 @@ async fn serve_until_interrupted(node: Node, listen: &str, on_ready: impl FnOnce
 async fn demo(dir: Option<PathBuf>, api: &str, exit_after_seed: bool) -> Result<()> {
     let dir = match dir {
         Some(dir) => dir,
-        None => std::env::temp_dir().join(format!("rxchain-demo-{}", rxchain_node::runtime::now_ms())),
+        None => {
+            std::env::temp_dir().join(format!("rxchain-demo-{}", rxchain_node::runtime::now_ms()))
+        }
     };
     let fresh = !dir.join("genesis.toml").exists();
     let consortium = if fresh {
         let consortium = create_dev_consortium(
             &dir,
-            &DevOptions { genesis_time_ms: rxchain_node::runtime::now_ms(), block_interval_ms: 50, ..DevOptions::default() },
+            &DevOptions {
+                genesis_time_ms: rxchain_node::runtime::now_ms(),
+                block_interval_ms: 50,
+                ..DevOptions::default()
+            },
         )?;
         write_node_config(&dir, &consortium, api)?;
         consortium
     } else {
-        DevConsortium { genesis_path: dir.join("genesis.toml"), keystore: dir.join("keys") }
+        DevConsortium {
+            genesis_path: dir.join("genesis.toml"),
+            keystore: dir.join("keys"),
+        }
     };
-    let node = open_node(&consortium.genesis_path, &dir.join("data"), &consortium.validator_key())?;
-    let listener = tokio::net::TcpListener::bind(api).await.with_context(|| format!("listening on {api}"))?;
+    let node = open_node(
+        &consortium.genesis_path,
+        &dir.join("data"),
+        &consortium.validator_key(),
+    )?;
+    let listener = tokio::net::TcpListener::bind(api)
+        .await
+        .with_context(|| format!("listening on {api}"))?;
     let address = listener.local_addr()?;
     let (stop_sender, stop_receiver) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(rxchain_node::api::serve(node.clone(), listener, async {
@@ -315,19 +409,31 @@ async fn demo(dir: Option<PathBuf>, api: &str, exit_after_seed: bool) -> Result<
         for pack in &packs {
             println!(
                 "  {} serial {} lot {} exp {}  {}\n    http://{address}/v1/trace/packs/{}/{}",
-                pack.product, pack.id.serial, pack.lot, pack.expiry, pack.fate, pack.id.gtin, pack.id.serial
+                pack.product,
+                pack.id.serial,
+                pack.lot,
+                pack.expiry,
+                pack.fate,
+                pack.id.gtin,
+                pack.id.serial
             );
         }
     } else {
-        println!("  resumed an existing demo chain at height {}", node.head().height);
+        println!(
+            "  resumed an existing demo chain at height {}",
+            node.head().height
+        );
     }
     println!();
-    println!("More: http://{address}/v1/chain  http://{address}/v1/blocks/1  http://{address}/metrics");
+    println!(
+        "More: http://{address}/v1/chain  http://{address}/v1/blocks/1  http://{address}/metrics"
+    );
     if exit_after_seed {
         let _ = stop_sender.send(());
     } else {
         println!("Serving until Ctrl-C.");
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = terminate.recv() => {}

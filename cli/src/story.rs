@@ -6,7 +6,9 @@
 
 use anyhow::{Context, Result, bail};
 use ed25519_dalek::SigningKey;
-use rxchain_contract_types::trace::{self, CommissionArgs, PackId, Product, ShipArgs, ShipmentIdArgs};
+use rxchain_contract_types::trace::{
+    self, CommissionArgs, PackId, Product, ShipArgs, ShipmentIdArgs,
+};
 use rxchain_genesis::dev::DevConsortium;
 use rxchain_genesis::keystore::read_key;
 use rxchain_node::Node;
@@ -27,7 +29,11 @@ const EXPIRY_BLOCKS: u64 = 1_000;
 
 /// Appends the GS1 check digit to 13 digits.
 pub fn gtin14(first_thirteen: &str) -> String {
-    assert_eq!(first_thirteen.len(), 13, "a GTIN-14 has 13 digits before its check digit");
+    assert_eq!(
+        first_thirteen.len(),
+        13,
+        "a GTIN-14 has 13 digits before its check digit"
+    );
     let check = trace::gs1_check_digit(first_thirteen.as_bytes());
     format!("{first_thirteen}{check}")
 }
@@ -65,9 +71,17 @@ impl<'a> Teller<'a> {
     }
 
     /// Submits one call; returns its id.
-    pub fn send<T: borsh::BorshSerialize>(&mut self, organization: &str, method: &str, args: &T) -> Result<[u8; 32]> {
+    pub fn send<T: borsh::BorshSerialize>(
+        &mut self,
+        organization: &str,
+        method: &str,
+        args: &T,
+    ) -> Result<[u8; 32]> {
         let key = &self.keys[organization];
-        let nonce = self.nonces.get_mut(organization).expect("known organization");
+        let nonce = self
+            .nonces
+            .get_mut(organization)
+            .expect("known organization");
         let body = TransactionBody::call(
             &self.node.genesis().chain_id,
             key,
@@ -95,17 +109,33 @@ impl<'a> Teller<'a> {
             match committed {
                 Some((_, receipt)) => {
                     if let ReceiptStatus::Failed { code, message } = receipt.status {
-                        bail!("story transaction {} failed: {code}: {message}", hex::encode(id));
+                        bail!(
+                            "story transaction {} failed: {code}: {message}",
+                            hex::encode(id)
+                        );
                     }
                 }
-                None => bail!("story transaction {} was not committed in time", hex::encode(id)),
+                None => bail!(
+                    "story transaction {} was not committed in time",
+                    hex::encode(id)
+                ),
             }
         }
         Ok(())
     }
 }
 
-fn product(gtin: &str, name: &str, strength: &str, form: &str, pack_size: u32, prescription: bool, min: i32, max: i32, approval: &str) -> Product {
+fn product(
+    gtin: &str,
+    name: &str,
+    strength: &str,
+    form: &str,
+    pack_size: u32,
+    prescription: bool,
+    min: i32,
+    max: i32,
+    approval: &str,
+) -> Product {
     Product {
         gtin: gtin.into(),
         name: name.into(),
@@ -122,12 +152,36 @@ fn product(gtin: &str, name: &str, strength: &str, form: &str, pack_size: u32, p
 
 /// Tells the story; returns the packs and what became of them.
 pub async fn tell(node: &Node, consortium: &DevConsortium) -> Result<Vec<StoryPack>> {
-    let mut teller = Teller::new(node, consortium, &[MANUFACTURER, DISTRIBUTOR, PHARMACY, HOSPITAL])?;
+    let mut teller = Teller::new(
+        node,
+        consortium,
+        &[MANUFACTURER, DISTRIBUTOR, PHARMACY, HOSPITAL],
+    )?;
     let amoxicillin = gtin14("0950600013435");
     let ibuprofen = gtin14("0950600013442");
     let products = [
-        product(&amoxicillin, "Amoxicillin Capsules", "250 mg", "capsule", 24, true, 100, 250, "H20263101"),
-        product(&ibuprofen, "Ibuprofen Tablets", "200 mg", "film-coated tablet", 20, false, 100, 300, "H20263102"),
+        product(
+            &amoxicillin,
+            "Amoxicillin Capsules",
+            "250 mg",
+            "capsule",
+            24,
+            true,
+            100,
+            250,
+            "H20263101",
+        ),
+        product(
+            &ibuprofen,
+            "Ibuprofen Tablets",
+            "200 mg",
+            "film-coated tablet",
+            20,
+            false,
+            100,
+            300,
+            "H20263102",
+        ),
     ];
     let mut ids = Vec::new();
     for product in &products {
@@ -138,40 +192,114 @@ pub async fn tell(node: &Node, consortium: &DevConsortium) -> Result<Vec<StoryPa
     let mut packs = Vec::new();
     let mut ids = Vec::new();
     for (gtin, name, prefix, lot) in [
-        (&amoxicillin, "Amoxicillin Capsules 250 mg", "AMX", "L2026A17"),
+        (
+            &amoxicillin,
+            "Amoxicillin Capsules 250 mg",
+            "AMX",
+            "L2026A17",
+        ),
         (&ibuprofen, "Ibuprofen Tablets 200 mg", "IBU", "L2026B03"),
     ] {
         for number in 1..=6 {
-            let id = PackId { gtin: gtin.clone(), serial: format!("{prefix}{number:06}") };
-            let args = CommissionArgs { gtin: id.gtin.clone(), serial: id.serial.clone(), lot: lot.into(), expiry: "281130".into() };
+            let id = PackId {
+                gtin: gtin.clone(),
+                serial: format!("{prefix}{number:06}"),
+            };
+            let args = CommissionArgs {
+                gtin: id.gtin.clone(),
+                serial: id.serial.clone(),
+                lot: lot.into(),
+                expiry: "281130".into(),
+            };
             ids.push(teller.send(MANUFACTURER, "commission", &args)?);
-            packs.push(StoryPack { id, product: name.into(), lot: lot.into(), expiry: "281130".into(), fate: String::new() });
+            packs.push(StoryPack {
+                id,
+                product: name.into(),
+                lot: lot.into(),
+                expiry: "281130".into(),
+                fate: String::new(),
+            });
         }
     }
     teller.settle(&ids).await?;
 
     let all: Vec<PackId> = packs.iter().map(|pack| pack.id.clone()).collect();
-    let first = teller.send(MANUFACTURER, "ship", &ShipArgs { shipment_id: "SHP-2026-0001".into(), to: DISTRIBUTOR.into(), packs: all })?;
+    let first = teller.send(
+        MANUFACTURER,
+        "ship",
+        &ShipArgs {
+            shipment_id: "SHP-2026-0001".into(),
+            to: DISTRIBUTOR.into(),
+            packs: all,
+        },
+    )?;
     teller.settle(&[first]).await?;
-    let received = teller.send(DISTRIBUTOR, "receive", &ShipmentIdArgs { shipment_id: "SHP-2026-0001".into() })?;
+    let received = teller.send(
+        DISTRIBUTOR,
+        "receive",
+        &ShipmentIdArgs {
+            shipment_id: "SHP-2026-0001".into(),
+        },
+    )?;
     teller.settle(&[received]).await?;
 
     // Four of each product to the pharmacy, two of each to the hospital.
-    let (to_pharmacy, to_hospital): (Vec<_>, Vec<_>) = packs.iter().enumerate().partition(|(index, _)| index % 6 < 4);
-    let to_pharmacy: Vec<PackId> = to_pharmacy.into_iter().map(|(_, pack)| pack.id.clone()).collect();
-    let to_hospital: Vec<PackId> = to_hospital.into_iter().map(|(_, pack)| pack.id.clone()).collect();
+    let (to_pharmacy, to_hospital): (Vec<_>, Vec<_>) = packs
+        .iter()
+        .enumerate()
+        .partition(|(index, _)| index % 6 < 4);
+    let to_pharmacy: Vec<PackId> = to_pharmacy
+        .into_iter()
+        .map(|(_, pack)| pack.id.clone())
+        .collect();
+    let to_hospital: Vec<PackId> = to_hospital
+        .into_iter()
+        .map(|(_, pack)| pack.id.clone())
+        .collect();
     let shipments = [
-        teller.send(DISTRIBUTOR, "ship", &ShipArgs { shipment_id: "SHP-2026-0002".into(), to: PHARMACY.into(), packs: to_pharmacy.clone() })?,
-        teller.send(DISTRIBUTOR, "ship", &ShipArgs { shipment_id: "SHP-2026-0003".into(), to: HOSPITAL.into(), packs: to_hospital.clone() })?,
+        teller.send(
+            DISTRIBUTOR,
+            "ship",
+            &ShipArgs {
+                shipment_id: "SHP-2026-0002".into(),
+                to: PHARMACY.into(),
+                packs: to_pharmacy.clone(),
+            },
+        )?,
+        teller.send(
+            DISTRIBUTOR,
+            "ship",
+            &ShipArgs {
+                shipment_id: "SHP-2026-0003".into(),
+                to: HOSPITAL.into(),
+                packs: to_hospital.clone(),
+            },
+        )?,
     ];
     teller.settle(&shipments).await?;
     let receipts = [
-        teller.send(PHARMACY, "receive", &ShipmentIdArgs { shipment_id: "SHP-2026-0002".into() })?,
-        teller.send(HOSPITAL, "receive", &ShipmentIdArgs { shipment_id: "SHP-2026-0003".into() })?,
+        teller.send(
+            PHARMACY,
+            "receive",
+            &ShipmentIdArgs {
+                shipment_id: "SHP-2026-0002".into(),
+            },
+        )?,
+        teller.send(
+            HOSPITAL,
+            "receive",
+            &ShipmentIdArgs {
+                shipment_id: "SHP-2026-0003".into(),
+            },
+        )?,
     ];
     teller.settle(&receipts).await?;
 
-    let dispensed_by_pharmacy = [to_pharmacy[0].clone(), to_pharmacy[4].clone(), to_pharmacy[5].clone()];
+    let dispensed_by_pharmacy = [
+        to_pharmacy[0].clone(),
+        to_pharmacy[4].clone(),
+        to_pharmacy[5].clone(),
+    ];
     let dispensed_by_hospital = [to_hospital[0].clone()];
     let mut ids = Vec::new();
     for pack in &dispensed_by_pharmacy {
@@ -183,9 +311,18 @@ pub async fn tell(node: &Node, consortium: &DevConsortium) -> Result<Vec<StoryPa
     teller.settle(&ids).await?;
 
     for pack in &mut packs {
-        let holder = if to_pharmacy.contains(&pack.id) { PHARMACY } else { HOSPITAL };
-        let dispensed = dispensed_by_pharmacy.contains(&pack.id) || dispensed_by_hospital.contains(&pack.id);
-        pack.fate = if dispensed { format!("dispensed by {holder}") } else { format!("in stock at {holder}") };
+        let holder = if to_pharmacy.contains(&pack.id) {
+            PHARMACY
+        } else {
+            HOSPITAL
+        };
+        let dispensed =
+            dispensed_by_pharmacy.contains(&pack.id) || dispensed_by_hospital.contains(&pack.id);
+        pack.fate = if dispensed {
+            format!("dispensed by {holder}")
+        } else {
+            format!("in stock at {holder}")
+        };
     }
     Ok(packs)
 }

@@ -88,7 +88,10 @@ fn start_node(config: &Path) -> (Process, Client) {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -96,26 +99,54 @@ fn sigkill_while_transactions_stream_in_loses_no_committed_block() {
     let dir = tempfile::tempdir().unwrap();
     let chain = dir.path().join("chain");
     let status = Command::new(BINARY)
-        .args(["genesis", "new", "--dir", chain.to_str().unwrap(), "--block-interval-ms", "10"])
+        .args([
+            "genesis",
+            "new",
+            "--dir",
+            chain.to_str().unwrap(),
+            "--block-interval-ms",
+            "10",
+        ])
         .stdout(Stdio::null())
         .status()
         .unwrap();
     assert!(status.success());
     let config = chain.join("node.toml");
-    let text = std::fs::read_to_string(&config).unwrap().replace("127.0.0.1:8640", "127.0.0.1:0");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("127.0.0.1:8640", "127.0.0.1:0");
     std::fs::write(&config, text).unwrap();
-    let key = read_key(&chain.join("keys/huaxin-pharma.key")).unwrap().signing_key;
+    let key = read_key(&chain.join("keys/huaxin-pharma.key"))
+        .unwrap()
+        .signing_key;
     let runtime = runtime();
 
     let (mut process, client) = start_node(&config);
     let gtin = "09506000134352";
     let product = Product {
-        gtin: gtin.into(), name: "Amoxicillin".into(), strength: "250 mg".into(), dosage_form: "capsule".into(),
-        pack_size: 24, prescription: true, storage_celsius_tenths_min: 100, storage_celsius_tenths_max: 250,
-        approval_number: "H1".into(), manufacturer: String::new(),
+        gtin: gtin.into(),
+        name: "Amoxicillin".into(),
+        strength: "250 mg".into(),
+        dosage_form: "capsule".into(),
+        pack_size: 24,
+        prescription: true,
+        storage_celsius_tenths_min: 100,
+        storage_celsius_tenths_max: 250,
+        approval_number: "H1".into(),
+        manufacturer: String::new(),
     };
     let (confirmed, last_block) = runtime.block_on(async {
-        let id = client.send_call(&key, "trace", "register_product", borsh::to_vec(&product).unwrap(), Some(0), 10_000).await.unwrap();
+        let id = client
+            .send_call(
+                &key,
+                "trace",
+                "register_product",
+                borsh::to_vec(&product).unwrap(),
+                Some(0),
+                10_000,
+            )
+            .await
+            .unwrap();
         client.wait(&id, Duration::from_secs(30)).await.unwrap();
         // Stream commissions, 8 in flight; remember every one the node reported committed.
         let mut confirmed: Vec<(String, u64)> = Vec::new();
@@ -123,8 +154,23 @@ fn sigkill_while_transactions_stream_in_loses_no_committed_block() {
         let mut nonce = 1u64;
         while confirmed.len() < 60 {
             while in_flight.len() < 8 {
-                let args = CommissionArgs { gtin: gtin.into(), serial: format!("SN{nonce}"), lot: "L1".into(), expiry: "281231".into() };
-                let id = client.send_call(&key, "trace", "commission", borsh::to_vec(&args).unwrap(), Some(nonce), 10_000).await.unwrap();
+                let args = CommissionArgs {
+                    gtin: gtin.into(),
+                    serial: format!("SN{nonce}"),
+                    lot: "L1".into(),
+                    expiry: "281231".into(),
+                };
+                let id = client
+                    .send_call(
+                        &key,
+                        "trace",
+                        "commission",
+                        borsh::to_vec(&args).unwrap(),
+                        Some(nonce),
+                        10_000,
+                    )
+                    .await
+                    .unwrap();
                 in_flight.push(id);
                 nonce += 1;
             }
@@ -134,7 +180,10 @@ fn sigkill_while_transactions_stream_in_loses_no_committed_block() {
             confirmed.push((id, status["height"].as_u64().unwrap()));
         }
         let last_height = confirmed.last().unwrap().1;
-        let block = client.get(&format!("/v1/blocks/{last_height}")).await.unwrap();
+        let block = client
+            .get(&format!("/v1/blocks/{last_height}"))
+            .await
+            .unwrap();
         (confirmed, block)
     });
     // Kill -9 with transactions still in flight.
@@ -151,11 +200,29 @@ fn sigkill_while_transactions_stream_in_loses_no_committed_block() {
         let height = last_block["header"]["height"].as_u64().unwrap();
         let again: Value = client.get(&format!("/v1/blocks/{height}")).await.unwrap();
         assert_eq!(again["hash"], last_block["hash"]);
-        assert_eq!(again["header"]["state_root"], last_block["header"]["state_root"]);
+        assert_eq!(
+            again["header"]["state_root"],
+            last_block["header"]["state_root"]
+        );
         // The restarted node goes on: the next nonce the node expects commits.
         let nonce = client.next_nonce(&key).await.unwrap();
-        let args = CommissionArgs { gtin: gtin.into(), serial: "AFTER1".into(), lot: "L1".into(), expiry: "281231".into() };
-        let id = client.send_call(&key, "trace", "commission", borsh::to_vec(&args).unwrap(), Some(nonce), 10_000).await.unwrap();
+        let args = CommissionArgs {
+            gtin: gtin.into(),
+            serial: "AFTER1".into(),
+            lot: "L1".into(),
+            expiry: "281231".into(),
+        };
+        let id = client
+            .send_call(
+                &key,
+                "trace",
+                "commission",
+                borsh::to_vec(&args).unwrap(),
+                Some(nonce),
+                10_000,
+            )
+            .await
+            .unwrap();
         let status = client.wait(&id, Duration::from_secs(30)).await.unwrap();
         assert_eq!(status["receipt"]["status"], "success");
     });
@@ -165,7 +232,13 @@ fn sigkill_while_transactions_stream_in_loses_no_committed_block() {
 fn demo_serves_the_histories_it_prints_and_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
-    let mut process = Process::spawn(&["demo", "--dir", data.to_str().unwrap(), "--api", "127.0.0.1:0"]);
+    let mut process = Process::spawn(&[
+        "demo",
+        "--dir",
+        data.to_str().unwrap(),
+        "--api",
+        "127.0.0.1:0",
+    ]);
     let history_url = url_in(&process.line_with("/v1/trace/packs/"));
     process.line_with("Serving until Ctrl-C");
     let runtime = runtime();
@@ -174,11 +247,17 @@ fn demo_serves_the_histories_it_prints_and_stops_cleanly() {
     let history = answer["history"].as_array().unwrap();
     // Commissioned, shipped and received twice, dispensed: the first printed pack went to the pharmacy.
     assert!(history.len() >= 5, "{answer}");
-    assert_eq!(history[0]["event"]["decoded"]["step"]["step"], "commissioning");
+    assert_eq!(
+        history[0]["event"]["decoded"]["step"]["step"],
+        "commissioning"
+    );
     assert_eq!(answer["pack"]["custodian"], "anxin-pharmacy");
     assert!(data.join("genesis.toml").exists());
 
-    let status = Command::new("kill").args(["-TERM", &process.child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &process.child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let exit = process.wait_exit(Duration::from_secs(30));
     assert!(exit.success(), "demo exit status {exit}");

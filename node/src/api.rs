@@ -74,7 +74,11 @@ impl IntoResponse for ApiError {
 
 impl From<NodeError> for ApiError {
     fn from(error: NodeError) -> Self {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string())
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            error.to_string(),
+        )
     }
 }
 
@@ -82,7 +86,9 @@ impl From<TransactionError> for ApiError {
     fn from(error: TransactionError) -> Self {
         let status = match &error {
             TransactionError::MempoolFull(_) => StatusCode::SERVICE_UNAVAILABLE,
-            TransactionError::Duplicate | TransactionError::NonceUsed { .. } => StatusCode::CONFLICT,
+            TransactionError::Duplicate | TransactionError::NonceUsed { .. } => {
+                StatusCode::CONFLICT
+            }
             TransactionError::Unauthorized(_) => StatusCode::FORBIDDEN,
             TransactionError::Oversized { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             _ => StatusCode::BAD_REQUEST,
@@ -187,15 +193,29 @@ struct SubmitBody {
     transaction: String,
 }
 
-async fn submit(State(node): State<Node>, body: Result<Json<SubmitBody>, axum::extract::rejection::JsonRejection>) -> ApiResult {
+async fn submit(
+    State(node): State<Node>,
+    body: Result<Json<SubmitBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
     let Json(body) = body.map_err(|rejection| {
         ApiError::new(StatusCode::BAD_REQUEST, "malformed", rejection.body_text())
     })?;
-    let bytes = hex::decode(body.transaction.trim())
-        .map_err(|error| ApiError::new(StatusCode::BAD_REQUEST, "malformed", format!("transaction is not hex: {error}")))?;
+    let bytes = hex::decode(body.transaction.trim()).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            format!("transaction is not hex: {error}"),
+        )
+    })?;
     let id = tokio::task::spawn_blocking(move || node.submit(&bytes))
         .await
-        .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string()))??;
+        .map_err(|error| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                error.to_string(),
+            )
+        })??;
     Ok((StatusCode::ACCEPTED, Json(json!({"id": hex::encode(id)}))).into_response())
 }
 
@@ -212,7 +232,9 @@ pub fn event_json(event: &Event) -> Value {
 pub fn receipt_json(receipt: &Receipt) -> Value {
     let (status, code, message) = match &receipt.status {
         ReceiptStatus::Success => ("success", None, None),
-        ReceiptStatus::Failed { code, message } => ("failed", Some(code.clone()), Some(message.clone())),
+        ReceiptStatus::Failed { code, message } => {
+            ("failed", Some(code.clone()), Some(message.clone()))
+        }
     };
     json!({
         "status": status,
@@ -240,7 +262,10 @@ async fn transaction(State(node): State<Node>, Path(id): Path<String>) -> ApiRes
         }),
         TransactionStatus::Pending => json!({"id": hex::encode(id), "status": "pending"}),
         TransactionStatus::Unknown => {
-            return Err(ApiError::not_found(format!("no transaction {}", hex::encode(id))));
+            return Err(ApiError::not_found(format!(
+                "no transaction {}",
+                hex::encode(id)
+            )));
         }
     };
     Ok(Json(body).into_response())
@@ -252,7 +277,9 @@ async fn account(State(node): State<Node>, Path(public_key): Path<String>) -> Ap
     let next_nonce = storage.next_nonce(&key.0)?;
     let member = storage
         .state(registry::CONTRACT_ID, &registry::keys::member(&key))?
-        .and_then(|bytes| contract_json::decode_query_result(registry::CONTRACT_ID, "member", &bytes).ok());
+        .and_then(|bytes| {
+            contract_json::decode_query_result(registry::CONTRACT_ID, "member", &bytes).ok()
+        });
     Ok(Json(json!({
         "public_key": key.to_hex(),
         "next_nonce": next_nonce,
@@ -316,18 +343,31 @@ async fn query(
         Ok(Json(value)) => value,
         Err(rejection) => return Err(ApiError::bad_request(rejection.body_text())),
     };
-    let raw = arguments.get("args_hex").and_then(Value::as_str).map(str::to_string);
+    let raw = arguments
+        .get("args_hex")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let args = match raw {
-        Some(text) => hex::decode(text).map_err(|error| ApiError::bad_request(format!("args_hex: {error}")))?,
-        None => contract_json::encode_arguments(&contract, &name, arguments)
-            .map_err(|message| ApiError::new(StatusCode::BAD_REQUEST, "invalid_argument", message))?,
+        Some(text) => hex::decode(text)
+            .map_err(|error| ApiError::bad_request(format!("args_hex: {error}")))?,
+        None => {
+            contract_json::encode_arguments(&contract, &name, arguments).map_err(|message| {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_argument", message)
+            })?
+        }
     };
     let result = {
         let node = node.clone();
         let (contract, name) = (contract.clone(), name.clone());
         tokio::task::spawn_blocking(move || node.query(&contract, &name, args))
             .await
-            .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string()))??
+            .map_err(|error| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    error.to_string(),
+                )
+            })??
     };
     let decoded = contract_json::decode_query_result(&contract, &name, &result).ok();
     Ok(Json(json!({"result": decoded, "result_hex": hex::encode(&result)})).into_response())
@@ -359,16 +399,29 @@ async fn events(State(node): State<Node>, Query(parameters): Query<EventsParamet
     .into_response())
 }
 
-fn query_json(node: &Node, contract: &str, name: &str, args: Value) -> Result<Option<Value>, ApiError> {
-    let bytes = contract_json::encode_arguments(contract, name, args).map_err(ApiError::bad_request)?;
+fn query_json(
+    node: &Node,
+    contract: &str,
+    name: &str,
+    args: Value,
+) -> Result<Option<Value>, ApiError> {
+    let bytes =
+        contract_json::encode_arguments(contract, name, args).map_err(ApiError::bad_request)?;
     match node.query(contract, name, bytes) {
         Ok(result) => Ok(contract_json::decode_query_result(contract, name, &result).ok()),
-        Err(QueryError::Failed { code, .. }) if code == rxchain_contract_types::abi::error_code::NOT_FOUND => Ok(None),
+        Err(QueryError::Failed { code, .. })
+            if code == rxchain_contract_types::abi::error_code::NOT_FOUND =>
+        {
+            Ok(None)
+        }
         Err(error) => Err(error.into()),
     }
 }
 
-async fn pack_history(State(node): State<Node>, Path((gtin, serial)): Path<(String, String)>) -> ApiResult {
+async fn pack_history(
+    State(node): State<Node>,
+    Path((gtin, serial)): Path<(String, String)>,
+) -> ApiResult {
     if !trace::is_valid_gtin14(&gtin) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -376,16 +429,36 @@ async fn pack_history(State(node): State<Node>, Path((gtin, serial)): Path<(Stri
             format!("'{gtin}' is not a GTIN-14 with a valid check digit"),
         ));
     }
-    let pack_id = trace::PackId { gtin: gtin.clone(), serial: serial.clone() };
+    let pack_id = trace::PackId {
+        gtin: gtin.clone(),
+        serial: serial.clone(),
+    };
     let node_for_query = node.clone();
     let (pack, product, history) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let pack = query_json(&node_for_query, trace::CONTRACT_ID, "pack", json!({"gtin": gtin, "serial": serial}))?;
-        let product = query_json(&node_for_query, trace::CONTRACT_ID, "product", json!({"gtin": gtin}))?;
-        let history = node_for_query.events(&trace::topics::pack(&pack_id), EVENTS_PER_RESPONSE_MAX)?;
+        let pack = query_json(
+            &node_for_query,
+            trace::CONTRACT_ID,
+            "pack",
+            json!({"gtin": gtin, "serial": serial}),
+        )?;
+        let product = query_json(
+            &node_for_query,
+            trace::CONTRACT_ID,
+            "product",
+            json!({"gtin": gtin}),
+        )?;
+        let history =
+            node_for_query.events(&trace::topics::pack(&pack_id), EVENTS_PER_RESPONSE_MAX)?;
         Ok((pack, product, history))
     })
     .await
-    .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string()))??;
+    .map_err(|error| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            error.to_string(),
+        )
+    })??;
     let Some(pack) = pack else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

@@ -79,14 +79,20 @@ impl FinalityCertificate {
     pub fn sign(height: u64, block_hash: Hash, key: &SigningKey) -> ValidatorSignature {
         ValidatorSignature {
             validator: key.verifying_key().to_bytes(),
-            signature: key.sign(&certificate_message(height, &block_hash)).to_bytes(),
+            signature: key
+                .sign(&certificate_message(height, &block_hash))
+                .to_bytes(),
         }
     }
 
     /// Checks the certificate against `header` and the validator set: every signer a distinct
     /// validator, every signature strict-valid, and more than two thirds of the set (for one
     /// validator: that one).
-    pub fn verify(&self, header: &BlockHeader, validators: &[[u8; 32]]) -> Result<(), CertificateError> {
+    pub fn verify(
+        &self,
+        header: &BlockHeader,
+        validators: &[[u8; 32]],
+    ) -> Result<(), CertificateError> {
         let expected = header.hash();
         if self.block_hash != expected || self.height != header.height {
             return Err(CertificateError::WrongBlock {

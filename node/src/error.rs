@@ -22,7 +22,9 @@ pub enum NodeError {
     #[error(transparent)]
     Transaction(#[from] TransactionError),
     /// Re-executing a block gave a different state root than the block's header certifies.
-    #[error("state root mismatch at height {height}: the block says {expected}, execution gave {computed}")]
+    #[error(
+        "state root mismatch at height {height}: the block says {expected}, execution gave {computed}"
+    )]
     StateRootMismatch {
         height: u64,
         expected: String,

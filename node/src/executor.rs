@@ -107,9 +107,9 @@ impl Executor {
         }
         let code = match extra.and_then(|code| code.get(hash)) {
             Some(code) => code.clone(),
-            None => storage
-                .code(hash)?
-                .ok_or_else(|| NodeError::Corrupt(format!("code {} is missing", hex::encode(hash))))?,
+            None => storage.code(hash)?.ok_or_else(|| {
+                NodeError::Corrupt(format!("code {} is missing", hex::encode(hash)))
+            })?,
         };
         self.host.load(&code)?;
         Ok(())
@@ -150,7 +150,10 @@ impl Executor {
             return Ok(failed(
                 id,
                 failure_code::NONCE_MISMATCH,
-                format!("nonce {} but the sender's next is {expected_nonce}", body.nonce),
+                format!(
+                    "nonce {} but the sender's next is {expected_nonce}",
+                    body.nonce
+                ),
                 0,
             ));
         }
@@ -195,7 +198,10 @@ impl Executor {
                 return Ok(failed(
                     id,
                     failure_code::UNKNOWN_METHOD,
-                    format!("contract '{}' has no method '{}'", body.contract, body.method),
+                    format!(
+                        "contract '{}' has no method '{}'",
+                        body.contract, body.method
+                    ),
                     0,
                 ));
             }
@@ -220,7 +226,12 @@ impl Executor {
                     return_data: outcome.return_data,
                 })
             }
-            Err(failure) => Ok(failed(id, &failure.code, failure.message, outcome.fuel_used)),
+            Err(failure) => Ok(failed(
+                id,
+                &failure.code,
+                failure.message,
+                outcome.fuel_used,
+            )),
         }
     }
 
@@ -269,7 +280,9 @@ impl Executor {
         let mut consumed = BTreeMap::new();
         consumed.insert(approval_key, None);
         run.overlay.apply(registry::CONTRACT_ID, &consumed);
-        run.effects.contracts.insert(args.contract_id.clone(), code_hash);
+        run.effects
+            .contracts
+            .insert(args.contract_id.clone(), code_hash);
         run.effects.code.insert(code_hash, args.code);
         Ok(Receipt {
             transaction_id: id,

@@ -136,7 +136,11 @@ mod tests {
             let root = merkle_root(&leaves);
             for (index, leaf) in leaves.iter().enumerate() {
                 let proof = merkle_proof(&leaves, index);
-                assert_eq!(root_from_proof(*leaf, &proof), root, "count {count} index {index}");
+                assert_eq!(
+                    root_from_proof(*leaf, &proof),
+                    root,
+                    "count {count} index {index}"
+                );
             }
         }
     }

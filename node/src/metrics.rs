@@ -28,15 +28,60 @@ impl Metrics {
     /// The Prometheus text exposition of every counter.
     pub fn render(&self) -> String {
         let rows: [(&str, &str, &str, &AtomicU64); 9] = [
-            ("rxchain_transactions_admitted_total", "counter", "Transactions accepted into the mempool.", &self.transactions_admitted),
-            ("rxchain_transactions_rejected_total", "counter", "Transactions refused at admission.", &self.transactions_rejected),
-            ("rxchain_transactions_committed_total", "counter", "Transactions in committed blocks.", &self.transactions_committed),
-            ("rxchain_transactions_failed_total", "counter", "Committed transactions whose call failed.", &self.transactions_failed),
-            ("rxchain_blocks_committed_total", "counter", "Blocks committed since start.", &self.blocks_committed),
-            ("rxchain_head_height", "gauge", "Height of the last committed block.", &self.head_height),
-            ("rxchain_mempool_transactions", "gauge", "Transactions waiting in the mempool.", &self.mempool_transactions),
-            ("rxchain_block_execution_microseconds_total", "counter", "Time spent executing blocks.", &self.block_execution_microseconds_total),
-            ("rxchain_fuel_used_total", "counter", "Contract fuel used by committed transactions.", &self.fuel_used_total),
+            (
+                "rxchain_transactions_admitted_total",
+                "counter",
+                "Transactions accepted into the mempool.",
+                &self.transactions_admitted,
+            ),
+            (
+                "rxchain_transactions_rejected_total",
+                "counter",
+                "Transactions refused at admission.",
+                &self.transactions_rejected,
+            ),
+            (
+                "rxchain_transactions_committed_total",
+                "counter",
+                "Transactions in committed blocks.",
+                &self.transactions_committed,
+            ),
+            (
+                "rxchain_transactions_failed_total",
+                "counter",
+                "Committed transactions whose call failed.",
+                &self.transactions_failed,
+            ),
+            (
+                "rxchain_blocks_committed_total",
+                "counter",
+                "Blocks committed since start.",
+                &self.blocks_committed,
+            ),
+            (
+                "rxchain_head_height",
+                "gauge",
+                "Height of the last committed block.",
+                &self.head_height,
+            ),
+            (
+                "rxchain_mempool_transactions",
+                "gauge",
+                "Transactions waiting in the mempool.",
+                &self.mempool_transactions,
+            ),
+            (
+                "rxchain_block_execution_microseconds_total",
+                "counter",
+                "Time spent executing blocks.",
+                &self.block_execution_microseconds_total,
+            ),
+            (
+                "rxchain_fuel_used_total",
+                "counter",
+                "Contract fuel used by committed transactions.",
+                &self.fuel_used_total,
+            ),
         ];
         let mut text = String::new();
         for (name, kind, help, value) in rows {

@@ -16,7 +16,10 @@ pub enum ReceiptStatus {
     Success,
     /// The call failed; `code` is stable (a contract error code or the host's `out_of_fuel`,
     /// `memory_limit`, `trap`, `host_limit`). Nothing the call wrote was kept; the nonce was used.
-    Failed { code: String, message: String },
+    Failed {
+        code: String,
+        message: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -36,6 +39,9 @@ impl Receipt {
 
 /// Merkle root over receipt hashes, in block order.
 pub fn receipts_root(receipts: &[Receipt]) -> Hash {
-    let leaves: Vec<Hash> = receipts.iter().map(|receipt| leaf_hash(&receipt.hash())).collect();
+    let leaves: Vec<Hash> = receipts
+        .iter()
+        .map(|receipt| leaf_hash(&receipt.hash()))
+        .collect();
     merkle_root(&leaves)
 }

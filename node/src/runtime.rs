@@ -8,7 +8,9 @@
 //! dedicated thread, never on the async API's workers.
 
 use crate::NodeError;
-use crate::block::{Block, BlockHeader, FinalityCertificate, transactions_root, validator_set_hash};
+use crate::block::{
+    Block, BlockHeader, FinalityCertificate, transactions_root, validator_set_hash,
+};
 use crate::executor::{DEPLOY_METHOD, Executor, SYSTEM_CONTRACT};
 use crate::hash::Hash;
 use crate::mempool::{Mempool, MempoolLimits, MempoolRefusal};
@@ -131,8 +133,12 @@ pub fn genesis_effects(genesis: &Genesis) -> BlockEffects {
         borsh::to_vec(&1u64).expect("encodes"),
     );
     for contract in &genesis.contracts {
-        effects.contracts.insert(contract.id.clone(), contract.code_hash);
-        effects.code.insert(contract.code_hash, contract.code.clone());
+        effects
+            .contracts
+            .insert(contract.id.clone(), contract.code_hash);
+        effects
+            .code
+            .insert(contract.code_hash, contract.code.clone());
     }
     effects
 }
@@ -442,7 +448,9 @@ impl Node {
         if !is_member {
             return Err(TransactionError::Unauthorized(sender.to_hex()));
         }
-        let next = storage.next_nonce(&body.sender).map_err(Self::storage_failure)?;
+        let next = storage
+            .next_nonce(&body.sender)
+            .map_err(Self::storage_failure)?;
         if body.nonce < next {
             return Err(TransactionError::NonceUsed {
                 nonce: body.nonce,
@@ -478,7 +486,10 @@ impl Node {
                 MempoolRefusal::Duplicate => TransactionError::Duplicate,
                 MempoolRefusal::Full(message) => TransactionError::MempoolFull(message),
             })?;
-        Metrics::set(&self.inner.metrics.mempool_transactions, mempool.len() as u64);
+        Metrics::set(
+            &self.inner.metrics.mempool_transactions,
+            mempool.len() as u64,
+        );
         Ok(id)
     }
 
@@ -527,7 +538,13 @@ impl Node {
                 receipt,
             });
         }
-        if self.inner.mempool.lock().expect("mempool lock").contains(id) {
+        if self
+            .inner
+            .mempool
+            .lock()
+            .expect("mempool lock")
+            .contains(id)
+        {
             return Ok(TransactionStatus::Pending);
         }
         Ok(TransactionStatus::Unknown)
@@ -557,12 +574,7 @@ impl Node {
     }
 
     /// Runs a read-only query against the committed state.
-    pub fn query(
-        &self,
-        contract: &str,
-        name: &str,
-        args: Vec<u8>,
-    ) -> Result<Vec<u8>, QueryError> {
+    pub fn query(&self, contract: &str, name: &str, args: Vec<u8>) -> Result<Vec<u8>, QueryError> {
         let storage = &self.inner.storage;
         let hash = storage
             .contract_code_hash(contract)?
@@ -708,7 +720,10 @@ fn commit(inner: &Inner, prepared: Prepared) -> Result<(), NodeError> {
     Metrics::set(&metrics.head_height, head.height);
     {
         let mut mempool = inner.mempool.lock().expect("mempool lock");
-        mempool.prune(|sender| committed_nonce(&inner.storage, sender), head.height + 1);
+        mempool.prune(
+            |sender| committed_nonce(&inner.storage, sender),
+            head.height + 1,
+        );
         Metrics::set(&metrics.mempool_transactions, mempool.len() as u64);
     }
     inner.head.send_replace(head);

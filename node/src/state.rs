@@ -19,12 +19,8 @@ const STATE_ROOT_DOMAIN: &[u8] = b"rxchain/state/v1";
 
 /// The root after applying `effects` on top of `previous`.
 pub fn next_state_root(previous: &Hash, effects: &BlockEffects) -> Hash {
-    let changes = borsh::to_vec(&(
-        &effects.state_writes,
-        &effects.nonces,
-        &effects.contracts,
-    ))
-    .expect("changes encode");
+    let changes = borsh::to_vec(&(&effects.state_writes, &effects.nonces, &effects.contracts))
+        .expect("changes encode");
     sm3_parts(&[STATE_ROOT_DOMAIN, previous, &sm3(&changes)])
 }
 
@@ -37,7 +33,9 @@ pub struct OverlayReader {
 
 impl std::fmt::Debug for OverlayReader {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("OverlayReader").finish_non_exhaustive()
+        formatter
+            .debug_struct("OverlayReader")
+            .finish_non_exhaustive()
     }
 }
 

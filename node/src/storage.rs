@@ -24,7 +24,9 @@ use crate::block::{Block, FinalityCertificate};
 use crate::hash::Hash;
 use crate::receipt::Receipt;
 use borsh::{BorshDeserialize, BorshSerialize};
-use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions};
+use rocksdb::{
+    ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
+};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -112,7 +114,10 @@ pub struct Storage {
 
 impl std::fmt::Debug for Storage {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("Storage").field("path", &self.db.path()).finish()
+        formatter
+            .debug_struct("Storage")
+            .field("path", &self.db.path())
+            .finish()
     }
 }
 
@@ -202,7 +207,10 @@ impl Storage {
     /// Every deployed contract id and its code hash.
     pub fn contracts(&self) -> Result<Vec<(String, Hash)>, NodeError> {
         let mut contracts = Vec::new();
-        for item in self.db.iterator_cf(self.family(CONTRACTS), IteratorMode::Start) {
+        for item in self
+            .db
+            .iterator_cf(self.family(CONTRACTS), IteratorMode::Start)
+        {
             let (key, value) = item?;
             contracts.push((
                 String::from_utf8_lossy(&key).into_owned(),
@@ -234,7 +242,10 @@ impl Storage {
             .transpose()
     }
 
-    pub fn transaction_location(&self, id: &Hash) -> Result<Option<TransactionLocation>, NodeError> {
+    pub fn transaction_location(
+        &self,
+        id: &Hash,
+    ) -> Result<Option<TransactionLocation>, NodeError> {
         self.get(TRANSACTIONS, id)?
             .map(|bytes| decode(&bytes, "transaction location"))
             .transpose()
@@ -248,7 +259,11 @@ impl Storage {
 
     /// Index entries of a topic in chain order, at most `limit` (capped at
     /// [`EVENTS_PER_LOOKUP_MAX`]).
-    pub fn events_by_topic(&self, topic: &str, limit: usize) -> Result<Vec<EventLocation>, NodeError> {
+    pub fn events_by_topic(
+        &self,
+        topic: &str,
+        limit: usize,
+    ) -> Result<Vec<EventLocation>, NodeError> {
         let limit = limit.min(EVENTS_PER_LOOKUP_MAX);
         let mut prefix = topic.as_bytes().to_vec();
         prefix.push(0);
@@ -280,7 +295,11 @@ impl Storage {
     }
 
     /// Writes a block and all its effects atomically and durably.
-    pub fn commit_block(&self, committed: &CommittedBlock, genesis_hash: Option<&Hash>) -> Result<Head, NodeError> {
+    pub fn commit_block(
+        &self,
+        committed: &CommittedBlock,
+        genesis_hash: Option<&Hash>,
+    ) -> Result<Head, NodeError> {
         let header = &committed.block.header;
         let hash = header.hash();
         let height_bytes = header.height.to_be_bytes();
@@ -299,7 +318,11 @@ impl Storage {
                 borsh::to_vec(certificate).expect("encodes"),
             );
         }
-        batch.put_cf(self.family(BLOCK_HASHES), hash, borsh::to_vec(&header.height).expect("encodes"));
+        batch.put_cf(
+            self.family(BLOCK_HASHES),
+            hash,
+            borsh::to_vec(&header.height).expect("encodes"),
+        );
         for (index, (transaction, receipt)) in committed
             .block
             .transactions
@@ -313,8 +336,16 @@ impl Storage {
                 height: header.height,
                 index: index as u32,
             };
-            batch.put_cf(self.family(TRANSACTIONS), id, borsh::to_vec(&location).expect("encodes"));
-            batch.put_cf(self.family(RECEIPTS), id, borsh::to_vec(receipt).expect("encodes"));
+            batch.put_cf(
+                self.family(TRANSACTIONS),
+                id,
+                borsh::to_vec(&location).expect("encodes"),
+            );
+            batch.put_cf(
+                self.family(RECEIPTS),
+                id,
+                borsh::to_vec(receipt).expect("encodes"),
+            );
             for (event_index, event) in receipt.events.iter().enumerate() {
                 for topic in &event.topics {
                     batch.put_cf(
@@ -336,7 +367,11 @@ impl Storage {
             batch.put_cf(self.family(ACCOUNTS), sender, nonce.to_be_bytes());
         }
         for (contract, code_hash) in &effects.contracts {
-            batch.put_cf(self.family(CONTRACTS), contract.as_bytes(), borsh::to_vec(code_hash).expect("encodes"));
+            batch.put_cf(
+                self.family(CONTRACTS),
+                contract.as_bytes(),
+                borsh::to_vec(code_hash).expect("encodes"),
+            );
         }
         for (code_hash, code) in &effects.code {
             batch.put_cf(self.family(CODE), code_hash, code);
@@ -347,9 +382,17 @@ impl Storage {
             state_root: header.state_root,
             timestamp_ms: header.timestamp_ms,
         };
-        batch.put_cf(self.family(META), HEAD_KEY, borsh::to_vec(&head).expect("encodes"));
+        batch.put_cf(
+            self.family(META),
+            HEAD_KEY,
+            borsh::to_vec(&head).expect("encodes"),
+        );
         if let Some(genesis_hash) = genesis_hash {
-            batch.put_cf(self.family(META), GENESIS_HASH_KEY, borsh::to_vec(genesis_hash).expect("encodes"));
+            batch.put_cf(
+                self.family(META),
+                GENESIS_HASH_KEY,
+                borsh::to_vec(genesis_hash).expect("encodes"),
+            );
         }
         let mut write_options = WriteOptions::default();
         write_options.set_sync(true);

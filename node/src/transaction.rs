@@ -226,7 +226,9 @@ mod tests {
 
     #[test]
     fn batch_verification_finds_the_bad_one() {
-        let mut transactions: Vec<_> = (1..=8u8).map(|seed| body(&key(seed)).sign(&key(seed))).collect();
+        let mut transactions: Vec<_> = (1..=8u8)
+            .map(|seed| body(&key(seed)).sign(&key(seed)))
+            .collect();
         assert!(verify_signatures(&transactions).iter().all(|ok| *ok));
         transactions[5].signature[10] ^= 1;
         let verdicts = verify_signatures(&transactions);

@@ -29,7 +29,10 @@ pub enum TransactionError {
     #[error("nonce {nonce} is more than {limit} ahead of the sender's next nonce {next}")]
     NonceGap { nonce: u64, next: u64, limit: u64 },
     #[error("transaction expired at height {expiry_height}; the next block is {next_height}")]
-    Expired { expiry_height: u64, next_height: u64 },
+    Expired {
+        expiry_height: u64,
+        next_height: u64,
+    },
     #[error("expiry height {expiry_height} is more than {limit} blocks ahead")]
     ExpiryTooFar { expiry_height: u64, limit: u64 },
     #[error("no contract '{0}'")]

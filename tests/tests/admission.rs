@@ -39,7 +39,10 @@ fn idle_chain() -> TestChain {
 }
 
 fn product_args() -> Vec<u8> {
-    borsh::to_vec(&trace::GtinArgs { gtin: "09506000134352".into() }).unwrap()
+    borsh::to_vec(&trace::GtinArgs {
+        gtin: "09506000134352".into(),
+    })
+    .unwrap()
 }
 
 #[test]
@@ -60,7 +63,10 @@ fn bad_signature_is_refused() {
     let key = chain.key(MANUFACTURER);
     let mut transaction = chain.transaction(&key, 0, "trace", "register_product", product_args());
     transaction.signature[0] ^= 0x40;
-    assert_eq!(chain.submit(&transaction), Err(TransactionError::BadSignature));
+    assert_eq!(
+        chain.submit(&transaction),
+        Err(TransactionError::BadSignature)
+    );
     assert_unchanged(&chain, &before);
 }
 
@@ -69,8 +75,20 @@ fn wrong_chain_id_is_refused() {
     let chain = idle_chain();
     let before = snapshot(&chain);
     let key = chain.key(MANUFACTURER);
-    let transaction = TransactionBody::call("another-chain", &key, 0, 100, "trace", "register_product", product_args()).sign(&key);
-    assert_eq!(chain.submit(&transaction).unwrap_err().code(), "wrong_chain");
+    let transaction = TransactionBody::call(
+        "another-chain",
+        &key,
+        0,
+        100,
+        "trace",
+        "register_product",
+        product_args(),
+    )
+    .sign(&key);
+    assert_eq!(
+        chain.submit(&transaction).unwrap_err().code(),
+        "wrong_chain"
+    );
     assert_unchanged(&chain, &before);
 }
 
@@ -80,7 +98,10 @@ fn replayed_transaction_is_refused() {
     let key = chain.key(MANUFACTURER);
     let transaction = chain.transaction(&key, 0, "trace", "product", vec![]);
     // `product` is a query, not a method: use a real method whose failure still uses the nonce.
-    assert_eq!(chain.submit(&transaction).unwrap_err().code(), "unknown_method");
+    assert_eq!(
+        chain.submit(&transaction).unwrap_err().code(),
+        "unknown_method"
+    );
     let transaction = chain.transaction(&key, 0, "trace", "register_product", vec![0xff]);
     let id = chain.submit(&transaction).unwrap();
     let receipt = chain.wait(&id);
@@ -98,11 +119,23 @@ fn nonce_gap_beyond_the_limit_is_refused() {
     let chain = idle_chain();
     let before = snapshot(&chain);
     let key = chain.key(MANUFACTURER);
-    let transaction = chain.transaction(&key, NONCE_GAP_MAX + 1, "trace", "register_product", product_args());
+    let transaction = chain.transaction(
+        &key,
+        NONCE_GAP_MAX + 1,
+        "trace",
+        "register_product",
+        product_args(),
+    );
     assert_eq!(chain.submit(&transaction).unwrap_err().code(), "nonce_gap");
     assert_unchanged(&chain, &before);
     // Within the gap it is queued (and waits for the nonces before it).
-    let queued = chain.transaction(&key, NONCE_GAP_MAX, "trace", "register_product", product_args());
+    let queued = chain.transaction(
+        &key,
+        NONCE_GAP_MAX,
+        "trace",
+        "register_product",
+        product_args(),
+    );
     assert!(chain.submit(&queued).is_ok());
 }
 
@@ -112,10 +145,22 @@ fn expired_transaction_is_refused() {
     let before = snapshot(&chain);
     let key = chain.key(MANUFACTURER);
     // The next block is height 1; a transaction valid only up to height 0 can never be included.
-    let transaction = TransactionBody::call(&chain.genesis.chain_id, &key, 0, 0, "trace", "register_product", product_args()).sign(&key);
+    let transaction = TransactionBody::call(
+        &chain.genesis.chain_id,
+        &key,
+        0,
+        0,
+        "trace",
+        "register_product",
+        product_args(),
+    )
+    .sign(&key);
     assert_eq!(
         chain.submit(&transaction),
-        Err(TransactionError::Expired { expiry_height: 0, next_height: 1 })
+        Err(TransactionError::Expired {
+            expiry_height: 0,
+            next_height: 1
+        })
     );
     assert_unchanged(&chain, &before);
 }
@@ -125,7 +170,13 @@ fn oversized_transaction_is_refused() {
     let chain = idle_chain();
     let before = snapshot(&chain);
     let key = chain.key(MANUFACTURER);
-    let transaction = chain.transaction(&key, 0, "trace", "register_product", vec![7; TRANSACTION_BYTES_MAX]);
+    let transaction = chain.transaction(
+        &key,
+        0,
+        "trace",
+        "register_product",
+        vec![7; TRANSACTION_BYTES_MAX],
+    );
     assert_eq!(chain.submit(&transaction).unwrap_err().code(), "oversized");
     assert_unchanged(&chain, &before);
 }
@@ -149,7 +200,10 @@ fn unknown_method_is_refused() {
     let before = snapshot(&chain);
     let key = chain.key(MANUFACTURER);
     let transaction = chain.transaction(&key, 0, "trace", "teleport", vec![]);
-    assert_eq!(chain.submit(&transaction).unwrap_err().code(), "unknown_method");
+    assert_eq!(
+        chain.submit(&transaction).unwrap_err().code(),
+        "unknown_method"
+    );
     let system = chain.transaction(&key, 0, "system", "shutdown", vec![]);
     assert_eq!(chain.submit(&system).unwrap_err().code(), "unknown_method");
     assert_unchanged(&chain, &before);
@@ -161,7 +215,10 @@ fn key_without_a_role_is_refused() {
     let before = snapshot(&chain);
     let stranger = generate();
     let transaction = chain.transaction(&stranger, 0, "trace", "register_product", product_args());
-    assert_eq!(chain.submit(&transaction).unwrap_err().code(), "unauthorized");
+    assert_eq!(
+        chain.submit(&transaction).unwrap_err().code(),
+        "unauthorized"
+    );
     assert_eq!(chain.next_nonce(&stranger), 0);
     assert_unchanged(&chain, &before);
 }
@@ -169,12 +226,17 @@ fn key_without_a_role_is_refused() {
 #[test]
 fn full_mempool_refuses_more() {
     let chain = TestChain::with(
-        MempoolLimits { transactions_max: 2, ..MempoolLimits::default() },
+        MempoolLimits {
+            transactions_max: 2,
+            ..MempoolLimits::default()
+        },
         false,
     );
     let key = chain.key(MANUFACTURER);
     for nonce in 0..2 {
-        chain.submit(&chain.transaction(&key, nonce, "trace", "register_product", product_args())).unwrap();
+        chain
+            .submit(&chain.transaction(&key, nonce, "trace", "register_product", product_args()))
+            .unwrap();
     }
     let before = snapshot(&chain);
     let third = chain.transaction(&key, 2, "trace", "register_product", product_args());
@@ -197,18 +259,23 @@ fn duplicate_submission_is_refused() {
 fn accepted_transaction_commits() {
     // The control for every refusal above: the same kind of call, done right, goes through.
     let chain = TestChain::start();
-    let receipt = chain.call(MANUFACTURER, "trace", "register_product", &rxchain_contract_types::trace::Product {
-        gtin: "09506000134352".into(),
-        name: "Amoxicillin".into(),
-        strength: "250 mg".into(),
-        dosage_form: "capsule".into(),
-        pack_size: 24,
-        prescription: true,
-        storage_celsius_tenths_min: 100,
-        storage_celsius_tenths_max: 250,
-        approval_number: "H1".into(),
-        manufacturer: String::new(),
-    });
+    let receipt = chain.call(
+        MANUFACTURER,
+        "trace",
+        "register_product",
+        &rxchain_contract_types::trace::Product {
+            gtin: "09506000134352".into(),
+            name: "Amoxicillin".into(),
+            strength: "250 mg".into(),
+            dosage_form: "capsule".into(),
+            pack_size: 24,
+            prescription: true,
+            storage_celsius_tenths_min: 100,
+            storage_celsius_tenths_max: 250,
+            approval_number: "H1".into(),
+            manufacturer: String::new(),
+        },
+    );
     assert_success(&receipt);
     assert_eq!(chain.next_nonce(&chain.key(MANUFACTURER)), 1);
 }

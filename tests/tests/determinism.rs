@@ -30,17 +30,51 @@ fn replaying_stored_blocks_gives_the_same_state_roots() {
     let key = chain.key("huaxin-pharma");
     let mut ids = Vec::new();
     for number in 0..40u64 {
-        let serial = if number == 7 { "SN1".to_string() } else { format!("SN{number}") };
-        let args = CommissionArgs { gtin: gtin.into(), serial, lot: "L1".into(), expiry: "281231".into() };
-        let transaction = chain.transaction(&key, 1 + number, "trace", "commission", borsh::to_vec(&args).unwrap());
+        let serial = if number == 7 {
+            "SN1".to_string()
+        } else {
+            format!("SN{number}")
+        };
+        let args = CommissionArgs {
+            gtin: gtin.into(),
+            serial,
+            lot: "L1".into(),
+            expiry: "281231".into(),
+        };
+        let transaction = chain.transaction(
+            &key,
+            1 + number,
+            "trace",
+            "commission",
+            borsh::to_vec(&args).unwrap(),
+        );
         ids.push(chain.submit(&transaction).unwrap());
     }
     for id in &ids {
         chain.wait(id);
     }
-    let packs = vec![PackId { gtin: gtin.into(), serial: "SN2".into() }];
-    assert_success(&chain.call("huaxin-pharma", "trace", "ship", &ShipArgs { shipment_id: "S1".into(), to: "kangda-distribution".into(), packs }));
-    assert_success(&chain.call("kangda-distribution", "trace", "receive", &ShipmentIdArgs { shipment_id: "S1".into() }));
+    let packs = vec![PackId {
+        gtin: gtin.into(),
+        serial: "SN2".into(),
+    }];
+    assert_success(&chain.call(
+        "huaxin-pharma",
+        "trace",
+        "ship",
+        &ShipArgs {
+            shipment_id: "S1".into(),
+            to: "kangda-distribution".into(),
+            packs,
+        },
+    ));
+    assert_success(&chain.call(
+        "kangda-distribution",
+        "trace",
+        "receive",
+        &ShipmentIdArgs {
+            shipment_id: "S1".into(),
+        },
+    ));
     chain.node.shutdown();
 
     let source = chain.node.storage();
@@ -49,7 +83,9 @@ fn replaying_stored_blocks_gives_the_same_state_roots() {
 
     let target_dir = tempfile::tempdir().unwrap();
     let target = Arc::new(Storage::open(target_dir.path()).unwrap());
-    let executor = Executor::new(Arc::new(ContractHost::new(HostLimits::default(), None).unwrap()));
+    let executor = Executor::new(Arc::new(
+        ContractHost::new(HostLimits::default(), None).unwrap(),
+    ));
     let roots = replay_chain(source, &chain.genesis, &executor, &target).unwrap();
     assert_eq!(roots.len() as u64, head.height + 1);
     for (height, root) in roots.iter().enumerate().skip(1) {
@@ -64,9 +100,17 @@ fn replaying_stored_blocks_gives_the_same_state_roots() {
 #[test]
 fn a_tampered_block_is_detected_on_replay() {
     let chain = TestChain::start();
-    let receipt = chain.call("huaxin-pharma", "trace", "commission", &CommissionArgs {
-        gtin: "09506000134352".into(), serial: "SN1".into(), lot: "L1".into(), expiry: "281231".into(),
-    });
+    let receipt = chain.call(
+        "huaxin-pharma",
+        "trace",
+        "commission",
+        &CommissionArgs {
+            gtin: "09506000134352".into(),
+            serial: "SN1".into(),
+            lot: "L1".into(),
+            expiry: "281231".into(),
+        },
+    );
     // No product registered: the call fails, but it is still a block with a state change (nonce).
     assert_eq!(rxchain_tests::failure_code(&receipt), "not_found");
     chain.node.shutdown();
@@ -77,7 +121,15 @@ fn a_tampered_block_is_detected_on_replay() {
     other.organizations.pop();
     let target_dir = tempfile::tempdir().unwrap();
     let target = Arc::new(Storage::open(target_dir.path()).unwrap());
-    let executor = Executor::new(Arc::new(ContractHost::new(HostLimits::default(), None).unwrap()));
+    let executor = Executor::new(Arc::new(
+        ContractHost::new(HostLimits::default(), None).unwrap(),
+    ));
     let error = replay_chain(source, &other, &executor, &target).unwrap_err();
-    assert!(matches!(error, rxchain_node::NodeError::StateRootMismatch { height: 1, .. }), "{error}");
+    assert!(
+        matches!(
+            error,
+            rxchain_node::NodeError::StateRootMismatch { height: 1, .. }
+        ),
+        "{error}"
+    );
 }
