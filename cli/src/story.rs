@@ -125,31 +125,6 @@ impl<'a> Teller<'a> {
     }
 }
 
-fn product(
-    gtin: &str,
-    name: &str,
-    strength: &str,
-    form: &str,
-    pack_size: u32,
-    prescription: bool,
-    min: i32,
-    max: i32,
-    approval: &str,
-) -> Product {
-    Product {
-        gtin: gtin.into(),
-        name: name.into(),
-        strength: strength.into(),
-        dosage_form: form.into(),
-        pack_size,
-        prescription,
-        storage_celsius_tenths_min: min,
-        storage_celsius_tenths_max: max,
-        approval_number: approval.into(),
-        manufacturer: String::new(),
-    }
-}
-
 /// Tells the story; returns the packs and what became of them.
 pub async fn tell(node: &Node, consortium: &DevConsortium) -> Result<Vec<StoryPack>> {
     let mut teller = Teller::new(
@@ -159,30 +134,30 @@ pub async fn tell(node: &Node, consortium: &DevConsortium) -> Result<Vec<StoryPa
     )?;
     let amoxicillin = gtin14("0950600013435");
     let ibuprofen = gtin14("0950600013442");
-    let products = [
-        product(
-            &amoxicillin,
-            "Amoxicillin Capsules",
-            "250 mg",
-            "capsule",
-            24,
-            true,
-            100,
-            250,
-            "H20263101",
-        ),
-        product(
-            &ibuprofen,
-            "Ibuprofen Tablets",
-            "200 mg",
-            "film-coated tablet",
-            20,
-            false,
-            100,
-            300,
-            "H20263102",
-        ),
-    ];
+    let amoxicillin_product = Product {
+        gtin: amoxicillin.clone(),
+        name: "Amoxicillin Capsules".into(),
+        strength: "250 mg".into(),
+        dosage_form: "capsule".into(),
+        pack_size: 24,
+        prescription: true,
+        storage_celsius_tenths_min: 100,
+        storage_celsius_tenths_max: 250,
+        approval_number: "H20263101".into(),
+        manufacturer: String::new(),
+    };
+    let ibuprofen_product = Product {
+        gtin: ibuprofen.clone(),
+        name: "Ibuprofen Tablets".into(),
+        strength: "200 mg".into(),
+        dosage_form: "film-coated tablet".into(),
+        pack_size: 20,
+        prescription: false,
+        storage_celsius_tenths_max: 300,
+        approval_number: "H20263102".into(),
+        ..amoxicillin_product.clone()
+    };
+    let products = [amoxicillin_product, ibuprofen_product];
     let mut ids = Vec::new();
     for product in &products {
         ids.push(teller.send(MANUFACTURER, "register_product", product)?);

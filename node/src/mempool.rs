@@ -135,14 +135,13 @@ impl Mempool {
         let mut transactions = 0;
         let mut bytes = 0;
         for (sender, queue) in &self.by_sender {
-            let mut expected = next_nonce(sender);
-            for (nonce, entry) in queue.range(expected..) {
-                if *nonce != expected {
-                    break;
-                }
+            let first = next_nonce(sender);
+            let run = (first..)
+                .zip(queue.range(first..))
+                .take_while(|(expected, (nonce, _))| *nonce == expected);
+            for (_, (_, entry)) in run {
                 transactions += 1;
                 bytes += entry.bytes as u64;
-                expected += 1;
             }
         }
         (transactions, bytes)

@@ -24,11 +24,14 @@ pub fn next_state_root(previous: &Hash, effects: &BlockEffects) -> Hash {
     sm3_parts(&[STATE_ROOT_DOMAIN, previous, &sm3(&changes)])
 }
 
+/// Writes of the block so far: (contract id, key) → value, `None` for a removal.
+pub type PendingWrites = BTreeMap<(String, Vec<u8>), Option<Vec<u8>>>;
+
 /// Committed state with the current block's writes on top. Reads see pending writes first.
 #[derive(Clone)]
 pub struct OverlayReader {
     storage: Arc<Storage>,
-    pending: Arc<RwLock<BTreeMap<(String, Vec<u8>), Option<Vec<u8>>>>>,
+    pending: Arc<RwLock<PendingWrites>>,
 }
 
 impl std::fmt::Debug for OverlayReader {
@@ -56,7 +59,7 @@ impl OverlayReader {
     }
 
     /// Everything written so far in this block.
-    pub fn writes(&self) -> BTreeMap<(String, Vec<u8>), Option<Vec<u8>>> {
+    pub fn writes(&self) -> PendingWrites {
         self.pending.read().expect("overlay lock").clone()
     }
 }

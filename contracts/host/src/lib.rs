@@ -335,12 +335,12 @@ impl ContractHost {
 
     /// The method names (`m_` prefix removed) a loaded module exports.
     pub fn methods(&self, hash: &CodeHash) -> Result<Vec<String>, HostError> {
-        Ok(self.exports_with_prefix(hash, abi::METHOD_PREFIX)?)
+        self.exports_with_prefix(hash, abi::METHOD_PREFIX)
     }
 
     /// The query names (`q_` prefix removed) a loaded module exports.
     pub fn queries(&self, hash: &CodeHash) -> Result<Vec<String>, HostError> {
-        Ok(self.exports_with_prefix(hash, abi::QUERY_PREFIX)?)
+        self.exports_with_prefix(hash, abi::QUERY_PREFIX)
     }
 
     fn exports_with_prefix(&self, hash: &CodeHash, prefix: &str) -> Result<Vec<String>, HostError> {
