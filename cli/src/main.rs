@@ -93,6 +93,14 @@ enum Command {
         #[arg(long, default_value = "{}")]
         args: String,
     },
+    /// Check a proof bundle (the JSON answer of a pack's verification URL) offline.
+    Verify {
+        /// The bundle file.
+        bundle: PathBuf,
+        /// The chain's genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+    },
     /// Measure single-node throughput of trace transactions run by the wasm contract.
     Bench {
         /// Transactions to commit.
@@ -269,6 +277,7 @@ async fn run(command: Command) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&answer["result"])?);
             Ok(())
         }
+        Command::Verify { bundle, genesis } => verify(&bundle, &genesis),
         Command::Bench {
             transactions,
             window,
@@ -300,6 +309,44 @@ async fn run(command: Command) -> Result<()> {
             exit_after_seed,
         } => demo(dir, &api, exit_after_seed).await,
     }
+}
+
+fn verify(bundle_path: &Path, genesis_path: &Path) -> Result<()> {
+    use rxchain_node::proof::{ProofBundle, verify_bundle};
+    let genesis = Genesis::load(genesis_path)?;
+    let text = std::fs::read_to_string(bundle_path).with_context(|| format!("reading {}", bundle_path.display()))?;
+    let bundle: ProofBundle = serde_json::from_str(&text).context("the file is not a proof bundle")?;
+    let validators: Vec<[u8; 32]> = genesis.validators.iter().map(|validator| validator.public_key.0).collect();
+    let verified = verify_bundle(&bundle, &genesis.chain_id, &genesis.hash(), &validators)
+        .map_err(|error| anyhow!("the bundle does NOT verify: {error}"))?;
+    let statement = &verified.statement;
+    println!("VERIFIED against genesis {} (chain {})", hex::encode(genesis.hash()), genesis.chain_id);
+    println!();
+    println!("Proven by finality certificates of the chain's validators:");
+    println!("  {} ledger entries, each a transaction included in a final block (Merkle proofs of the", verified.entries.len());
+    println!("  transaction and its receipt against the block header, header signed by a validator quorum).");
+    println!("  pack {} / {}", statement["pack"]["gtin"].as_str().unwrap_or(""), statement["pack"]["serial"].as_str().unwrap_or(""));
+    if let Some(product) = statement["product"].as_object() {
+        println!("  product: {} {} ({}), registered by {}", product["name"].as_str().unwrap_or(""), product["strength"].as_str().unwrap_or(""), product["approval_number"].as_str().unwrap_or(""), product["manufacturer"].as_str().unwrap_or(""));
+    }
+    for item in statement["timeline"].as_array().cloned().unwrap_or_default() {
+        println!(
+            "  block {:>6}  {}  {:<14} by {}",
+            item["height"],
+            rxchain_node::verification::format_time(item["time_ms"].as_u64().unwrap_or(0)),
+            item["step"]["step"].as_str().unwrap_or(""),
+            item["organization"].as_str().unwrap_or("")
+        );
+    }
+    println!();
+    println!("Attested by validator {} (its signature covers the whole bundle):", verified.attested_by);
+    println!("  checked at {}, label lot {:?} expiry {:?}", rxchain_node::verification::format_time(bundle.body.checked_at_ms), bundle.body.subject.scanned_lot, bundle.body.subject.scanned_expiry);
+    println!("  verdict: {} — {}", statement["verdict"]["code"].as_str().unwrap_or(""), statement["verdict"]["summary"].as_str().unwrap_or(""));
+    println!();
+    println!("Not proven: that no later event exists after block {} (the bundle shows the chain up to that", bundle.body.head_height);
+    println!("height), and the pack's current state beyond its events (proofs of current state come with");
+    println!("the sparse Merkle state tree).");
+    Ok(())
 }
 
 fn write_node_config(dir: &Path, consortium: &DevConsortium, api: &str) -> Result<PathBuf> {
@@ -405,10 +452,11 @@ async fn demo(dir: Option<PathBuf>, api: &str, exit_after_seed: bool) -> Result<
         let packs = story::tell(&node, &consortium).await?;
         println!("  chain head   height {}", node.head().height);
         println!();
-        println!("Packs on the ledger (open a history URL in a browser or with curl):");
+        println!("Packs on the ledger: open a GS1 Digital Link below in a browser for the verification page,");
+        println!("or fetch it as JSON (a proof bundle; check it with rxchain verify FILE --genesis GENESIS):");
         for pack in &packs {
             println!(
-                "  {} serial {} lot {} exp {}  {}\n    http://{address}/v1/trace/packs/{}/{}",
+                "  {} serial {} lot {} exp {}  {}\n    http://{address}/01/{}/21/{}",
                 pack.product,
                 pack.id.serial,
                 pack.lot,

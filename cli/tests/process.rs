@@ -229,35 +229,64 @@ fn sigkill_while_transactions_stream_in_loses_no_committed_block() {
 }
 
 #[test]
-fn demo_serves_the_histories_it_prints_and_stops_cleanly() {
+fn demo_serves_verification_pages_and_bundles_that_verify_offline() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
-    let mut process = Process::spawn(&[
-        "demo",
-        "--dir",
-        data.to_str().unwrap(),
-        "--api",
-        "127.0.0.1:0",
-    ]);
-    let history_url = url_in(&process.line_with("/v1/trace/packs/"));
+    let mut process = Process::spawn(&["demo", "--dir", data.to_str().unwrap(), "--api", "127.0.0.1:0"]);
+    let link = url_in(&process.line_with("/01/"));
     process.line_with("Serving until Ctrl-C");
     let runtime = runtime();
-    let (base, path) = history_url.split_at(history_url.find("/v1/").unwrap());
-    let answer = runtime.block_on(Client::new(base).get(path)).unwrap();
-    let history = answer["history"].as_array().unwrap();
-    // Commissioned, shipped and received twice, dispensed: the first printed pack went to the pharmacy.
-    assert!(history.len() >= 5, "{answer}");
-    assert_eq!(
-        history[0]["event"]["decoded"]["step"]["step"],
-        "commissioning"
-    );
-    assert_eq!(answer["pack"]["custodian"], "anxin-pharmacy");
-    assert!(data.join("genesis.toml").exists());
+    let (base, path) = link.split_at(link.find("/01/").unwrap());
+    let client = Client::new(base);
 
-    let status = Command::new("kill")
-        .args(["-TERM", &process.child.id().to_string()])
-        .status()
-        .unwrap();
+    // A program gets the proof bundle.
+    let bundle = runtime.block_on(client.get(path)).unwrap();
+    let statement = &bundle["body"]["statement"];
+    let timeline = statement["timeline"].as_array().unwrap();
+    // The first printed pack: made, shipped and received twice, then dispensed by the pharmacy.
+    let steps: Vec<&str> = timeline.iter().map(|item| item["step"]["step"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["commissioning", "shipping", "receiving", "shipping", "receiving", "dispensing"]);
+    assert_eq!(statement["verdict"]["code"], "already_dispensed");
+    assert_eq!(statement["product"]["name"], "Amoxicillin Capsules");
+
+    // A person gets the page.
+    let html = runtime.block_on(async {
+        reqwest::Client::new().get(&link).header("accept", "text/html").send().await.unwrap().text().await.unwrap()
+    });
+    assert!(html.contains("Already dispensed"), "{html}");
+    assert!(html.contains("Huaxin Pharmaceutical Co."));
+    assert!(html.contains("Dispensed to a patient"));
+
+    // The bundle verifies offline with the genesis file, and a changed value does not.
+    let bundle_path = dir.path().join("bundle.json");
+    std::fs::write(&bundle_path, serde_json::to_string_pretty(&bundle).unwrap()).unwrap();
+    let genesis = data.join("genesis.toml");
+    let verify = |path: &Path| {
+        Command::new(BINARY)
+            .args(["verify", path.to_str().unwrap(), "--genesis", genesis.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let output = verify(&bundle_path);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("VERIFIED"));
+    let text = std::fs::read_to_string(&bundle_path).unwrap();
+    for (from, to) in [("\"dispensing\"", "\"receiving\""), ("AMX000001", "AMX000009"), ("\"checked_at_ms\": 1", "\"checked_at_ms\": 2")] {
+        let tampered_path = dir.path().join("tampered.json");
+        assert!(text.contains(from), "{from}");
+        std::fs::write(&tampered_path, text.replacen(from, to, 1)).unwrap();
+        let output = verify(&tampered_path);
+        assert!(!output.status.success(), "a bundle with {from} changed to {to} verified");
+    }
+    // Flipping one hex digit of a proof breaks it too.
+    let header_start = text.find("\"header\": \"").unwrap() + 12;
+    let mut bytes = text.clone().into_bytes();
+    bytes[header_start + 10] = if bytes[header_start + 10] == b'0' { b'1' } else { b'0' };
+    let tampered_path = dir.path().join("tampered.json");
+    std::fs::write(&tampered_path, bytes).unwrap();
+    assert!(!verify(&tampered_path).status.success());
+
+    let status = Command::new("kill").args(["-TERM", &process.child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let exit = process.wait_exit(Duration::from_secs(30));
     assert!(exit.success(), "demo exit status {exit}");

@@ -141,6 +141,14 @@ pub fn router(node: Node) -> Router {
         .route("/v1/contracts/{contract}/queries/{name}", post(query))
         .route("/v1/events", get(events))
         .route("/v1/trace/packs/{gtin}/{serial}", get(pack_history))
+        .route(
+            "/01/{gtin}/21/{serial}",
+            get(crate::verification::pack_without_lot),
+        )
+        .route(
+            "/01/{gtin}/10/{lot}/21/{serial}",
+            get(crate::verification::pack_with_lot),
+        )
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -156,8 +164,11 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(node))
-        .with_graceful_shutdown(shutdown)
+    axum::serve(
+        listener,
+        router(node).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
         .await
 }
 
@@ -234,6 +245,9 @@ pub fn receipt_json(receipt: &Receipt) -> Value {
         ReceiptStatus::Success => ("success", None, None),
         ReceiptStatus::Failed { code, message } => {
             ("failed", Some(code.clone()), Some(message.clone()))
+        }
+        ReceiptStatus::Refused { code, message } => {
+            ("refused", Some(code.clone()), Some(message.clone()))
         }
     };
     json!({

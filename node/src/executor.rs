@@ -210,9 +210,16 @@ impl Executor {
         match outcome.result {
             Ok(()) => {
                 run.overlay.apply(&body.contract, &outcome.writes);
+                let status = match outcome.refusal {
+                    None => ReceiptStatus::Success,
+                    Some(refusal) => ReceiptStatus::Refused {
+                        code: refusal.code,
+                        message: refusal.message,
+                    },
+                };
                 Ok(Receipt {
                     transaction_id: id,
-                    status: ReceiptStatus::Success,
+                    status,
                     fuel_used: outcome.fuel_used,
                     events: outcome
                         .events

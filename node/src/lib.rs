@@ -16,6 +16,8 @@
 //! - [`runtime`]: the node itself: admission, the consensus driver (engines are pure, the driver
 //!   does I/O and time), block building, commit, and notification of waiters.
 //! - [`api`]: the HTTP API (axum) with one error type mapped to JSON.
+//! - [`proof`] and [`verification`]: proof bundles checkable offline, and the consumer-facing
+//!   GS1 Digital Link verification page (HTML for people, the bundle as JSON for programs).
 
 pub mod api;
 pub mod block;
@@ -24,12 +26,14 @@ pub mod executor;
 pub mod hash;
 pub mod mempool;
 pub mod metrics;
+pub mod proof;
 pub mod receipt;
 pub mod runtime;
 pub mod state;
 pub mod storage;
 pub mod transaction;
 pub mod validation;
+pub mod verification;
 
 pub use error::NodeError;
 pub use runtime::{Node, NodeConfig};

@@ -20,6 +20,12 @@ pub enum ReceiptStatus {
         code: String,
         message: String,
     },
+    /// The contract refused the operation but recorded something about it (an alert): the
+    /// call's writes and events are kept, the operation did not happen.
+    Refused {
+        code: String,
+        message: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]

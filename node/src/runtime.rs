@@ -607,6 +607,49 @@ impl Node {
         }
     }
 
+    /// Builds the verification answer for a pack: its ledger entries with proofs, the statement
+    /// derived from them, attested by this node's validator key.
+    pub fn prove_pack(
+        &self,
+        subject: crate::proof::Subject,
+        checked_at_ms: u64,
+    ) -> Result<crate::proof::ProofBundle, NodeError> {
+        use rxchain_contract_types::trace;
+        let storage = &self.inner.storage;
+        let head = self.head();
+        let pack = trace::PackId {
+            gtin: subject.gtin.clone(),
+            serial: subject.serial.clone(),
+        };
+        let mut located: Vec<(u64, u32, Hash)> = Vec::new();
+        for topic in [trace::topics::product(&subject.gtin), trace::topics::pack(&pack)] {
+            for location in storage.events_by_topic(&topic, crate::proof::BUNDLE_ENTRIES_MAX)? {
+                located.push((location.height, location.transaction_index, location.transaction_id));
+            }
+        }
+        located.sort();
+        located.dedup();
+        located.truncate(crate::proof::BUNDLE_ENTRIES_MAX);
+        let mut entries = Vec::with_capacity(located.len());
+        let mut proven = Vec::with_capacity(located.len());
+        for (_, _, id) in &located {
+            let (entry, checked) = crate::proof::ledger_entry(storage, id)?;
+            entries.push(entry);
+            proven.push(checked);
+        }
+        let statement = crate::proof::statement(&proven, &subject, checked_at_ms);
+        let body = crate::proof::BundleBody {
+            chain_id: self.inner.genesis.chain_id.clone(),
+            genesis_hash: hex::encode(self.inner.genesis_hash),
+            subject,
+            checked_at_ms,
+            head_height: head.height,
+            entries,
+            statement,
+        };
+        Ok(crate::proof::attest(body, &self.inner.validator_key))
+    }
+
     /// Events indexed under `topic`, in chain order.
     pub fn events(&self, topic: &str, limit: usize) -> Result<Vec<LocatedEvent>, NodeError> {
         let storage = &self.inner.storage;

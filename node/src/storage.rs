@@ -41,7 +41,9 @@ const CONTRACTS: &str = "contracts";
 const CODE: &str = "code";
 const EVENTS: &str = "events";
 const META: &str = "meta";
-const COLUMN_FAMILIES: [&str; 11] = [
+/// Node-local, not consensus state: how often each code was looked up, and from where.
+const SCANS: &str = "scans";
+const COLUMN_FAMILIES: [&str; 12] = [
     BLOCKS,
     CERTIFICATES,
     BLOCK_HASHES,
@@ -53,6 +55,7 @@ const COLUMN_FAMILIES: [&str; 11] = [
     CODE,
     EVENTS,
     META,
+    SCANS,
 ];
 
 const HEAD_KEY: &[u8] = b"head";
@@ -84,6 +87,20 @@ pub struct EventLocation {
     pub transaction_index: u32,
     pub event_index: u16,
     pub transaction_id: Hash,
+}
+
+/// Most distinct places a scan record remembers.
+pub const SCAN_PLACES_MAX: usize = 32;
+
+/// How often a code was looked up through this node, and from how many places (network
+/// prefixes). Many scans from many places is a sign of a cloned code. Node-local, not on chain.
+#[derive(Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct ScanRecord {
+    pub count: u64,
+    pub first_ms: u64,
+    pub last_ms: u64,
+    /// Distinct places, at most [`SCAN_PLACES_MAX`] (later ones are counted, not listed).
+    pub places: Vec<String>,
 }
 
 /// Everything a block changes, as the executor computed it.
@@ -398,6 +415,24 @@ impl Storage {
         write_options.set_sync(true);
         self.db.write_opt(batch, &write_options)?;
         Ok(head)
+    }
+
+    /// Counts one lookup of `code` from `place` and returns the record including it.
+    pub fn record_scan(&self, code: &str, place: &str, now_ms: u64) -> Result<ScanRecord, NodeError> {
+        let mut record: ScanRecord = match self.get(SCANS, code.as_bytes())? {
+            Some(bytes) => decode(&bytes, "scan record")?,
+            None => ScanRecord {
+                first_ms: now_ms,
+                ..ScanRecord::default()
+            },
+        };
+        record.count += 1;
+        record.last_ms = now_ms;
+        if !record.places.iter().any(|known| known == place) && record.places.len() < SCAN_PLACES_MAX {
+            record.places.push(place.to_string());
+        }
+        self.db.put_cf(self.family(SCANS), code.as_bytes(), borsh::to_vec(&record).expect("encodes"))?;
+        Ok(record)
     }
 
     /// A consistent on-disk copy of the database (RocksDB checkpoint) in `target`, for backups.

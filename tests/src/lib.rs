@@ -148,10 +148,11 @@ impl Drop for TestChain {
     }
 }
 
-/// The error code of a failed receipt (panics on success).
+/// The error code of a failed or refused receipt (panics on success).
 pub fn failure_code(receipt: &Receipt) -> String {
     match &receipt.status {
-        rxchain_node::receipt::ReceiptStatus::Failed { code, .. } => code.clone(),
+        rxchain_node::receipt::ReceiptStatus::Failed { code, .. }
+        | rxchain_node::receipt::ReceiptStatus::Refused { code, .. } => code.clone(),
         rxchain_node::receipt::ReceiptStatus::Success => {
             panic!("expected a failed receipt, got success")
         }

@@ -380,5 +380,33 @@ pub(crate) fn define(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
             Err(stop(&mut caller, &code, message))
         },
     )?;
+    linker.func_wrap(
+        module,
+        "refuse",
+        |mut caller: Caller<'_, CallState>,
+         code_pointer: i32,
+         code_length: i32,
+         message_pointer: i32,
+         message_length: i32|
+         -> HostResult<()> {
+            refuse_in_query(&mut caller, "refuse")?;
+            let code = read_string(
+                &mut caller,
+                code_pointer,
+                code_length,
+                abi::ABORT_CODE_BYTES_MAX,
+                "refusal code",
+            )?;
+            let message = read_string(
+                &mut caller,
+                message_pointer,
+                message_length,
+                abi::ABORT_MESSAGE_BYTES_MAX,
+                "refusal message",
+            )?;
+            caller.data_mut().refusal = Some(CallFailure { code, message });
+            Err(wasmtime::Error::new(Stop))
+        },
+    )?;
     Ok(())
 }

@@ -136,10 +136,13 @@ pub struct CallFailure {
     pub message: String,
 }
 
-/// The result of one call. On failure `writes` and `events` are empty.
+/// The result of one call. On failure `writes` and `events` are empty. A refused call
+/// (`refuse`) has `result == Ok(())` with `refusal` set: its writes and events are kept, but the
+/// operation it was asked for did not happen.
 #[derive(Clone, Debug)]
 pub struct CallOutcome {
     pub result: Result<(), CallFailure>,
+    pub refusal: Option<CallFailure>,
     pub fuel_used: u64,
     /// Key → new value (`None` removes), sorted by key.
     pub writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
@@ -172,6 +175,8 @@ pub(crate) struct CallState {
     /// Set when the contract called `abort` or broke an ABI limit; the trap that follows is
     /// reported with this code and message rather than as a generic trap.
     pub(crate) failure: Option<CallFailure>,
+    /// Set when the contract called `refuse`: the call stops, keeping its writes and events.
+    pub(crate) refusal: Option<CallFailure>,
     memory_bytes_max: usize,
     table_elements_max: usize,
     memory_limit_hit: bool,
@@ -429,6 +434,7 @@ impl ContractHost {
             events: Vec::new(),
             return_data: Vec::new(),
             failure: None,
+            refusal: None,
             memory_bytes_max: self.limits.memory_bytes_max,
             table_elements_max: self.limits.table_elements_max,
             memory_limit_hit: false,
@@ -449,11 +455,13 @@ impl ContractHost {
         let state = store.into_data();
         let result = match run {
             Ok(()) => Ok(()),
+            Err(_) if state.refusal.is_some() && state.failure.is_none() => Ok(()),
             Err(error) => Err(classify_failure(error, &state, fuel_left)),
         };
         Ok(match result {
             Ok(()) => CallOutcome {
                 result: Ok(()),
+                refusal: state.refusal,
                 fuel_used,
                 writes: state.writes,
                 events: state.events,
@@ -461,6 +469,7 @@ impl ContractHost {
             },
             Err(failure) => CallOutcome {
                 result: Err(failure),
+                refusal: None,
                 fuel_used,
                 writes: BTreeMap::new(),
                 events: Vec::new(),

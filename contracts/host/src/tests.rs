@@ -35,6 +35,7 @@ const MODULE: &str = r#"
   (import "rxchain" "set_return" (func $set_return (param i32 i32)))
   (import "rxchain" "abort" (func $abort (param i32 i32 i32 i32)))
   (import "rxchain" "emit_event" (func $emit (param i32 i32 i32 i32)))
+  (import "rxchain" "refuse" (func $refuse (param i32 i32 i32 i32)))
   (memory (export "memory") 1)
   (data (i32.const 0) "key")
   (data (i32.const 16) "value")
@@ -55,6 +56,12 @@ const MODULE: &str = r#"
   (func (export "m_write_then_abort")
     (call $write (i32.const 0) (i32.const 3) (i32.const 16) (i32.const 5))
     (call $abort (i32.const 32) (i32.const 9) (i32.const 48) (i32.const 12)))
+  (func (export "m_write_then_refuse")
+    (call $write (i32.const 0) (i32.const 3) (i32.const 16) (i32.const 5))
+    (call $emit (i32.const 64) (i32.const 11) (i32.const 16) (i32.const 5))
+    (call $refuse (i32.const 32) (i32.const 9) (i32.const 48) (i32.const 12))
+    ;; Never reached: refuse does not return.
+    (call $write (i32.const 16) (i32.const 5) (i32.const 0) (i32.const 3)))
   (func (export "m_loop") (loop $forever (br $forever)))
   (func (export "m_grow")
     (loop $again
@@ -151,6 +158,30 @@ fn abort_discards_writes_and_keeps_code_and_message() {
 }
 
 #[test]
+fn refusal_keeps_what_was_written_before_it() {
+    let (host, hash) = host_with_module();
+    let outcome = host
+        .call(
+            &hash,
+            Entry::Method("write_then_refuse"),
+            &context(1_000_000),
+            vec![],
+            empty_reader(),
+        )
+        .expect("call runs");
+    assert_eq!(outcome.result, Ok(()));
+    assert_eq!(
+        outcome.refusal,
+        Some(CallFailure {
+            code: "not_found".into(),
+            message: "nothing here".into()
+        })
+    );
+    assert_eq!(outcome.writes.len(), 1, "the write after refuse never ran");
+    assert_eq!(outcome.events.len(), 1);
+}
+
+#[test]
 fn endless_loop_runs_out_of_fuel() {
     let (host, hash) = host_with_module();
     let outcome = host
@@ -228,7 +259,7 @@ fn unknown_entry_and_unknown_code_are_host_errors() {
         ),
         Err(HostError::UnknownCode(_))
     ));
-    assert_eq!(host.methods(&hash).unwrap().len(), 5);
+    assert_eq!(host.methods(&hash).unwrap().len(), 6);
 }
 
 #[test]

@@ -25,6 +25,12 @@
 //! | `sm3` | `(ptr, len, out_ptr)` | writes the 32-byte SM3 digest of the input |
 //! | `set_return` | `(ptr, len)` | sets the call's return data |
 //! | `abort` | `(code_ptr, code_len, message_ptr, message_len)` | fails the call with a code and message |
+//! | `refuse` | `(code_ptr, code_len, message_ptr, message_len)` | refuses the operation but keeps what the call wrote and emitted so far (e.g. an alert) |
+//!
+//! `refuse` exists for suspicious requests that must leave a trace: a second dispense, a receive
+//! without a shipment, an action on a recalled pack. The contract records an alert, then refuses;
+//! the receipt says `refused` with the code, and the alert stays on the ledger for the regulator.
+//! Like `abort`, `refuse` does not return.
 
 /// The wasm import module every host function lives in.
 pub const IMPORT_MODULE: &str = "rxchain";
@@ -70,6 +76,14 @@ pub mod error_code {
     pub const WRONG_STATUS: &str = "wrong_status";
     /// The pack was dispensed before.
     pub const ALREADY_DISPENSED: &str = "already_dispensed";
+    /// The pack's lot is recalled: it may not be packed, shipped or dispensed (the call is
+    /// refused and an alert recorded). A return of it is allowed.
+    pub const RECALLED: &str = "recalled";
+    /// The pack is quarantined: it may not be packed, shipped or dispensed until released (the
+    /// call is refused and an alert recorded).
+    pub const QUARANTINED: &str = "quarantined";
+    /// A return goes only to an organization that held the pack before.
+    pub const NOT_PREVIOUS_CUSTODIAN: &str = "not_previous_custodian";
     /// A governance proposal cannot take this approval.
     pub const PROPOSAL_CLOSED: &str = "proposal_closed";
     /// The organization approved this proposal already.
