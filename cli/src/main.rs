@@ -93,6 +93,26 @@ enum Command {
         #[arg(long, default_value = "{}")]
         args: String,
     },
+    /// Make a pack's label: the QR code (SVG or PNG) of its GS1 Digital Link, or the NDEF record
+    /// for an NFC tag. The format follows the output file's extension (.svg, .png, .ndef).
+    Label {
+        /// Base of the Digital Link URI, e.g. https://verify.example.com
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        gtin: String,
+        #[arg(long)]
+        serial: String,
+        #[arg(long)]
+        lot: Option<String>,
+        /// YYMMDD.
+        #[arg(long)]
+        expiry: Option<String>,
+        #[arg(long, default_value_t = 8)]
+        module_pixels: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Check a proof bundle (the JSON answer of a pack's verification URL) offline.
     Verify {
         /// The bundle file.
@@ -278,6 +298,23 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Verify { bundle, genesis } => verify(&bundle, &genesis),
+        Command::Label { base, gtin, serial, lot, expiry, module_pixels, out } => {
+            use rxchain_node::label;
+            if !rxchain_contract_types::trace::is_valid_gtin14(&gtin) {
+                bail!("'{gtin}' is not a GTIN-14 with a valid check digit");
+            }
+            let uri = label::digital_link_uri(&base, &gtin, lot.as_deref(), &serial, expiry.as_deref());
+            let bytes = match out.extension().and_then(|extension| extension.to_str()) {
+                Some("svg") => label::qr_svg(&uri, module_pixels)?.into_bytes(),
+                Some("png") => label::qr_png(&uri, module_pixels)?,
+                Some("ndef") => label::ndef_uri_record(&uri)?,
+                _ => bail!("the output file must end in .svg, .png or .ndef"),
+            };
+            std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
+            println!("{uri}");
+            eprintln!("wrote {}", out.display());
+            Ok(())
+        }
         Command::Bench {
             transactions,
             window,

@@ -24,6 +24,7 @@ pub mod block;
 pub mod error;
 pub mod executor;
 pub mod hash;
+pub mod label;
 pub mod mempool;
 pub mod metrics;
 pub mod proof;
