@@ -91,6 +91,8 @@ fn verification_page_renders_at_phone_width() {
     assert!(dom.contains("<h1>Genuine</h1>"), "{dom}");
     assert!(dom.contains("Where it has been"));
     assert!(dom.contains("Kangda Pharmaceutical Distribution"));
+    assert!(dom.contains("Shipped to Kangda Pharmaceutical Distribution"), "counterparties by name");
+    assert!(dom.contains("<td>huaxin-pharma</td>"), "the manufacturer is proven from the receipt");
 
     let screenshot = std::env::var("RXCHAIN_SCREENSHOT_DIR")
         .map(PathBuf::from)

@@ -231,8 +231,22 @@ fn product_facts(entries: &[ProvenEntry], gtin: &str) -> Option<Product> {
         {
             return None;
         }
-        let product: Product = borsh::from_slice(&body.args).ok()?;
-        (product.gtin == gtin).then_some(product)
+        let mut product: Product = borsh::from_slice(&body.args).ok()?;
+        if product.gtin != gtin {
+            return None;
+        }
+        // The contract sets the manufacturer to the caller's organization and says so in its
+        // event; the argument's own field is ignored on chain, so it is taken from the receipt.
+        let topic = trace::topics::product(gtin);
+        product.manufacturer = entry.receipt.events.iter().find_map(|event| {
+            if !event.topics.contains(&topic) {
+                return None;
+            }
+            borsh::from_slice::<trace::ProductRegisteredEvent>(&event.data)
+                .ok()
+                .map(|registered| registered.manufacturer)
+        })?;
+        Some(product)
     })
 }
 

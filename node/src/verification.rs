@@ -148,8 +148,16 @@ async fn verify(
 fn organization_names(node: &Node, bundle: &ProofBundle) -> HashMap<String, (String, String)> {
     let mut names = HashMap::new();
     let timeline = bundle.body.statement["timeline"].as_array().cloned().unwrap_or_default();
-    for item in timeline {
-        let Some(id) = item["organization"].as_str() else { continue };
+    // The acting organizations and the counterparties named in shipping and receiving steps.
+    let mentioned = timeline.iter().flat_map(|item| {
+        ["organization"]
+            .iter()
+            .map(|key| item[*key].clone())
+            .chain(["to", "from"].iter().map(|key| item["step"][*key].clone()))
+            .collect::<Vec<_>>()
+    });
+    for value in mentioned {
+        let Some(id) = value.as_str() else { continue };
         if names.contains_key(id) {
             continue;
         }
@@ -197,8 +205,14 @@ pub fn format_time(ms: u64) -> String {
     format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", minutes_of_day / 60, minutes_of_day % 60)
 }
 
-fn step_text(step: &Value) -> String {
-    let field = |name: &str| step[name].as_str().unwrap_or("").to_string();
+fn step_text(step: &Value, organizations: &HashMap<String, (String, String)>) -> String {
+    let field = |name: &str| {
+        let value = step[name].as_str().unwrap_or("");
+        organizations
+            .get(value)
+            .map(|(display, _)| display.clone())
+            .unwrap_or_else(|| value.to_string())
+    };
     match step["step"].as_str().unwrap_or("") {
         "commissioning" => format!("Made and serialized (lot {}, expiry {})", field("lot"), field("expiry")),
         "shipping" => format!("Shipped to {} (shipment {})", field("to"), field("shipment_id")),
@@ -259,7 +273,7 @@ fn page(bundle: &ProofBundle, scans: &ScanRecord, organizations: &HashMap<String
         timeline.push_str(&format!(
             "<li><div class=\"when\">{}</div><div class=\"what\">{}</div><div class=\"who\">{} <span class=\"role\">{}</span></div><div class=\"block\">block {}</div></li>",
             escape(&format_time(item["time_ms"].as_u64().unwrap_or(0))),
-            escape(&step_text(&item["step"])),
+            escape(&step_text(&item["step"], organizations)),
             escape(&name),
             escape(&role),
             item["height"],
