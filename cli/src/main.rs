@@ -121,11 +121,21 @@ enum Command {
         #[arg(long)]
         genesis: PathBuf,
     },
-    /// Measure single-node throughput of trace transactions run by the wasm contract.
+    /// Measure single-node throughput of trace transactions run by the wasm contract, or (with
+    /// `--scenario queries`) history and verification-page times with many commissioned packs.
     Bench {
-        /// Transactions to commit.
+        /// `throughput` or `queries`.
+        #[arg(long, default_value = "throughput")]
+        scenario: String,
+        /// Transactions to commit (throughput).
         #[arg(long, default_value_t = 20_000)]
         transactions: u64,
+        /// Packs to commission first (queries).
+        #[arg(long, default_value_t = 1_000_000)]
+        packs: u64,
+        /// Lookups to time (queries).
+        #[arg(long, default_value_t = 1_000)]
+        lookups: usize,
         /// Most transactions submitted ahead of the last committed one.
         #[arg(long, default_value_t = 1_000)]
         window: u64,
@@ -298,12 +308,21 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Verify { bundle, genesis } => verify(&bundle, &genesis),
-        Command::Label { base, gtin, serial, lot, expiry, module_pixels, out } => {
+        Command::Label {
+            base,
+            gtin,
+            serial,
+            lot,
+            expiry,
+            module_pixels,
+            out,
+        } => {
             use rxchain_node::label;
             if !rxchain_contract_types::trace::is_valid_gtin14(&gtin) {
                 bail!("'{gtin}' is not a GTIN-14 with a valid check digit");
             }
-            let uri = label::digital_link_uri(&base, &gtin, lot.as_deref(), &serial, expiry.as_deref());
+            let uri =
+                label::digital_link_uri(&base, &gtin, lot.as_deref(), &serial, expiry.as_deref());
             let bytes = match out.extension().and_then(|extension| extension.to_str()) {
                 Some("svg") => label::qr_svg(&uri, module_pixels)?.into_bytes(),
                 Some("png") => label::qr_png(&uri, module_pixels)?,
@@ -316,27 +335,61 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Bench {
+            scenario,
             transactions,
+            packs,
+            lookups,
             window,
             json,
         } => {
-            let report = rxchain_cli::bench::run(transactions, window).await?;
-            if json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else {
-                println!("nodes {} ({})", report.nodes, report.consensus);
-                println!("transactions       {}", report.transactions);
-                println!("seconds            {:.2}", report.seconds);
-                println!("committed tx/s     {:.0}", report.tps);
-                println!("blocks             {}", report.blocks);
-                println!(
-                    "latency p50/p95/p99 ms  {:.1} / {:.1} / {:.1}",
-                    report.latency_ms_p50, report.latency_ms_p95, report.latency_ms_p99
-                );
-                println!(
-                    "CPU s per 1,000 tx {:.3}",
-                    report.cpu_seconds_per_1000_transactions
-                );
+            match scenario.as_str() {
+                "throughput" => {
+                    let report = rxchain_cli::bench::run(transactions, window).await?;
+                    if json {
+                        println!("{}", serde_json::to_string(&report)?);
+                    } else {
+                        println!("nodes {} ({})", report.nodes, report.consensus);
+                        println!("transactions       {}", report.transactions);
+                        println!("seconds            {:.2}", report.seconds);
+                        println!("committed tx/s     {:.0}", report.tps);
+                        println!("blocks             {}", report.blocks);
+                        println!(
+                            "latency p50/p95/p99 ms  {:.1} / {:.1} / {:.1}",
+                            report.latency_ms_p50, report.latency_ms_p95, report.latency_ms_p99
+                        );
+                        println!(
+                            "CPU s per 1,000 tx {:.3}",
+                            report.cpu_seconds_per_1000_transactions
+                        );
+                    }
+                }
+                "queries" => {
+                    let report = rxchain_cli::bench::run_queries(packs, window, lookups).await?;
+                    if json {
+                        println!("{}", serde_json::to_string(&report)?);
+                    } else {
+                        println!(
+                            "packs commissioned         {} in {:.1} s",
+                            report.packs, report.commission_seconds
+                        );
+                        println!("hot pack events            {}", report.hot_pack_events);
+                        println!(
+                            "history (hot) p50/p99 ms   {:.3} / {:.3}",
+                            report.history_ms_p50, report.history_ms_p99
+                        );
+                        println!(
+                            "history (random) p50/p99   {:.3} / {:.3}",
+                            report.random_history_ms_p50, report.random_history_ms_p99
+                        );
+                        println!(
+                            "verification page p50/p99  {:.3} / {:.3} ms ({} requests over HTTP)",
+                            report.verification_page_ms_p50,
+                            report.verification_page_ms_p99,
+                            report.lookups
+                        );
+                    }
+                }
+                other => bail!("unknown scenario '{other}': throughput or queries"),
             }
             Ok(())
         }
@@ -351,22 +404,51 @@ async fn run(command: Command) -> Result<()> {
 fn verify(bundle_path: &Path, genesis_path: &Path) -> Result<()> {
     use rxchain_node::proof::{ProofBundle, verify_bundle};
     let genesis = Genesis::load(genesis_path)?;
-    let text = std::fs::read_to_string(bundle_path).with_context(|| format!("reading {}", bundle_path.display()))?;
-    let bundle: ProofBundle = serde_json::from_str(&text).context("the file is not a proof bundle")?;
-    let validators: Vec<[u8; 32]> = genesis.validators.iter().map(|validator| validator.public_key.0).collect();
+    let text = std::fs::read_to_string(bundle_path)
+        .with_context(|| format!("reading {}", bundle_path.display()))?;
+    let bundle: ProofBundle =
+        serde_json::from_str(&text).context("the file is not a proof bundle")?;
+    let validators: Vec<[u8; 32]> = genesis
+        .validators
+        .iter()
+        .map(|validator| validator.public_key.0)
+        .collect();
     let verified = verify_bundle(&bundle, &genesis.chain_id, &genesis.hash(), &validators)
         .map_err(|error| anyhow!("the bundle does NOT verify: {error}"))?;
     let statement = &verified.statement;
-    println!("VERIFIED against genesis {} (chain {})", hex::encode(genesis.hash()), genesis.chain_id);
+    println!(
+        "VERIFIED against genesis {} (chain {})",
+        hex::encode(genesis.hash()),
+        genesis.chain_id
+    );
     println!();
     println!("Proven by finality certificates of the chain's validators:");
-    println!("  {} ledger entries, each a transaction included in a final block (Merkle proofs of the", verified.entries.len());
-    println!("  transaction and its receipt against the block header, header signed by a validator quorum).");
-    println!("  pack {} / {}", statement["pack"]["gtin"].as_str().unwrap_or(""), statement["pack"]["serial"].as_str().unwrap_or(""));
+    println!(
+        "  {} ledger entries, each a transaction included in a final block (Merkle proofs of the",
+        verified.entries.len()
+    );
+    println!(
+        "  transaction and its receipt against the block header, header signed by a validator quorum)."
+    );
+    println!(
+        "  pack {} / {}",
+        statement["pack"]["gtin"].as_str().unwrap_or(""),
+        statement["pack"]["serial"].as_str().unwrap_or("")
+    );
     if let Some(product) = statement["product"].as_object() {
-        println!("  product: {} {} ({}), registered by {}", product["name"].as_str().unwrap_or(""), product["strength"].as_str().unwrap_or(""), product["approval_number"].as_str().unwrap_or(""), product["manufacturer"].as_str().unwrap_or(""));
+        println!(
+            "  product: {} {} ({}), registered by {}",
+            product["name"].as_str().unwrap_or(""),
+            product["strength"].as_str().unwrap_or(""),
+            product["approval_number"].as_str().unwrap_or(""),
+            product["manufacturer"].as_str().unwrap_or("")
+        );
     }
-    for item in statement["timeline"].as_array().cloned().unwrap_or_default() {
+    for item in statement["timeline"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
         println!(
             "  block {:>6}  {}  {:<14} by {}",
             item["height"],
@@ -376,12 +458,29 @@ fn verify(bundle_path: &Path, genesis_path: &Path) -> Result<()> {
         );
     }
     println!();
-    println!("Attested by validator {} (its signature covers the whole bundle):", verified.attested_by);
-    println!("  checked at {}, label lot {:?} expiry {:?}", rxchain_node::verification::format_time(bundle.body.checked_at_ms), bundle.body.subject.scanned_lot, bundle.body.subject.scanned_expiry);
-    println!("  verdict: {} — {}", statement["verdict"]["code"].as_str().unwrap_or(""), statement["verdict"]["summary"].as_str().unwrap_or(""));
+    println!(
+        "Attested by validator {} (its signature covers the whole bundle):",
+        verified.attested_by
+    );
+    println!(
+        "  checked at {}, label lot {:?} expiry {:?}",
+        rxchain_node::verification::format_time(bundle.body.checked_at_ms),
+        bundle.body.subject.scanned_lot,
+        bundle.body.subject.scanned_expiry
+    );
+    println!(
+        "  verdict: {} — {}",
+        statement["verdict"]["code"].as_str().unwrap_or(""),
+        statement["verdict"]["summary"].as_str().unwrap_or("")
+    );
     println!();
-    println!("Not proven: that no later event exists after block {} (the bundle shows the chain up to that", bundle.body.head_height);
-    println!("height), and the pack's current state beyond its events (proofs of current state come with");
+    println!(
+        "Not proven: that no later event exists after block {} (the bundle shows the chain up to that",
+        bundle.body.head_height
+    );
+    println!(
+        "height), and the pack's current state beyond its events (proofs of current state come with"
+    );
     println!("the sparse Merkle state tree).");
     Ok(())
 }
@@ -489,8 +588,12 @@ async fn demo(dir: Option<PathBuf>, api: &str, exit_after_seed: bool) -> Result<
         let packs = story::tell(&node, &consortium).await?;
         println!("  chain head   height {}", node.head().height);
         println!();
-        println!("Packs on the ledger: open a GS1 Digital Link below in a browser for the verification page,");
-        println!("or fetch it as JSON (a proof bundle; check it with rxchain verify FILE --genesis GENESIS):");
+        println!(
+            "Packs on the ledger: open a GS1 Digital Link below in a browser for the verification page,"
+        );
+        println!(
+            "or fetch it as JSON (a proof bundle; check it with rxchain verify FILE --genesis GENESIS):"
+        );
         for pack in &packs {
             println!(
                 "  {} serial {} lot {} exp {}  {}\n    http://{address}/01/{}/21/{}",

@@ -108,7 +108,9 @@ impl<'a> Teller<'a> {
                 .await?;
             match committed {
                 Some((_, receipt)) => {
-                    if let ReceiptStatus::Failed { code, message } = receipt.status {
+                    if let ReceiptStatus::Failed { code, message }
+                    | ReceiptStatus::Refused { code, message } = receipt.status
+                    {
                         bail!(
                             "story transaction {} failed: {code}: {message}",
                             hex::encode(id)
@@ -206,6 +208,7 @@ pub async fn tell(node: &Node, consortium: &DevConsortium) -> Result<Vec<StoryPa
             shipment_id: "SHP-2026-0001".into(),
             to: DISTRIBUTOR.into(),
             packs: all,
+            containers: Vec::new(),
         },
     )?;
     teller.settle(&[first]).await?;
@@ -239,6 +242,7 @@ pub async fn tell(node: &Node, consortium: &DevConsortium) -> Result<Vec<StoryPa
                 shipment_id: "SHP-2026-0002".into(),
                 to: PHARMACY.into(),
                 packs: to_pharmacy.clone(),
+                containers: Vec::new(),
             },
         )?,
         teller.send(
@@ -248,6 +252,7 @@ pub async fn tell(node: &Node, consortium: &DevConsortium) -> Result<Vec<StoryPa
                 shipment_id: "SHP-2026-0003".into(),
                 to: HOSPITAL.into(),
                 packs: to_hospital.clone(),
+                containers: Vec::new(),
             },
         )?,
     ];

@@ -53,7 +53,13 @@ fn verification_page_renders_at_phone_width() {
     };
     let dir = tempfile::tempdir().unwrap();
     let mut demo = Command::new(BINARY)
-        .args(["demo", "--dir", dir.path().join("demo").to_str().unwrap(), "--api", "127.0.0.1:0"])
+        .args([
+            "demo",
+            "--dir",
+            dir.path().join("demo").to_str().unwrap(),
+            "--api",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -91,8 +97,14 @@ fn verification_page_renders_at_phone_width() {
     assert!(dom.contains("<h1>Genuine</h1>"), "{dom}");
     assert!(dom.contains("Where it has been"));
     assert!(dom.contains("Kangda Pharmaceutical Distribution"));
-    assert!(dom.contains("Shipped to Kangda Pharmaceutical Distribution"), "counterparties by name");
-    assert!(dom.contains("<td>huaxin-pharma</td>"), "the manufacturer is proven from the receipt");
+    assert!(
+        dom.contains("Shipped to Kangda Pharmaceutical Distribution"),
+        "counterparties by name"
+    );
+    assert!(
+        dom.contains("<td>huaxin-pharma</td>"),
+        "the manufacturer is proven from the receipt"
+    );
 
     let screenshot = std::env::var("RXCHAIN_SCREENSHOT_DIR")
         .map(PathBuf::from)
@@ -100,7 +112,9 @@ fn verification_page_renders_at_phone_width() {
         .join("verification-phone.png");
     let status = chromium_command(&browser, &dir.path().join("profile-shot"))
         .arg(format!("--screenshot={}", screenshot.display()))
-        .arg(format!("--window-size={PHONE_WIDTH_PIXELS},{PHONE_HEIGHT_PIXELS}"))
+        .arg(format!(
+            "--window-size={PHONE_WIDTH_PIXELS},{PHONE_HEIGHT_PIXELS}"
+        ))
         .arg(link)
         .status()
         .unwrap();

@@ -232,7 +232,13 @@ fn sigkill_while_transactions_stream_in_loses_no_committed_block() {
 fn demo_serves_verification_pages_and_bundles_that_verify_offline() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
-    let mut process = Process::spawn(&["demo", "--dir", data.to_str().unwrap(), "--api", "127.0.0.1:0"]);
+    let mut process = Process::spawn(&[
+        "demo",
+        "--dir",
+        data.to_str().unwrap(),
+        "--api",
+        "127.0.0.1:0",
+    ]);
     let link = url_in(&process.line_with("/01/"));
     process.line_with("Serving until Ctrl-C");
     let runtime = runtime();
@@ -244,14 +250,35 @@ fn demo_serves_verification_pages_and_bundles_that_verify_offline() {
     let statement = &bundle["body"]["statement"];
     let timeline = statement["timeline"].as_array().unwrap();
     // The first printed pack: made, shipped and received twice, then dispensed by the pharmacy.
-    let steps: Vec<&str> = timeline.iter().map(|item| item["step"]["step"].as_str().unwrap()).collect();
-    assert_eq!(steps, ["commissioning", "shipping", "receiving", "shipping", "receiving", "dispensing"]);
+    let steps: Vec<&str> = timeline
+        .iter()
+        .map(|item| item["step"]["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "commissioning",
+            "shipping",
+            "receiving",
+            "shipping",
+            "receiving",
+            "dispensing"
+        ]
+    );
     assert_eq!(statement["verdict"]["code"], "already_dispensed");
     assert_eq!(statement["product"]["name"], "Amoxicillin Capsules");
 
     // A person gets the page.
     let html = runtime.block_on(async {
-        reqwest::Client::new().get(&link).header("accept", "text/html").send().await.unwrap().text().await.unwrap()
+        reqwest::Client::new()
+            .get(&link)
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     });
     assert!(html.contains("Already dispensed"), "{html}");
     assert!(html.contains("Huaxin Pharmaceutical Co."));
@@ -263,30 +290,53 @@ fn demo_serves_verification_pages_and_bundles_that_verify_offline() {
     let genesis = data.join("genesis.toml");
     let verify = |path: &Path| {
         Command::new(BINARY)
-            .args(["verify", path.to_str().unwrap(), "--genesis", genesis.to_str().unwrap()])
+            .args([
+                "verify",
+                path.to_str().unwrap(),
+                "--genesis",
+                genesis.to_str().unwrap(),
+            ])
             .output()
             .unwrap()
     };
     let output = verify(&bundle_path);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("VERIFIED"));
     let text = std::fs::read_to_string(&bundle_path).unwrap();
-    for (from, to) in [("\"dispensing\"", "\"receiving\""), ("AMX000001", "AMX000009"), ("\"checked_at_ms\": 1", "\"checked_at_ms\": 2")] {
+    for (from, to) in [
+        ("\"dispensing\"", "\"receiving\""),
+        ("AMX000001", "AMX000009"),
+        ("\"checked_at_ms\": 1", "\"checked_at_ms\": 2"),
+    ] {
         let tampered_path = dir.path().join("tampered.json");
         assert!(text.contains(from), "{from}");
         std::fs::write(&tampered_path, text.replacen(from, to, 1)).unwrap();
         let output = verify(&tampered_path);
-        assert!(!output.status.success(), "a bundle with {from} changed to {to} verified");
+        assert!(
+            !output.status.success(),
+            "a bundle with {from} changed to {to} verified"
+        );
     }
     // Flipping one hex digit of a proof breaks it too.
     let header_start = text.find("\"header\": \"").unwrap() + 12;
     let mut bytes = text.clone().into_bytes();
-    bytes[header_start + 10] = if bytes[header_start + 10] == b'0' { b'1' } else { b'0' };
+    bytes[header_start + 10] = if bytes[header_start + 10] == b'0' {
+        b'1'
+    } else {
+        b'0'
+    };
     let tampered_path = dir.path().join("tampered.json");
     std::fs::write(&tampered_path, bytes).unwrap();
     assert!(!verify(&tampered_path).status.success());
 
-    let status = Command::new("kill").args(["-TERM", &process.child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &process.child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let exit = process.wait_exit(Duration::from_secs(30));
     assert!(exit.success(), "demo exit status {exit}");

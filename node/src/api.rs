@@ -170,7 +170,7 @@ pub async fn serve(
         router(node).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-        .await
+    .await
 }
 
 async fn metrics(State(node): State<Node>) -> Response {
@@ -452,29 +452,68 @@ async fn label(
     headers: axum::http::HeaderMap,
 ) -> ApiResult {
     if !trace::is_valid_gtin14(&gtin) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_gtin", format!("'{gtin}' is not a GTIN-14 with a valid check digit")));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_gtin",
+            format!("'{gtin}' is not a GTIN-14 with a valid check digit"),
+        ));
     }
     if !trace::is_valid_gs1_text(&serial, trace::SERIAL_CHARACTERS_MAX)
-        || parameters.lot.as_ref().is_some_and(|lot| !trace::is_valid_gs1_text(lot, trace::LOT_CHARACTERS_MAX))
-        || parameters.expiry.as_ref().is_some_and(|expiry| !trace::is_valid_yymmdd(expiry))
+        || parameters
+            .lot
+            .as_ref()
+            .is_some_and(|lot| !trace::is_valid_gs1_text(lot, trace::LOT_CHARACTERS_MAX))
+        || parameters
+            .expiry
+            .as_ref()
+            .is_some_and(|expiry| !trace::is_valid_yymmdd(expiry))
     {
-        return Err(ApiError::bad_request("serial and lot must be GS1 text of at most 20 characters, expiry YYMMDD"));
+        return Err(ApiError::bad_request(
+            "serial and lot must be GS1 text of at most 20 characters, expiry YYMMDD",
+        ));
     }
     let base = match parameters.base {
         Some(base) => base,
         None => {
-            let host = headers.get(axum::http::header::HOST).and_then(|value| value.to_str().ok()).unwrap_or("localhost");
+            let host = headers
+                .get(axum::http::header::HOST)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("localhost");
             format!("http://{host}")
         }
     };
-    let uri = crate::label::digital_link_uri(&base, &gtin, parameters.lot.as_deref(), &serial, parameters.expiry.as_deref());
+    let uri = crate::label::digital_link_uri(
+        &base,
+        &gtin,
+        parameters.lot.as_deref(),
+        &serial,
+        parameters.expiry.as_deref(),
+    );
     let module_pixels = parameters.module_pixels.unwrap_or(8);
-    let label_error = |error: crate::label::LabelError| ApiError::new(StatusCode::BAD_REQUEST, "invalid_label", error.to_string());
+    let label_error = |error: crate::label::LabelError| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_label", error.to_string())
+    };
     let response = match parameters.format.as_deref().unwrap_or("svg") {
-        "svg" => ([("content-type", "image/svg+xml")], crate::label::qr_svg(&uri, module_pixels).map_err(label_error)?).into_response(),
-        "png" => ([("content-type", "image/png")], crate::label::qr_png(&uri, module_pixels).map_err(label_error)?).into_response(),
-        "ndef" => ([("content-type", "application/vnd.nfc.ndef")], crate::label::ndef_uri_record(&uri).map_err(label_error)?).into_response(),
-        other => return Err(ApiError::bad_request(format!("format '{other}': svg, png or ndef"))),
+        "svg" => (
+            [("content-type", "image/svg+xml")],
+            crate::label::qr_svg(&uri, module_pixels).map_err(label_error)?,
+        )
+            .into_response(),
+        "png" => (
+            [("content-type", "image/png")],
+            crate::label::qr_png(&uri, module_pixels).map_err(label_error)?,
+        )
+            .into_response(),
+        "ndef" => (
+            [("content-type", "application/vnd.nfc.ndef")],
+            crate::label::ndef_uri_record(&uri).map_err(label_error)?,
+        )
+            .into_response(),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "format '{other}': svg, png or ndef"
+            )));
+        }
     };
     Ok(response)
 }

@@ -55,7 +55,9 @@ pub fn qr_svg(uri: &str, module_pixels: usize) -> Result<String, LabelError> {
         if *dark {
             let x = (index % width + QUIET_ZONE_MODULES) * module_pixels;
             let y = (index / width + QUIET_ZONE_MODULES) * module_pixels;
-            path.push_str(&format!("M{x} {y}h{module_pixels}v{module_pixels}h-{module_pixels}z"));
+            path.push_str(&format!(
+                "M{x} {y}h{module_pixels}v{module_pixels}h-{module_pixels}z"
+            ));
         }
     }
     Ok(format!(
@@ -68,7 +70,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for byte in bytes {
         crc ^= *byte as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -225,7 +231,10 @@ mod tests {
         assert_eq!(record[4], 0x04, "https:// abbreviated");
         assert_eq!(&record[5..], rest);
         assert_eq!(ndef_uri_record("https://www.x.cn").unwrap()[4], 0x02);
-        assert_eq!(ndef_uri_record("urn:epc:id:sgtin:0614141.812345.6789").unwrap()[4], 0x00);
+        assert_eq!(
+            ndef_uri_record("urn:epc:id:sgtin:0614141.812345.6789").unwrap()[4],
+            0x00
+        );
     }
 
     #[test]
@@ -255,7 +264,13 @@ mod tests {
     #[test]
     fn digital_link_is_canonical_and_encoded() {
         assert_eq!(
-            digital_link_uri("https://id.example.org/", "09506000134352", Some("L/1"), "A 1", Some("281130")),
+            digital_link_uri(
+                "https://id.example.org/",
+                "09506000134352",
+                Some("L/1"),
+                "A 1",
+                Some("281130")
+            ),
             "https://id.example.org/01/09506000134352/10/L%2F1/21/A%201?17=281130"
         );
         assert_eq!(

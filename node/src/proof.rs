@@ -10,12 +10,12 @@
 //! so inputs that are not ledger data — when it was checked, what the pack's label said — cannot
 //! be changed either: changing any value of a bundle makes verification fail.
 
+use crate::NodeError;
 use crate::block::{BlockHeader, FinalityCertificate, validator_set_hash};
 use crate::hash::{Hash, ProofStep, leaf_hash, merkle_proof, root_from_proof};
 use crate::receipt::{Receipt, ReceiptStatus};
 use crate::storage::Storage;
 use crate::transaction::SignedTransaction;
-use crate::NodeError;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rxchain_contract_types::trace::{self, PackId, Product, TraceEvent, TraceStep};
 use serde::{Deserialize, Serialize};
@@ -114,9 +114,9 @@ fn attestation_message(body: &BundleBody) -> Vec<u8> {
 
 /// Builds the entry for the transaction `id` from storage.
 pub fn ledger_entry(storage: &Storage, id: &Hash) -> Result<(LedgerEntry, ProvenEntry), NodeError> {
-    let location = storage
-        .transaction_location(id)?
-        .ok_or_else(|| NodeError::Corrupt(format!("transaction {} is not stored", hex::encode(id))))?;
+    let location = storage.transaction_location(id)?.ok_or_else(|| {
+        NodeError::Corrupt(format!("transaction {} is not stored", hex::encode(id)))
+    })?;
     let block = storage
         .block(location.height)?
         .ok_or_else(|| NodeError::Corrupt(format!("block {} is missing", location.height)))?;
@@ -184,7 +184,9 @@ pub fn check_entry(
     if !transaction.verify_signature() {
         return Err("transaction signature does not verify".into());
     }
-    if root_from_proof(leaf_hash(&transaction.id()), &entry.transaction_proof) != header.transactions_root {
+    if root_from_proof(leaf_hash(&transaction.id()), &entry.transaction_proof)
+        != header.transactions_root
+    {
         return Err("transaction is not in the block".into());
     }
     let receipt: Receipt = borsh::from_slice(&decode_hex(&entry.receipt, "receipt")?)
@@ -215,6 +217,33 @@ fn pack_events(entries: &[ProvenEntry], pack: &PackId) -> Vec<(u64, u64, TraceEv
                 if let Ok(decoded) = borsh::from_slice::<TraceEvent>(&event.data) {
                     found.push((entry.header.height, entry.header.timestamp_ms, decoded));
                 }
+            }
+        }
+    }
+    found
+}
+
+/// The recall steps of a lot among proven entries, in chain order.
+fn lot_recall_steps(entries: &[ProvenEntry], gtin: &str, lot: &str) -> Vec<(u64, trace::LotEvent)> {
+    let mut found = Vec::new();
+    for entry in entries {
+        if entry.receipt.status != ReceiptStatus::Success {
+            continue;
+        }
+        for event in &entry.receipt.events {
+            if event.contract != trace::CONTRACT_ID
+                || !event
+                    .topics
+                    .iter()
+                    .any(|topic| topic == trace::topics::RECALL)
+            {
+                continue;
+            }
+            if let Ok(decoded) = borsh::from_slice::<trace::LotEvent>(&event.data)
+                && decoded.gtin == gtin
+                && decoded.lot == lot
+            {
+                found.push((entry.header.timestamp_ms, decoded));
             }
         }
     }
@@ -277,7 +306,11 @@ fn is_expired(expiry: &str, at_ms: u64) -> bool {
         return false;
     };
     let last_valid_day = if day == 0 {
-        let (next_year, next_month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+        let (next_year, next_month) = if month == 12 {
+            (year + 1, 1)
+        } else {
+            (year, month + 1)
+        };
         days_from_civil(next_year, next_month, 1) - 1
     } else {
         days_from_civil(year, month, day)
@@ -313,25 +346,70 @@ pub fn statement(entries: &[ProvenEntry], subject: &Subject, checked_at_ms: u64)
     let dispensed_at = events.iter().find_map(|(_, time_ms, event)| {
         matches!(event.step, TraceStep::Dispensing).then_some(*time_ms)
     });
-    let custodian = events.iter().fold(None, |holder, (_, _, event)| match &event.step {
-        TraceStep::Commissioning { .. } => Some(event.organization.clone()),
-        TraceStep::Receiving { .. } => Some(event.organization.clone()),
-        _ => holder,
+    let decommissioned = events.iter().find_map(|(_, _, event)| match &event.step {
+        TraceStep::Decommissioning { reason } => Some(format!("{reason:?}").to_lowercase()),
+        _ => None,
     });
+    // Quarantine and recall can be lifted: the last word counts.
+    let quarantine = events
+        .iter()
+        .fold(None, |state, (_, _, event)| match &event.step {
+            TraceStep::Quarantining { reason } => Some(reason.clone()),
+            TraceStep::ReleasingQuarantine => None,
+            _ => state,
+        });
+    let recall = commissioning.as_ref().and_then(|(lot, _)| {
+        lot_recall_steps(entries, &subject.gtin, lot)
+            .into_iter()
+            .fold(None, |state, (time_ms, event)| match &event.step {
+                TraceStep::Recalling { reason } => Some((reason.clone(), time_ms)),
+                TraceStep::ReleasingRecall => None,
+                _ => state,
+            })
+    });
+    let custodian = events
+        .iter()
+        .fold(None, |holder, (_, _, event)| match &event.step {
+            TraceStep::Commissioning { .. } => Some(event.organization.clone()),
+            TraceStep::Receiving { .. } => Some(event.organization.clone()),
+            _ => holder,
+        });
     let verdict = match &commissioning {
         None => json!({
             "code": "unknown_code",
             "summary": "This code is not on the ledger. The pack may be counterfeit.",
         }),
         Some((lot, expiry))
-            if subject.scanned_lot.as_ref().is_some_and(|scanned| scanned != lot)
-                || subject.scanned_expiry.as_ref().is_some_and(|scanned| scanned != expiry) =>
+            if subject
+                .scanned_lot
+                .as_ref()
+                .is_some_and(|scanned| scanned != lot)
+                || subject
+                    .scanned_expiry
+                    .as_ref()
+                    .is_some_and(|scanned| scanned != expiry) =>
         {
             json!({
                 "code": "label_mismatch",
                 "summary": format!("The lot or expiry on the pack differ from the ledger (lot {lot}, expiry {expiry}). The pack may be counterfeit."),
             })
         }
+        Some((lot, _)) if recall.is_some() => {
+            let (reason, time_ms) = recall.clone().expect("checked");
+            json!({
+                "code": "recalled",
+                "summary": format!("Lot {lot} of this product is recalled ({reason}). Do not use it; return it to the pharmacy."),
+                "recalled_at_ms": time_ms,
+            })
+        }
+        Some(_) if quarantine.is_some() => json!({
+            "code": "quarantined",
+            "summary": format!("This pack is quarantined as suspect ({}). Do not use it.", quarantine.clone().expect("checked")),
+        }),
+        Some(_) if decommissioned.is_some() => json!({
+            "code": "decommissioned",
+            "summary": format!("This pack was taken out of the supply chain ({}). It should not be in anyone's hands.", decommissioned.clone().expect("checked")),
+        }),
         Some(_) if dispensed_at.is_some() => json!({
             "code": "already_dispensed",
             "summary": "This pack was already dispensed to a patient. A second pack with the same code may be a copy.",
@@ -406,14 +484,21 @@ pub fn verify_bundle(
         .and_then(|bytes| bytes.try_into().ok())
         .ok_or_else(|| BundleError::Attestation("validator is not a 32-byte hex key".into()))?;
     if !validators.contains(&validator) {
-        return Err(BundleError::Attestation("signed by a key that is not a validator".into()));
+        return Err(BundleError::Attestation(
+            "signed by a key that is not a validator".into(),
+        ));
     }
     let signature: [u8; 64] = hex::decode(&bundle.attestation.signature)
         .ok()
         .and_then(|bytes| bytes.try_into().ok())
         .ok_or_else(|| BundleError::Attestation("signature is not 64 hex bytes".into()))?;
     VerifyingKey::from_bytes(&validator)
-        .and_then(|key| key.verify_strict(&attestation_message(body), &Signature::from_bytes(&signature)))
+        .and_then(|key| {
+            key.verify_strict(
+                &attestation_message(body),
+                &Signature::from_bytes(&signature),
+            )
+        })
         .map_err(|_| BundleError::Attestation("signature does not verify".into()))?;
     let mut entries = Vec::with_capacity(body.entries.len());
     let mut previous: Option<(u64, [u8; 32])> = None;

@@ -622,9 +622,42 @@ impl Node {
             serial: subject.serial.clone(),
         };
         let mut located: Vec<(u64, u32, Hash)> = Vec::new();
-        for topic in [trace::topics::product(&subject.gtin), trace::topics::pack(&pack)] {
+        for topic in [
+            trace::topics::product(&subject.gtin),
+            trace::topics::pack(&pack),
+        ] {
             for location in storage.events_by_topic(&topic, crate::proof::BUNDLE_ENTRIES_MAX)? {
-                located.push((location.height, location.transaction_index, location.transaction_id));
+                located.push((
+                    location.height,
+                    location.transaction_index,
+                    location.transaction_id,
+                ));
+            }
+        }
+        // Recalls are lot events: take the ones of this pack's lot (a short, global list).
+        let lot = self
+            .query(
+                trace::CONTRACT_ID,
+                "pack",
+                borsh::to_vec(&pack).expect("encodes"),
+            )
+            .ok()
+            .and_then(|bytes| borsh::from_slice::<trace::Pack>(&bytes).ok())
+            .map(|record| record.lot);
+        if let Some(lot) = lot {
+            for located_event in
+                self.events(trace::topics::RECALL, crate::proof::BUNDLE_ENTRIES_MAX)?
+            {
+                let matches = borsh::from_slice::<trace::LotEvent>(&located_event.event.data)
+                    .is_ok_and(|event| event.gtin == subject.gtin && event.lot == lot);
+                if matches {
+                    let location = located_event.location;
+                    located.push((
+                        location.height,
+                        location.transaction_index,
+                        location.transaction_id,
+                    ));
+                }
             }
         }
         located.sort();

@@ -418,7 +418,12 @@ impl Storage {
     }
 
     /// Counts one lookup of `code` from `place` and returns the record including it.
-    pub fn record_scan(&self, code: &str, place: &str, now_ms: u64) -> Result<ScanRecord, NodeError> {
+    pub fn record_scan(
+        &self,
+        code: &str,
+        place: &str,
+        now_ms: u64,
+    ) -> Result<ScanRecord, NodeError> {
         let mut record: ScanRecord = match self.get(SCANS, code.as_bytes())? {
             Some(bytes) => decode(&bytes, "scan record")?,
             None => ScanRecord {
@@ -428,10 +433,16 @@ impl Storage {
         };
         record.count += 1;
         record.last_ms = now_ms;
-        if !record.places.iter().any(|known| known == place) && record.places.len() < SCAN_PLACES_MAX {
+        if !record.places.iter().any(|known| known == place)
+            && record.places.len() < SCAN_PLACES_MAX
+        {
             record.places.push(place.to_string());
         }
-        self.db.put_cf(self.family(SCANS), code.as_bytes(), borsh::to_vec(&record).expect("encodes"))?;
+        self.db.put_cf(
+            self.family(SCANS),
+            code.as_bytes(),
+            borsh::to_vec(&record).expect("encodes"),
+        )?;
         Ok(record)
     }
 

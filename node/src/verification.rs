@@ -131,11 +131,21 @@ async fn verify(
         let code = format!("{}/{}", subject.gtin, subject.serial);
         let scans = node_for_work.storage().record_scan(&code, &place, now)?;
         let bundle = node_for_work.prove_pack(subject, now)?;
-        let organizations = if html { organization_names(&node_for_work, &bundle) } else { HashMap::new() };
+        let organizations = if html {
+            organization_names(&node_for_work, &bundle)
+        } else {
+            HashMap::new()
+        };
         Ok::<_, crate::NodeError>((bundle, scans, organizations))
     })
     .await
-    .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string()))??;
+    .map_err(|error| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            error.to_string(),
+        )
+    })??;
     let scan_header = [("x-rxchain-scan-count", scans.count.to_string())];
     if html {
         Ok((scan_header, Html(page(&bundle, &scans, &organizations))).into_response())
@@ -147,7 +157,10 @@ async fn verify(
 /// Display names and roles of the organizations in a timeline, from the registry.
 fn organization_names(node: &Node, bundle: &ProofBundle) -> HashMap<String, (String, String)> {
     let mut names = HashMap::new();
-    let timeline = bundle.body.statement["timeline"].as_array().cloned().unwrap_or_default();
+    let timeline = bundle.body.statement["timeline"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     // The acting organizations and the counterparties named in shipping and receiving steps.
     let mentioned = timeline.iter().flat_map(|item| {
         ["organization"]
@@ -168,7 +181,8 @@ fn organization_names(node: &Node, bundle: &ProofBundle) -> HashMap<String, (Str
             .flatten()
             .and_then(|bytes| borsh::from_slice::<registry::Organization>(&bytes).ok());
         if let Some(organization) = record {
-            let role_names = roles::names_of(&roles::organization::NAMES, organization.roles).join(", ");
+            let role_names =
+                roles::names_of(&roles::organization::NAMES, organization.roles).join(", ");
             names.insert(id.to_string(), (organization.name, role_names));
         }
     }
@@ -188,11 +202,16 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let shifted = days + 719_468;
     let era = shifted.div_euclid(146_097);
     let day_of_era = shifted - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -202,7 +221,11 @@ pub fn format_time(ms: u64) -> String {
     let seconds = ms / 1000;
     let (year, month, day) = civil_from_days((seconds / 86_400) as i64);
     let minutes_of_day = (seconds % 86_400) / 60;
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", minutes_of_day / 60, minutes_of_day % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        minutes_of_day / 60,
+        minutes_of_day % 60
+    )
 }
 
 fn step_text(step: &Value, organizations: &HashMap<String, (String, String)>) -> String {
@@ -214,17 +237,48 @@ fn step_text(step: &Value, organizations: &HashMap<String, (String, String)>) ->
             .unwrap_or_else(|| value.to_string())
     };
     match step["step"].as_str().unwrap_or("") {
-        "commissioning" => format!("Made and serialized (lot {}, expiry {})", field("lot"), field("expiry")),
-        "shipping" => format!("Shipped to {} (shipment {})", field("to"), field("shipment_id")),
-        "receiving" => format!("Received from {} (shipment {})", field("from"), field("shipment_id")),
+        "commissioning" => format!(
+            "Made and serialized (lot {}, expiry {})",
+            field("lot"),
+            field("expiry")
+        ),
+        "shipping" => format!(
+            "Shipped to {} (shipment {})",
+            field("to"),
+            field("shipment_id")
+        ),
+        "receiving" => format!(
+            "Received from {} (shipment {})",
+            field("from"),
+            field("shipment_id")
+        ),
         "dispensing" => "Dispensed to a patient".into(),
+        "packing" => format!("Packed into case or pallet {}", field("container")),
+        "unpacking" => format!("Unpacked from case or pallet {}", field("container")),
+        "decommissioning" => format!(
+            "Taken out of the supply chain ({})",
+            step["reason"].as_str().unwrap_or("")
+        ),
+        "quarantining" => format!("Quarantined as suspect ({})", field("reason")),
+        "releasing_quarantine" => "Released from quarantine".into(),
+        "returning" => format!(
+            "Returned to {} (shipment {})",
+            field("to"),
+            field("shipment_id")
+        ),
         other => other.replace('_', " "),
     }
 }
 
-fn page(bundle: &ProofBundle, scans: &ScanRecord, organizations: &HashMap<String, (String, String)>) -> String {
+fn page(
+    bundle: &ProofBundle,
+    scans: &ScanRecord,
+    organizations: &HashMap<String, (String, String)>,
+) -> String {
     let statement = &bundle.body.statement;
-    let verdict_code = statement["verdict"]["code"].as_str().unwrap_or("unknown_code");
+    let verdict_code = statement["verdict"]["code"]
+        .as_str()
+        .unwrap_or("unknown_code");
     let (tone, title) = match verdict_code {
         "genuine" => ("ok", "Genuine"),
         "already_dispensed" => ("warn", "Already dispensed"),
@@ -232,6 +286,7 @@ fn page(bundle: &ProofBundle, scans: &ScanRecord, organizations: &HashMap<String
         "recalled" => ("bad", "Recalled"),
         "quarantined" => ("bad", "Quarantined"),
         "label_mismatch" => ("bad", "Label does not match the ledger"),
+        "decommissioned" => ("bad", "Taken out of the supply chain"),
         _ => ("bad", "Unknown code"),
     };
     let summary = statement["verdict"]["summary"].as_str().unwrap_or("");
@@ -239,17 +294,62 @@ fn page(bundle: &ProofBundle, scans: &ScanRecord, organizations: &HashMap<String
     let mut facts = String::new();
     if product.is_object() {
         let rows = [
-            ("Product", format!("{} {}", product["name"].as_str().unwrap_or(""), product["strength"].as_str().unwrap_or(""))),
-            ("Form", format!("{}, {} per pack", product["dosage_form"].as_str().unwrap_or(""), product["pack_size"])),
-            ("Type", if product["prescription"] == true { "Prescription only (Rx)".into() } else { "Over the counter (OTC)".into() }),
-            ("Storage", format!("{:.1} to {:.1} °C",
-                product["storage_celsius_tenths_min"].as_f64().unwrap_or(0.0) / 10.0,
-                product["storage_celsius_tenths_max"].as_f64().unwrap_or(0.0) / 10.0)),
-            ("Approval number", product["approval_number"].as_str().unwrap_or("").to_string()),
-            ("Manufacturer", product["manufacturer"].as_str().unwrap_or("").to_string()),
+            (
+                "Product",
+                format!(
+                    "{} {}",
+                    product["name"].as_str().unwrap_or(""),
+                    product["strength"].as_str().unwrap_or("")
+                ),
+            ),
+            (
+                "Form",
+                format!(
+                    "{}, {} per pack",
+                    product["dosage_form"].as_str().unwrap_or(""),
+                    product["pack_size"]
+                ),
+            ),
+            (
+                "Type",
+                if product["prescription"] == true {
+                    "Prescription only (Rx)".into()
+                } else {
+                    "Over the counter (OTC)".into()
+                },
+            ),
+            (
+                "Storage",
+                format!(
+                    "{:.1} to {:.1} °C",
+                    product["storage_celsius_tenths_min"]
+                        .as_f64()
+                        .unwrap_or(0.0)
+                        / 10.0,
+                    product["storage_celsius_tenths_max"]
+                        .as_f64()
+                        .unwrap_or(0.0)
+                        / 10.0
+                ),
+            ),
+            (
+                "Approval number",
+                product["approval_number"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            ),
+            (
+                "Manufacturer",
+                product["manufacturer"].as_str().unwrap_or("").to_string(),
+            ),
         ];
         for (label, value) in rows {
-            facts.push_str(&format!("<tr><th>{}</th><td>{}</td></tr>", escape(label), escape(&value)));
+            facts.push_str(&format!(
+                "<tr><th>{}</th><td>{}</td></tr>",
+                escape(label),
+                escape(&value)
+            ));
         }
     }
     for (label, key) in [("GTIN", "gtin"), ("Serial", "serial")] {
@@ -260,11 +360,18 @@ fn page(bundle: &ProofBundle, scans: &ScanRecord, organizations: &HashMap<String
     }
     for (label, key) in [("Lot", "lot"), ("Expiry (YYMMDD)", "expiry")] {
         if let Some(value) = statement[key].as_str() {
-            facts.push_str(&format!("<tr><th>{label}</th><td>{}</td></tr>", escape(value)));
+            facts.push_str(&format!(
+                "<tr><th>{label}</th><td>{}</td></tr>",
+                escape(value)
+            ));
         }
     }
     let mut timeline = String::new();
-    for item in statement["timeline"].as_array().cloned().unwrap_or_default() {
+    for item in statement["timeline"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
         let id = item["organization"].as_str().unwrap_or("");
         let (name, role) = organizations
             .get(id)
@@ -339,7 +446,10 @@ mod tests {
 
     #[test]
     fn short_gtins_are_padded_and_checked() {
-        assert_eq!(normalize_gtin("9506000134352").as_deref(), Some("09506000134352"));
+        assert_eq!(
+            normalize_gtin("9506000134352").as_deref(),
+            Some("09506000134352")
+        );
         assert_eq!(normalize_gtin("9506000134353"), None);
         assert_eq!(normalize_gtin("123"), None);
     }

@@ -59,6 +59,7 @@ fn ship(
         shipment_id: shipment.into(),
         to: to.into(),
         packs: serials.iter().map(|s| pack(s)).collect(),
+        containers: Vec::new(),
     };
     chain.call(from, "trace", "ship", &args)
 }

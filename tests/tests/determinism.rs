@@ -65,6 +65,7 @@ fn replaying_stored_blocks_gives_the_same_state_roots() {
             shipment_id: "S1".into(),
             to: "kangda-distribution".into(),
             packs,
+            containers: Vec::new(),
         },
     ));
     assert_success(&chain.call(

@@ -40,6 +40,12 @@ mod imports {
             message_pointer: *const u8,
             message_length: i32,
         ) -> !;
+        pub fn refuse(
+            code_pointer: *const u8,
+            code_length: i32,
+            message_pointer: *const u8,
+            message_length: i32,
+        ) -> !;
     }
 }
 
@@ -136,6 +142,18 @@ pub fn abort(code: &str, message: &str) -> ! {
     // SAFETY: the host only reads the two ranges and never returns.
     unsafe {
         imports::abort(
+            code.as_ptr(),
+            length(code.as_bytes()),
+            message.as_ptr(),
+            length(message.as_bytes()),
+        )
+    }
+}
+
+pub fn refuse(code: &str, message: &str) -> ! {
+    // SAFETY: the host only reads the two ranges and never returns.
+    unsafe {
+        imports::refuse(
             code.as_ptr(),
             length(code.as_bytes()),
             message.as_ptr(),

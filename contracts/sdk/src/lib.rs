@@ -5,7 +5,8 @@
 //! `q_<query>` (read-only) take no parameters: each reads its borsh arguments with [`input`],
 //! checks the caller with [`require_role`], reads and writes its storage with [`storage_get`] /
 //! [`storage_set`], emits indexed events with [`emit`], returns data with [`set_return`] and fails
-//! with [`abort`] and a stable code from [`types::abi::error_code`].
+//! with [`abort`] and a stable code from [`types::abi::error_code`], or refuses with [`refuse`]
+//! after recording what must stay on the ledger (an alert).
 //!
 //! How the parts fit:
 //! - `host` (wasm32): the imports of the host module `rxchain` and byte-level wrappers; the
@@ -162,6 +163,16 @@ pub fn abort(code: &str, message: &str) -> ! {
     )
 }
 
+/// Refuses the operation but keeps what the call wrote and emitted so far: the receipt says
+/// `refused` with `code` and `message` (cut like [`abort`]'s). For suspicious requests that must
+/// leave a trace, e.g. an alert recorded just before refusing a second dispense.
+pub fn refuse(code: &str, message: &str) -> ! {
+    host::refuse(
+        cut_at_character(code, ABORT_CODE_BYTES_MAX),
+        cut_at_character(message, ABORT_MESSAGE_BYTES_MAX),
+    )
+}
+
 fn cut_at_character(text: &str, bytes_max: usize) -> &str {
     if text.len() <= bytes_max {
         return text;
@@ -201,6 +212,40 @@ mod tests {
         assert_eq!(cut_at_character("abc", 2), "ab");
         assert_eq!(cut_at_character("aé", 2), "a");
         assert_eq!(cut_at_character("aé", 3), "aé");
+    }
+
+    fn write_then_refuse() {
+        storage_set(b"alert/1", &7u8);
+        emit(&[String::from("alert")], &7u8);
+        refuse("already_dispensed", "dispensed before")
+    }
+
+    fn write_then_abort() {
+        storage_set(b"alert/1", &7u8);
+        abort("not_found", "nothing")
+    }
+
+    #[test]
+    fn a_refusal_keeps_writes_and_events_and_an_abort_does_not() {
+        mock::reset();
+        mock::set_contract("trace");
+        let refused = mock::call(write_then_refuse, &()).unwrap_err();
+        assert!(refused.refused);
+        assert_eq!(refused.code, "already_dispensed");
+        assert_eq!(refused.message, "dispensed before");
+        assert_eq!(mock::get::<u8>("trace", b"alert/1"), Some(7));
+        assert_eq!(mock::events().len(), 1);
+
+        mock::reset();
+        mock::set_contract("trace");
+        let aborted = mock::call(write_then_abort, &()).unwrap_err();
+        assert!(!aborted.refused);
+        assert_eq!(mock::get::<u8>("trace", b"alert/1"), None);
+        assert!(mock::wrote_before_abort());
+
+        // As in the real host, a query may not refuse (it has nothing to keep).
+        let trapped = mock::query(write_then_refuse, &()).unwrap_err();
+        assert_eq!(trapped.code, mock::TRAP);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! It keeps the state of one thread: storage of every contract, the current contract, caller and
 //! block. [`call`] and [`query`] run a contract's exported function the way the node does: the
 //! arguments are the call's input, an abort fails the call and discards its writes and events,
-//! and the host's limits are enforced. A limit violation, which traps in the real host, fails the
+//! a refusal fails it but keeps them, and the host's limits are enforced. A limit violation, which traps in the real host, fails the
 //! call with the code [`TRAP`].
 
 extern crate std;
@@ -22,11 +22,13 @@ use std::cell::RefCell;
 /// The code of a call that the real host would have trapped.
 pub const TRAP: &str = "trap";
 
-/// A call's failure: the code and message it aborted with.
+/// A call's failure: the code and message it aborted or refused with.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Aborted {
     pub code: String,
     pub message: String,
+    /// True when the contract called `refuse`: the call's writes and events were kept.
+    pub refused: bool,
 }
 
 /// An event emitted by a successful call.
@@ -64,6 +66,7 @@ fn trap(message: String) -> ! {
     std::panic::panic_any(Aborted {
         code: TRAP.to_owned(),
         message,
+        refused: false,
     })
 }
 
@@ -106,7 +109,7 @@ pub fn get<T: BorshDeserialize>(contract_id: &str, key: &[u8]) -> Option<T> {
     })
 }
 
-/// The events of the last successful call.
+/// The events of the last successful or refused call.
 pub fn events() -> Vec<Event> {
     with_state(|state| state.events.clone())
 }
@@ -150,8 +153,14 @@ fn run<A: BorshSerialize>(
                 Err(payload) => Aborted {
                     code: crate::PANIC.to_owned(),
                     message: panic_message(payload.as_ref()),
+                    refused: false,
                 },
             };
+            if aborted.refused {
+                // As the real host: a refusal keeps the writes and events made before it.
+                with_state(|state| state.return_data.clear());
+                return Err(aborted);
+            }
             with_state(|state| {
                 state.wrote_before_abort = state.storage != storage_before;
                 state.storage = storage_before;
@@ -295,6 +304,18 @@ pub(crate) mod host {
         std::panic::panic_any(Aborted {
             code: code.to_owned(),
             message: message.to_owned(),
+            refused: false,
+        })
+    }
+
+    pub fn refuse(code: &str, message: &str) -> ! {
+        if with_state(|state| state.read_only) {
+            trap("refuse in a query".to_owned());
+        }
+        std::panic::panic_any(Aborted {
+            code: code.to_owned(),
+            message: message.to_owned(),
+            refused: true,
         })
     }
 }

@@ -5,9 +5,10 @@ use alloc::format;
 use alloc::string::String;
 use rxchain_contract_types::abi::error_code;
 use rxchain_contract_types::trace::{
-    CommissionArgs, LOT_CHARACTERS_MAX, PRODUCT_TEXT_CHARACTERS_MAX, Pack, PackId, PackStatus,
-    Product, SERIAL_CHARACTERS_MAX, SHIPMENT_ID_CHARACTERS_MAX, Shipment, is_valid_gs1_text,
-    is_valid_gtin14, is_valid_yymmdd, keys,
+    CommissionArgs, Container, ContainerStatus, LOT_CHARACTERS_MAX, PRODUCT_TEXT_CHARACTERS_MAX,
+    Pack, PackId, PackStatus, Product, REASON_CHARACTERS_MAX, SERIAL_CHARACTERS_MAX,
+    SHIPMENT_ID_CHARACTERS_MAX, Shipment, is_valid_gs1_text, is_valid_gtin14, is_valid_sscc,
+    is_valid_yymmdd, keys,
 };
 use rxchain_sdk::{abort, storage_get};
 
@@ -55,20 +56,51 @@ pub fn product(product: &Product) {
     }
 }
 
+pub fn serial(serial: &str) {
+    if !is_valid_gs1_text(serial, SERIAL_CHARACTERS_MAX) {
+        invalid(format!(
+            "serial '{serial}' is not 1 to {SERIAL_CHARACTERS_MAX} GS1 characters"
+        ));
+    }
+}
+
+pub fn lot(lot: &str) {
+    if !is_valid_gs1_text(lot, LOT_CHARACTERS_MAX) {
+        invalid(format!(
+            "lot '{lot}' is not 1 to {LOT_CHARACTERS_MAX} GS1 characters"
+        ));
+    }
+}
+
+/// A pack id as it could have been commissioned: counted packs that are not on the ledger end
+/// up in alerts, whose size this bounds.
+pub fn pack_id(id: &PackId) {
+    gtin(&id.gtin);
+    serial(&id.serial);
+}
+
+pub fn sscc(sscc: &str) {
+    if !is_valid_sscc(sscc) {
+        invalid(format!(
+            "'{sscc}' is not an SSCC (18 digits with a valid check digit)"
+        ));
+    }
+}
+
+/// A recall's or quarantine's reason: some words, not too many.
+pub fn reason(reason: &str) {
+    if reason.trim().is_empty() || reason.chars().count() > REASON_CHARACTERS_MAX {
+        invalid(format!(
+            "a reason is 1 to {REASON_CHARACTERS_MAX} characters, this one {}",
+            reason.chars().count()
+        ));
+    }
+}
+
 pub fn commission(arguments: &CommissionArgs) {
     gtin(&arguments.gtin);
-    if !is_valid_gs1_text(&arguments.serial, SERIAL_CHARACTERS_MAX) {
-        invalid(format!(
-            "serial '{}' is not 1 to {SERIAL_CHARACTERS_MAX} GS1 characters",
-            arguments.serial
-        ));
-    }
-    if !is_valid_gs1_text(&arguments.lot, LOT_CHARACTERS_MAX) {
-        invalid(format!(
-            "lot '{}' is not 1 to {LOT_CHARACTERS_MAX} GS1 characters",
-            arguments.lot
-        ));
-    }
+    serial(&arguments.serial);
+    lot(&arguments.lot);
     if !is_valid_yymmdd(&arguments.expiry) {
         invalid(format!(
             "expiry '{}' is not a YYMMDD date",
@@ -95,6 +127,24 @@ pub fn find_pack(id: &PackId) -> Pack {
     })
 }
 
+pub fn find_product(gtin: &str) -> Product {
+    crate::product(gtin).unwrap_or_else(|| {
+        abort(
+            error_code::NOT_FOUND,
+            &format!("product {gtin} is not registered"),
+        )
+    })
+}
+
+pub fn find_container(sscc: &str) -> Container {
+    storage_get(&keys::container(sscc)).unwrap_or_else(|| {
+        abort(
+            error_code::NOT_FOUND,
+            &format!("container {sscc} was never packed"),
+        )
+    })
+}
+
 pub fn find_shipment(id: &str) -> Shipment {
     storage_get(&keys::shipment(id))
         .unwrap_or_else(|| abort(error_code::NOT_FOUND, &format!("no shipment {id}")))
@@ -114,6 +164,78 @@ pub fn not_dispensed(pack: &Pack) {
     }
 }
 
+/// Aborts with `wrong_status` when the pack was decommissioned.
+pub fn not_decommissioned(pack: &Pack) {
+    if let PackStatus::Decommissioned { reason, height, .. } = &pack.status {
+        abort(
+            error_code::WRONG_STATUS,
+            &format!(
+                "pack {} was decommissioned ({reason:?}) by {} at height {height}",
+                pack_name(&pack.id),
+                pack.custodian
+            ),
+        );
+    }
+}
+
+/// Aborts with `wrong_status` when the pack is inside a container: the container moves it.
+pub fn not_contained(pack: &Pack) {
+    if let Some(parent) = &pack.parent {
+        abort(
+            error_code::WRONG_STATUS,
+            &format!(
+                "pack {} is inside container {parent}; unpack it first",
+                pack_name(&pack.id)
+            ),
+        );
+    }
+}
+
+/// Aborts unless `organization_id` holds the container, packed and in stock, and it is not
+/// inside another container.
+pub fn loose_container_with(container: &Container, organization_id: &str) {
+    container_in_stock_with(container, organization_id);
+    if let Some(parent) = &container.parent {
+        abort(
+            error_code::WRONG_STATUS,
+            &format!(
+                "container {} is inside container {parent}; unpack that first",
+                container.sscc
+            ),
+        );
+    }
+}
+
+/// Aborts unless `organization_id` holds the container and it is packed and in stock.
+pub fn container_in_stock_with(container: &Container, organization_id: &str) {
+    if container.custodian != organization_id {
+        abort(
+            error_code::NOT_CUSTODIAN,
+            &format!(
+                "container {} is held by {}, not {organization_id}",
+                container.sscc, container.custodian
+            ),
+        );
+    }
+    match &container.status {
+        ContainerStatus::InStock => {}
+        ContainerStatus::InTransit { shipment_id } => abort(
+            error_code::WRONG_STATUS,
+            &format!(
+                "container {} is in transit in shipment {shipment_id}",
+                container.sscc
+            ),
+        ),
+        ContainerStatus::Unpacked { height, .. } => abort(
+            error_code::WRONG_STATUS,
+            &format!(
+                "container {} was unpacked at height {height}",
+                container.sscc
+            ),
+        ),
+    }
+}
+
 /// Aborts unless `organization_id` holds the pack and it is in stock there.
 pub fn in_stock_with(pack: &Pack, organization_id: &str) {
     if pack.custodian != organization_id {
@@ -127,6 +249,7 @@ pub fn in_stock_with(pack: &Pack, organization_id: &str) {
         );
     }
     not_dispensed(pack);
+    not_decommissioned(pack);
     if let PackStatus::InTransit { shipment_id } = &pack.status {
         abort(
             error_code::WRONG_STATUS,
