@@ -1,0 +1,113 @@
+//! Verdicts of the consumer verification and their proof bundles, on a real chain: every verdict
+//! follows from proven ledger entries and survives offline verification; tampering does not.
+
+use rxchain_contract_types::trace::{
+    CommissionArgs, DecommissionArgs, DecommissionReason, LotArgs, PackId, Product, QuarantineArgs,
+    RecallArgs,
+};
+use rxchain_node::proof::{BundleError, ProofBundle, Subject, verify_bundle};
+use rxchain_tests::{TestChain, assert_success};
+
+const MANUFACTURER: &str = "huaxin-pharma";
+const REGULATOR: &str = "drug-regulator";
+const GTIN: &str = "09506000134352";
+
+fn setup() -> TestChain {
+    let chain = TestChain::start();
+    let product = Product {
+        gtin: GTIN.into(),
+        name: "Amoxicillin Capsules".into(),
+        strength: "250 mg".into(),
+        dosage_form: "capsule".into(),
+        pack_size: 24,
+        prescription: true,
+        storage_celsius_tenths_min: 100,
+        storage_celsius_tenths_max: 250,
+        approval_number: "H20263101".into(),
+        manufacturer: String::new(),
+    };
+    assert_success(&chain.call(MANUFACTURER, "trace", "register_product", &product));
+    for (serial, lot, expiry) in [("A1", "L1", "281231"), ("A2", "L1", "281231"), ("A3", "L2", "281231"), ("OLD", "L3", "200101")] {
+        let args = CommissionArgs { gtin: GTIN.into(), serial: serial.into(), lot: lot.into(), expiry: expiry.into() };
+        assert_success(&chain.call(MANUFACTURER, "trace", "commission", &args));
+    }
+    chain
+}
+
+fn pack(serial: &str) -> PackId {
+    PackId { gtin: GTIN.into(), serial: serial.into() }
+}
+
+fn subject(serial: &str, lot: Option<&str>) -> Subject {
+    Subject { gtin: GTIN.into(), serial: serial.into(), scanned_lot: lot.map(str::to_string), scanned_expiry: None }
+}
+
+/// Proves the pack, verifies the bundle like `rxchain verify` does, returns the verdict code.
+fn verdict(chain: &TestChain, subject: Subject) -> (String, ProofBundle) {
+    let bundle = chain.node.prove_pack(subject, rxchain_node::runtime::now_ms()).unwrap();
+    let verified = verify_bundle(&bundle, &chain.genesis.chain_id, &chain.genesis.hash(), chain.node.validators()).unwrap();
+    (verified.statement["verdict"]["code"].as_str().unwrap().to_string(), bundle)
+}
+
+#[test]
+fn each_verdict_follows_from_proven_entries() {
+    let chain = setup();
+    assert_eq!(verdict(&chain, subject("A1", None)).0, "genuine");
+    assert_eq!(verdict(&chain, subject("A1", Some("L9"))).0, "label_mismatch");
+    assert_eq!(verdict(&chain, subject("NOPE", None)).0, "unknown_code");
+    assert_eq!(verdict(&chain, subject("OLD", None)).0, "expired");
+
+    let recall = RecallArgs { gtin: GTIN.into(), lot: "L1".into(), reason: "dissolution out of specification".into() };
+    assert_success(&chain.call(REGULATOR, "trace", "recall_lot", &recall));
+    assert_eq!(verdict(&chain, subject("A1", None)).0, "recalled");
+    assert_eq!(verdict(&chain, subject("A2", None)).0, "recalled");
+    assert_eq!(verdict(&chain, subject("A3", None)).0, "genuine", "another lot is not recalled");
+    assert_success(&chain.call(REGULATOR, "trace", "release_lot_recall", &LotArgs { gtin: GTIN.into(), lot: "L1".into() }));
+    assert_eq!(verdict(&chain, subject("A1", None)).0, "genuine", "a released recall no longer counts");
+
+    let quarantine = QuarantineArgs { pack: pack("A2"), reason: "seal looks resealed".into() };
+    assert_success(&chain.call(MANUFACTURER, "trace", "quarantine", &quarantine));
+    assert_eq!(verdict(&chain, subject("A2", None)).0, "quarantined");
+    assert_success(&chain.call(MANUFACTURER, "trace", "release_quarantine", &pack("A2")));
+    assert_eq!(verdict(&chain, subject("A2", None)).0, "genuine");
+
+    let decommission = DecommissionArgs { pack: pack("A3"), reason: DecommissionReason::Damaged };
+    assert_success(&chain.call(MANUFACTURER, "trace", "decommission", &decommission));
+    assert_eq!(verdict(&chain, subject("A3", None)).0, "decommissioned");
+}
+
+#[test]
+fn tampered_bundles_fail() {
+    let chain = setup();
+    let recall = RecallArgs { gtin: GTIN.into(), lot: "L1".into(), reason: "contamination".into() };
+    assert_success(&chain.call(REGULATOR, "trace", "recall_lot", &recall));
+    let (code, bundle) = verdict(&chain, subject("A1", None));
+    assert_eq!(code, "recalled");
+    let check = |bundle: &ProofBundle| {
+        verify_bundle(bundle, &chain.genesis.chain_id, &chain.genesis.hash(), chain.node.validators())
+    };
+
+    // Dropping the recall entry (hiding the recall) breaks the attestation.
+    let mut hidden = bundle.clone();
+    hidden.body.entries.pop();
+    assert!(check(&hidden).is_err());
+
+    // Re-signing is impossible without a validator key; changing the statement alone fails too.
+    let mut edited = bundle.clone();
+    edited.body.statement["verdict"]["code"] = "genuine".into();
+    assert!(matches!(check(&edited), Err(BundleError::Attestation(_))));
+
+    // A changed receipt byte breaks its Merkle proof.
+    let mut receipt = bundle.clone();
+    let text = &mut receipt.body.entries[1].receipt;
+    let flipped = if text.ends_with('0') { '1' } else { '0' };
+    text.pop();
+    text.push(flipped);
+    assert!(check(&receipt).is_err());
+
+    // A bundle for another chain is refused.
+    assert!(matches!(
+        verify_bundle(&bundle, "another-chain", &chain.genesis.hash(), chain.node.validators()),
+        Err(BundleError::WrongChain { .. })
+    ));
+}
