@@ -146,6 +146,7 @@ pub fn router(node: Node) -> Router {
             "/01/{gtin}/21/{serial}",
             get(crate::verification::pack_without_lot),
         )
+        .route("/code/{code}", get(crate::verification::china_trace_code))
         .route(
             "/01/{gtin}/10/{lot}/21/{serial}",
             get(crate::verification::pack_with_lot),

@@ -85,6 +85,45 @@ pub async fn pack_with_lot(
     verify(state, gtin, Some(lot), serial, query, headers, connection).await
 }
 
+/// `GET /code/{code}`: China's 20-digit drug trace code. Its first 7 digits name the product
+/// (registered with `register_china_product_code`); the pack's serial is the whole code.
+pub async fn china_trace_code(
+    State(node): State<Node>,
+    Path(code): Path<String>,
+    query: Query<DigitalLinkQuery>,
+    headers: HeaderMap,
+    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
+) -> Result<Response, ApiError> {
+    let parsed = rxchain_gs1::ChinaDrugTraceCode::parse(&code).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_trace_code",
+            error.to_string(),
+        )
+    })?;
+    let product_code = parsed.product_identification_code().to_string();
+    let node_for_lookup = node.clone();
+    let gtin = tokio::task::spawn_blocking(move || {
+        let args = borsh::to_vec(&trace::ChinaCodeArgs { product_code }).expect("encodes");
+        node_for_lookup
+            .query(trace::CONTRACT_ID, "gtin_by_china_code", args)
+            .ok()
+            .and_then(|bytes| borsh::from_slice::<trace::GtinArgs>(&bytes).ok())
+            .map(|found| found.gtin)
+    })
+    .await
+    .map_err(|error| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            error.to_string(),
+        )
+    })?;
+    // An unknown product code still gets an answer: the unknown-code verdict, with its bundle.
+    let gtin = gtin.unwrap_or_else(|| "00000000000000".to_string());
+    verify(State(node), gtin, None, code, query, headers, connection).await
+}
+
 async fn verify(
     State(node): State<Node>,
     gtin: String,

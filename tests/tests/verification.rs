@@ -27,51 +27,113 @@ fn setup() -> TestChain {
         manufacturer: String::new(),
     };
     assert_success(&chain.call(MANUFACTURER, "trace", "register_product", &product));
-    for (serial, lot, expiry) in [("A1", "L1", "281231"), ("A2", "L1", "281231"), ("A3", "L2", "281231"), ("OLD", "L3", "200101")] {
-        let args = CommissionArgs { gtin: GTIN.into(), serial: serial.into(), lot: lot.into(), expiry: expiry.into() };
+    for (serial, lot, expiry) in [
+        ("A1", "L1", "281231"),
+        ("A2", "L1", "281231"),
+        ("A3", "L2", "281231"),
+        ("OLD", "L3", "200101"),
+    ] {
+        let args = CommissionArgs {
+            gtin: GTIN.into(),
+            serial: serial.into(),
+            lot: lot.into(),
+            expiry: expiry.into(),
+        };
         assert_success(&chain.call(MANUFACTURER, "trace", "commission", &args));
     }
     chain
 }
 
 fn pack(serial: &str) -> PackId {
-    PackId { gtin: GTIN.into(), serial: serial.into() }
+    PackId {
+        gtin: GTIN.into(),
+        serial: serial.into(),
+    }
 }
 
 fn subject(serial: &str, lot: Option<&str>) -> Subject {
-    Subject { gtin: GTIN.into(), serial: serial.into(), scanned_lot: lot.map(str::to_string), scanned_expiry: None }
+    Subject {
+        gtin: GTIN.into(),
+        serial: serial.into(),
+        scanned_lot: lot.map(str::to_string),
+        scanned_expiry: None,
+    }
 }
 
 /// Proves the pack, verifies the bundle like `rxchain verify` does, returns the verdict code.
 fn verdict(chain: &TestChain, subject: Subject) -> (String, ProofBundle) {
-    let bundle = chain.node.prove_pack(subject, rxchain_node::runtime::now_ms()).unwrap();
-    let verified = verify_bundle(&bundle, &chain.genesis.chain_id, &chain.genesis.hash(), chain.node.validators()).unwrap();
-    (verified.statement["verdict"]["code"].as_str().unwrap().to_string(), bundle)
+    let bundle = chain
+        .node
+        .prove_pack(subject, rxchain_node::runtime::now_ms())
+        .unwrap();
+    let verified = verify_bundle(
+        &bundle,
+        &chain.genesis.chain_id,
+        &chain.genesis.hash(),
+        chain.node.validators(),
+    )
+    .unwrap();
+    (
+        verified.statement["verdict"]["code"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        bundle,
+    )
 }
 
 #[test]
 fn each_verdict_follows_from_proven_entries() {
     let chain = setup();
     assert_eq!(verdict(&chain, subject("A1", None)).0, "genuine");
-    assert_eq!(verdict(&chain, subject("A1", Some("L9"))).0, "label_mismatch");
+    assert_eq!(
+        verdict(&chain, subject("A1", Some("L9"))).0,
+        "label_mismatch"
+    );
     assert_eq!(verdict(&chain, subject("NOPE", None)).0, "unknown_code");
     assert_eq!(verdict(&chain, subject("OLD", None)).0, "expired");
 
-    let recall = RecallArgs { gtin: GTIN.into(), lot: "L1".into(), reason: "dissolution out of specification".into() };
+    let recall = RecallArgs {
+        gtin: GTIN.into(),
+        lot: "L1".into(),
+        reason: "dissolution out of specification".into(),
+    };
     assert_success(&chain.call(REGULATOR, "trace", "recall_lot", &recall));
     assert_eq!(verdict(&chain, subject("A1", None)).0, "recalled");
     assert_eq!(verdict(&chain, subject("A2", None)).0, "recalled");
-    assert_eq!(verdict(&chain, subject("A3", None)).0, "genuine", "another lot is not recalled");
-    assert_success(&chain.call(REGULATOR, "trace", "release_lot_recall", &LotArgs { gtin: GTIN.into(), lot: "L1".into() }));
-    assert_eq!(verdict(&chain, subject("A1", None)).0, "genuine", "a released recall no longer counts");
+    assert_eq!(
+        verdict(&chain, subject("A3", None)).0,
+        "genuine",
+        "another lot is not recalled"
+    );
+    assert_success(&chain.call(
+        REGULATOR,
+        "trace",
+        "release_lot_recall",
+        &LotArgs {
+            gtin: GTIN.into(),
+            lot: "L1".into(),
+        },
+    ));
+    assert_eq!(
+        verdict(&chain, subject("A1", None)).0,
+        "genuine",
+        "a released recall no longer counts"
+    );
 
-    let quarantine = QuarantineArgs { pack: pack("A2"), reason: "seal looks resealed".into() };
+    let quarantine = QuarantineArgs {
+        pack: pack("A2"),
+        reason: "seal looks resealed".into(),
+    };
     assert_success(&chain.call(MANUFACTURER, "trace", "quarantine", &quarantine));
     assert_eq!(verdict(&chain, subject("A2", None)).0, "quarantined");
     assert_success(&chain.call(MANUFACTURER, "trace", "release_quarantine", &pack("A2")));
     assert_eq!(verdict(&chain, subject("A2", None)).0, "genuine");
 
-    let decommission = DecommissionArgs { pack: pack("A3"), reason: DecommissionReason::Damaged };
+    let decommission = DecommissionArgs {
+        pack: pack("A3"),
+        reason: DecommissionReason::Damaged,
+    };
     assert_success(&chain.call(MANUFACTURER, "trace", "decommission", &decommission));
     assert_eq!(verdict(&chain, subject("A3", None)).0, "decommissioned");
 }
@@ -79,12 +141,21 @@ fn each_verdict_follows_from_proven_entries() {
 #[test]
 fn tampered_bundles_fail() {
     let chain = setup();
-    let recall = RecallArgs { gtin: GTIN.into(), lot: "L1".into(), reason: "contamination".into() };
+    let recall = RecallArgs {
+        gtin: GTIN.into(),
+        lot: "L1".into(),
+        reason: "contamination".into(),
+    };
     assert_success(&chain.call(REGULATOR, "trace", "recall_lot", &recall));
     let (code, bundle) = verdict(&chain, subject("A1", None));
     assert_eq!(code, "recalled");
     let check = |bundle: &ProofBundle| {
-        verify_bundle(bundle, &chain.genesis.chain_id, &chain.genesis.hash(), chain.node.validators())
+        verify_bundle(
+            bundle,
+            &chain.genesis.chain_id,
+            &chain.genesis.hash(),
+            chain.node.validators(),
+        )
     };
 
     // Dropping the recall entry (hiding the recall) breaks the attestation.
@@ -107,7 +178,73 @@ fn tampered_bundles_fail() {
 
     // A bundle for another chain is refused.
     assert!(matches!(
-        verify_bundle(&bundle, "another-chain", &chain.genesis.hash(), chain.node.validators()),
+        verify_bundle(
+            &bundle,
+            "another-chain",
+            &chain.genesis.hash(),
+            chain.node.validators()
+        ),
         Err(BundleError::WrongChain { .. })
     ));
+}
+
+#[test]
+fn china_trace_codes_find_their_pack() {
+    use rxchain_contract_types::trace::{ChinaCodeArgs, ChinaProductCodeArgs, GtinArgs};
+    let chain = setup();
+    let code = "81234560000000011234";
+    let link = ChinaProductCodeArgs {
+        gtin: GTIN.into(),
+        product_code: code[..7].into(),
+    };
+    assert_success(&chain.call(MANUFACTURER, "trace", "register_china_product_code", &link));
+    // Only a registered product of the caller can get a code.
+    let again = ChinaProductCodeArgs {
+        gtin: "09506000134369".into(),
+        product_code: code[..7].into(),
+    };
+    assert_eq!(
+        rxchain_tests::failure_code(&chain.call(
+            MANUFACTURER,
+            "trace",
+            "register_china_product_code",
+            &again
+        )),
+        "not_found"
+    );
+    let args = CommissionArgs {
+        gtin: GTIN.into(),
+        serial: code.into(),
+        lot: "L7".into(),
+        expiry: "281231".into(),
+    };
+    assert_success(&chain.call(MANUFACTURER, "trace", "commission", &args));
+    let bytes = chain
+        .node
+        .query(
+            "trace",
+            "gtin_by_china_code",
+            borsh::to_vec(&ChinaCodeArgs {
+                product_code: code[..7].into(),
+            })
+            .unwrap(),
+        )
+        .unwrap();
+    let found: GtinArgs = borsh::from_slice(&bytes).unwrap();
+    assert_eq!(found.gtin, GTIN);
+    assert_eq!(verdict(&chain, subject(code, None)).0, "genuine");
+    // A distributor cannot claim a product code.
+    let stolen = ChinaProductCodeArgs {
+        gtin: GTIN.into(),
+        product_code: "7654321".into(),
+    };
+    assert_eq!(
+        rxchain_tests::failure_code(&chain.call(
+            "kangda-distribution",
+            "trace",
+            "register_china_product_code",
+            &stolen
+        )),
+        "unauthorized"
+    );
 }

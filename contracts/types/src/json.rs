@@ -52,6 +52,10 @@ pub fn encode_arguments(contract: &str, method: &str, json: Value) -> Result<Vec
         (trace::CONTRACT_ID, "close_alert" | "alert") => encode::<trace::AlertIdArgs>(json),
         (trace::CONTRACT_ID, "open_alerts") => encode::<trace::OpenAlertsArgs>(json),
         (trace::CONTRACT_ID, "stock") => encode::<trace::StockArgs>(json),
+        (trace::CONTRACT_ID, "register_china_product_code") => {
+            encode::<trace::ChinaProductCodeArgs>(json)
+        }
+        (trace::CONTRACT_ID, "gtin_by_china_code") => encode::<trace::ChinaCodeArgs>(json),
         _ => Err(format!(
             "no JSON argument format is known for {contract}.{method}"
         )),
@@ -74,6 +78,7 @@ pub fn decode_query_result(contract: &str, query: &str, bytes: &[u8]) -> Result<
         (trace::CONTRACT_ID, "stock") => decode::<trace::Stock>(bytes),
         (trace::CONTRACT_ID, "open_alerts") => decode::<trace::OpenAlerts>(bytes),
         (trace::CONTRACT_ID, "alert") => decode::<trace::Alert>(bytes),
+        (trace::CONTRACT_ID, "gtin_by_china_code") => decode::<trace::GtinArgs>(bytes),
         _ => Err(format!(
             "no JSON result format is known for {contract}.{query}"
         )),

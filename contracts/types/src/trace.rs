@@ -346,6 +346,23 @@ pub struct SsccArgs {
     pub sscc: String,
 }
 
+/// Arguments of `m_register_china_product_code`: links the first 7 digits of China's 20-digit
+/// drug trace codes to the product's GTIN. Packs carrying such codes are commissioned with the
+/// whole 20-digit code as their serial, so a code alone finds its pack.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct ChinaProductCodeArgs {
+    pub gtin: String,
+    pub product_code: String,
+}
+
+/// Arguments of `q_gtin_by_china_code`.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct ChinaCodeArgs {
+    pub product_code: String,
+}
+
 /// Arguments of `m_recall_lot`.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
@@ -617,6 +634,11 @@ pub mod keys {
 
     pub fn alert_links(id: u64) -> Vec<u8> {
         format!("alert_links/{id}").into_bytes()
+    }
+
+    /// Holds the GTIN a Chinese product identification code stands for.
+    pub fn china_product(product_code: &str) -> Vec<u8> {
+        format!("china_product/{product_code}").into_bytes()
     }
 
     pub const ALERT_BOOK: &[u8] = b"alert_book";

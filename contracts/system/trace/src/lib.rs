@@ -77,6 +77,7 @@ macro_rules! entry_points {
 
 entry_points! {
     m_register_product => register_product,
+    m_register_china_product_code => register_china_product_code,
     m_commission => commission,
     m_pack_container => containers::pack_container,
     m_unpack_container => containers::unpack_container,
@@ -101,6 +102,7 @@ entry_points! {
     q_stock => queries::query_stock,
     q_open_alerts => queries::query_open_alerts,
     q_alert => queries::query_alert,
+    q_gtin_by_china_code => queries::query_gtin_by_china_code,
 }
 
 /// The member who signed the call and their organization.
@@ -155,6 +157,42 @@ fn register_product() {
             manufacturer: product.manufacturer.clone(),
         },
     );
+}
+
+/// Links a Chinese product identification code (the first 7 digits of the 20-digit drug trace
+/// code) to a product the caller's organization manufactures. One code names one GTIN for good.
+fn register_china_product_code() {
+    let actor = Actor::require(organization::MANUFACTURER, member::OPERATOR);
+    let arguments: rxchain_contract_types::trace::ChinaProductCodeArgs = input();
+    if !rxchain_contract_types::trace::is_valid_china_product_code(&arguments.product_code) {
+        abort(
+            error_code::INVALID_ARGUMENT,
+            "a product identification code is 7 digits",
+        );
+    }
+    let product = checks::find_product(&arguments.gtin);
+    if product.manufacturer != actor.id() {
+        abort(
+            error_code::UNAUTHORIZED,
+            &format!(
+                "product {} is manufactured by {}, not {}",
+                product.gtin,
+                product.manufacturer,
+                actor.id()
+            ),
+        );
+    }
+    let key = keys::china_product(&arguments.product_code);
+    if let Some(existing) = storage_get::<String>(&key) {
+        abort(
+            error_code::ALREADY_EXISTS,
+            &format!(
+                "product code {} stands for GTIN {existing} already",
+                arguments.product_code
+            ),
+        );
+    }
+    storage_set(&key, &product.gtin);
 }
 
 /// Commissions one serialized pack of a product that the caller's organization manufactures.

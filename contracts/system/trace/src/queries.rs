@@ -100,3 +100,17 @@ pub fn query_alert() {
     let arguments: AlertIdArgs = input();
     set_return(&find_alert(arguments.id));
 }
+
+pub fn query_gtin_by_china_code() {
+    let arguments: rxchain_contract_types::trace::ChinaCodeArgs = input();
+    match storage_get::<alloc::string::String>(&keys::china_product(&arguments.product_code)) {
+        Some(gtin) => set_return(&GtinArgs { gtin }),
+        None => abort(
+            error_code::NOT_FOUND,
+            &format!(
+                "no product has the identification code {}",
+                arguments.product_code
+            ),
+        ),
+    }
+}
