@@ -91,6 +91,7 @@ impl BenchChain {
             validator_key: read_key(&consortium.validator_key())?.signing_key,
             mempool: MempoolLimits::default(),
             host: Default::default(),
+            capture_keys: Vec::new(),
         })?;
         node.start()?;
         let key = read_key(&consortium.member_key("huaxin-pharma"))?.signing_key;

@@ -5,6 +5,7 @@
 //! data_dir = "data"
 //! validator_key = "keys/validator-0.key"
 //! api_listen = "127.0.0.1:8640"
+//! capture_keys = ["keys/huaxin-pharma.key"]   # optional: member keys for EPCIS capture
 //! ```
 
 use anyhow::{Context, Result};
@@ -19,6 +20,9 @@ pub struct NodeConfigFile {
     pub validator_key: PathBuf,
     #[serde(default = "default_api_listen")]
     pub api_listen: String,
+    /// Member key files this node signs EPCIS captures with.
+    #[serde(default)]
+    pub capture_keys: Vec<PathBuf>,
 }
 
 pub fn default_api_listen() -> String {
@@ -33,11 +37,14 @@ impl NodeConfigFile {
         let mut config: NodeConfigFile = toml::from_str(&text)
             .with_context(|| format!("parsing node config {}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for field in [
+        let fields = [
             &mut config.genesis,
             &mut config.data_dir,
             &mut config.validator_key,
-        ] {
+        ]
+        .into_iter()
+        .chain(config.capture_keys.iter_mut());
+        for field in fields {
             if field.is_relative() {
                 *field = base.join(&*field);
             }

@@ -245,7 +245,12 @@ async fn run(command: Command) -> Result<()> {
         }
         Command::Node { config } => {
             let config = NodeConfigFile::load(&config)?;
-            let node = open_node(&config.genesis, &config.data_dir, &config.validator_key)?;
+            let node = open_node(
+                &config.genesis,
+                &config.data_dir,
+                &config.validator_key,
+                &config.capture_keys,
+            )?;
             serve_until_interrupted(node, &config.api_listen, |address| {
                 println!("rxchain node serving http://{address}");
             })
@@ -496,20 +501,35 @@ fn write_node_config(dir: &Path, consortium: &DevConsortium, api: &str) -> Resul
             .unwrap_or(&consortium.validator_key())
             .to_path_buf(),
         api_listen: api.to_string(),
+        // A development consortium's node captures EPCIS for all of its organizations.
+        capture_keys: rxchain_genesis::dev::ORGANIZATIONS
+            .iter()
+            .map(|organization| PathBuf::from("keys").join(format!("{}.key", organization.id)))
+            .collect(),
     };
     std::fs::write(&path, toml::to_string_pretty(&config)?)?;
     Ok(path)
 }
 
-fn open_node(genesis: &Path, data_dir: &Path, validator_key: &Path) -> Result<Node> {
+fn open_node(
+    genesis: &Path,
+    data_dir: &Path,
+    validator_key: &Path,
+    capture_keys: &[PathBuf],
+) -> Result<Node> {
     let genesis = Genesis::load(genesis)?;
     let validator_key = read_key(validator_key)?.signing_key;
+    let capture_keys = capture_keys
+        .iter()
+        .map(|path| read_key(path).map(|key| key.signing_key))
+        .collect::<Result<Vec<_>, _>>()?;
     let node = Node::open(NodeConfig {
         data_dir: data_dir.to_path_buf(),
         genesis,
         validator_key,
         mempool: MempoolLimits::default(),
         host: Default::default(),
+        capture_keys,
     })?;
     node.start()?;
     Ok(node)
@@ -566,10 +586,15 @@ async fn demo(dir: Option<PathBuf>, api: &str, exit_after_seed: bool) -> Result<
             keystore: dir.join("keys"),
         }
     };
+    let capture_keys: Vec<PathBuf> = rxchain_genesis::dev::ORGANIZATIONS
+        .iter()
+        .map(|organization| consortium.member_key(organization.id))
+        .collect();
     let node = open_node(
         &consortium.genesis_path,
         &dir.join("data"),
         &consortium.validator_key(),
+        &capture_keys,
     )?;
     let listener = tokio::net::TcpListener::bind(api)
         .await

@@ -27,7 +27,7 @@ pub const ORGANIZATIONS: [DevOrganization; 5] = [
         name: "Huaxin Pharmaceutical Co.",
         roles: &["manufacturer"],
         member_roles: &["admin", "operator"],
-        gs1_company_prefix: Some("0950600"),
+        gs1_company_prefix: Some("9506000"),
     },
     DevOrganization {
         id: "kangda-distribution",

@@ -148,6 +148,16 @@ pub fn router(node: Node) -> Router {
         )
         .route("/code/{code}", get(crate::verification::china_trace_code))
         .route(
+            "/capture",
+            post(crate::epcis::capture)
+                .get(crate::epcis::capture_jobs)
+                .layer(DefaultBodyLimit::max(rxchain_epcis::DOCUMENT_BYTES_MAX)),
+        )
+        .route("/capture/{capture_id}", get(crate::epcis::capture_job))
+        .route("/events", get(crate::epcis::events))
+        .route("/events/{event_id}", get(crate::epcis::event))
+        .route("/epcs/{epc}/events", get(crate::epcis::epc_events))
+        .route(
             "/01/{gtin}/10/{lot}/21/{serial}",
             get(crate::verification::pack_with_lot),
         )

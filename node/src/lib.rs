@@ -16,11 +16,14 @@
 //! - [`runtime`]: the node itself: admission, the consensus driver (engines are pure, the driver
 //!   does I/O and time), block building, commit, and notification of waiters.
 //! - [`api`]: the HTTP API (axum) with one error type mapped to JSON.
+//! - [`epcis`]: EPCIS 2.0 capture (validated, mapped to trace contract calls, anchored) and
+//!   queries, per the standard's REST binding.
 //! - [`proof`] and [`verification`]: proof bundles checkable offline, and the consumer-facing
 //!   GS1 Digital Link verification page (HTML for people, the bundle as JSON for programs).
 
 pub mod api;
 pub mod block;
+pub mod epcis;
 pub mod error;
 pub mod executor;
 pub mod hash;

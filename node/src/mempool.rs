@@ -82,6 +82,16 @@ impl Mempool {
             .is_some_and(|queue| queue.contains_key(&nonce))
     }
 
+    /// The first nonce at or after `committed_next` that the sender has not queued: where a
+    /// node signing for the sender continues.
+    pub fn next_free_nonce(&self, sender: &[u8; 32], committed_next: u64) -> u64 {
+        let mut nonce = committed_next;
+        while self.has_nonce(sender, nonce) {
+            nonce += 1;
+        }
+        nonce
+    }
+
     /// Queues a transaction whose checks passed.
     pub fn insert(
         &mut self,

@@ -213,10 +213,11 @@ fn pack_events(entries: &[ProvenEntry], pack: &PackId) -> Vec<(u64, u64, TraceEv
             continue;
         }
         for event in &entry.receipt.events {
-            if event.contract == trace::CONTRACT_ID && event.topics.contains(&topic) {
-                if let Ok(decoded) = borsh::from_slice::<TraceEvent>(&event.data) {
-                    found.push((entry.header.height, entry.header.timestamp_ms, decoded));
-                }
+            if event.contract == trace::CONTRACT_ID
+                && event.topics.contains(&topic)
+                && let Ok(decoded) = borsh::from_slice::<TraceEvent>(&event.data)
+            {
+                found.push((entry.header.height, entry.header.timestamp_ms, decoded));
             }
         }
     }

@@ -47,6 +47,8 @@ pub struct NodeConfig {
     pub validator_key: SigningKey,
     pub mempool: MempoolLimits,
     pub host: HostLimits,
+    /// Member keys this node signs EPCIS captures with (each must be a registry member).
+    pub capture_keys: Vec<SigningKey>,
 }
 
 enum DriverMessage {
@@ -65,6 +67,8 @@ struct Inner {
     metrics: Metrics,
     head: watch::Sender<Head>,
     wake: Mutex<Option<mpsc::Sender<DriverMessage>>>,
+    capture_keys: Vec<SigningKey>,
+    capture_jobs: crate::epcis::CaptureJobs,
 }
 
 /// A running (or ready to run) node. Cheap to clone; clones share the node.
@@ -319,6 +323,8 @@ impl Node {
                 metrics,
                 head: head_sender,
                 wake: Mutex::new(None),
+                capture_keys: config.capture_keys,
+                capture_jobs: crate::epcis::CaptureJobs::default(),
             }),
             driver: Arc::new(Mutex::new(None)),
         })
@@ -399,6 +405,53 @@ impl Node {
     /// The validator public keys of the chain.
     pub fn validators(&self) -> &[[u8; 32]] {
         &self.inner.validators
+    }
+
+    /// The member keys this node captures EPCIS documents with.
+    pub fn capture_keys(&self) -> &[SigningKey] {
+        &self.inner.capture_keys
+    }
+
+    pub fn capture_jobs(&self) -> &crate::epcis::CaptureJobs {
+        &self.inner.capture_jobs
+    }
+
+    /// Signs and submits calls of `contract` as `key`, with consecutive nonces after what the
+    /// sender has committed and queued. Returns each call's tag and transaction id.
+    pub fn submit_signed_calls<Tag>(
+        &self,
+        key: &SigningKey,
+        contract: &str,
+        calls: Vec<(Tag, &str, Vec<u8>)>,
+    ) -> Result<Vec<(Tag, Hash)>, TransactionError> {
+        let sender = key.verifying_key().to_bytes();
+        let expiry_height = self.head().height + 1_000;
+        let mut submitted = Vec::with_capacity(calls.len());
+        for (tag, method, args) in calls {
+            let committed = self
+                .inner
+                .storage
+                .next_nonce(&sender)
+                .map_err(Self::storage_failure)?;
+            let nonce = self
+                .inner
+                .mempool
+                .lock()
+                .expect("mempool lock")
+                .next_free_nonce(&sender, committed);
+            let transaction = crate::transaction::TransactionBody::call(
+                &self.inner.genesis.chain_id,
+                key,
+                nonce,
+                expiry_height,
+                contract,
+                method,
+                args,
+            )
+            .sign(key);
+            submitted.push((tag, self.submit(&transaction.encode())?));
+        }
+        Ok(submitted)
     }
 
     /// Checks and queues a transaction's canonical bytes; returns its id.

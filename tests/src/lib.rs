@@ -52,6 +52,15 @@ impl TestChain {
             validator_key: read_key(&consortium.validator_key()).unwrap().signing_key,
             mempool,
             host: Default::default(),
+            // The fixture's node captures EPCIS for every organization of the consortium.
+            capture_keys: ORGANIZATIONS
+                .iter()
+                .map(|organization| {
+                    read_key(&consortium.member_key(organization.id))
+                        .unwrap()
+                        .signing_key
+                })
+                .collect(),
         })
         .expect("node opens");
         if start {

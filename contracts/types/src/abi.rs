@@ -46,7 +46,7 @@ pub const STORAGE_VALUE_BYTES_MAX: usize = 64 * 1024;
 /// Most events one call may emit.
 pub const EVENTS_PER_CALL_MAX: usize = 1024;
 /// Most topics one event may carry.
-pub const TOPICS_PER_EVENT_MAX: usize = 8;
+pub const TOPICS_PER_EVENT_MAX: usize = 64;
 /// Longest topic (an index key such as `pack:09506000134352/A1B2`).
 pub const TOPIC_BYTES_MAX: usize = 160;
 /// Largest event payload.

@@ -56,6 +56,7 @@ pub fn encode_arguments(contract: &str, method: &str, json: Value) -> Result<Vec
             encode::<trace::ChinaProductCodeArgs>(json)
         }
         (trace::CONTRACT_ID, "gtin_by_china_code") => encode::<trace::ChinaCodeArgs>(json),
+        (trace::CONTRACT_ID, "record_epcis_event") => encode::<trace::EpcisRecordArgs>(json),
         _ => Err(format!(
             "no JSON argument format is known for {contract}.{method}"
         )),
@@ -100,6 +101,8 @@ pub fn decode_event(contract: &str, topics: &[String], data: &[u8]) -> Option<Va
                 decode::<trace::ContainerEvent>(data).ok()
             } else if first.starts_with("lot:") {
                 decode::<trace::LotEvent>(data).ok()
+            } else if first.starts_with(trace::EPCIS_TOPIC_PREFIX) {
+                decode::<trace::EpcisRecord>(data).ok()
             } else {
                 decode::<trace::TraceEvent>(data).ok()
             }

@@ -363,6 +363,35 @@ pub struct ChinaCodeArgs {
     pub product_code: String,
 }
 
+/// Longest EPCIS event (JSON-LD bytes) `m_record_epcis_event` anchors.
+pub const EPCIS_EVENT_BYTES_MAX: usize = 12 * 1024;
+/// Most index topics one anchored EPCIS event may carry.
+pub const EPCIS_TOPICS_MAX: usize = 64;
+/// Every topic of an anchored EPCIS event starts with this, so a caller can never write into
+/// the trace contract's own indexes (`pack:`, `lot:`, …).
+pub const EPCIS_TOPIC_PREFIX: &str = "epcis:";
+
+/// Arguments of `m_record_epcis_event`: an EPCIS 2.0 event captured through the node's EPCIS
+/// interface, anchored on chain as an event (no state), indexed under `topics`.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct EpcisRecordArgs {
+    /// Index keys, each starting with [`EPCIS_TOPIC_PREFIX`].
+    pub topics: Vec<String>,
+    /// The event as standalone EPCIS 2.0 JSON-LD.
+    pub event_json: String,
+}
+
+/// The payload of an anchored EPCIS event.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct EpcisRecord {
+    pub organization: String,
+    pub actor: PublicKeyBytes,
+    pub event_json: String,
+    pub time_ms: u64,
+}
+
 /// Arguments of `m_recall_lot`.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]

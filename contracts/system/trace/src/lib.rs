@@ -78,6 +78,7 @@ macro_rules! entry_points {
 entry_points! {
     m_register_product => register_product,
     m_register_china_product_code => register_china_product_code,
+    m_record_epcis_event => record_epcis_event,
     m_commission => commission,
     m_pack_container => containers::pack_container,
     m_unpack_container => containers::unpack_container,
@@ -193,6 +194,42 @@ fn register_china_product_code() {
         );
     }
     storage_set(&key, &product.gtin);
+}
+
+/// Anchors an EPCIS event captured by a member's node: an event on the ledger under the given
+/// `epcis:` topics, no state. The node validated the event; the contract checks the caller and
+/// the sizes, and that every topic stays inside the `epcis:` namespace.
+fn record_epcis_event() {
+    use rxchain_contract_types::trace::{
+        EPCIS_EVENT_BYTES_MAX, EPCIS_TOPICS_MAX, EPCIS_TOPIC_PREFIX, EpcisRecord, EpcisRecordArgs,
+    };
+    let actor = Actor::operator();
+    let arguments: EpcisRecordArgs = input();
+    if arguments.event_json.len() > EPCIS_EVENT_BYTES_MAX {
+        abort(
+            error_code::INVALID_ARGUMENT,
+            &format!("an anchored EPCIS event is at most {EPCIS_EVENT_BYTES_MAX} bytes"),
+        );
+    }
+    if arguments.topics.is_empty()
+        || arguments.topics.len() > EPCIS_TOPICS_MAX
+        || arguments
+            .topics
+            .iter()
+            .any(|topic| !topic.starts_with(EPCIS_TOPIC_PREFIX))
+    {
+        abort(
+            error_code::INVALID_ARGUMENT,
+            &format!("1 to {EPCIS_TOPICS_MAX} topics, each starting with '{EPCIS_TOPIC_PREFIX}'"),
+        );
+    }
+    let record = EpcisRecord {
+        organization: String::from(actor.id()),
+        actor: actor.member.public_key,
+        event_json: arguments.event_json,
+        time_ms: block_time_ms(),
+    };
+    emit(&arguments.topics, &record);
 }
 
 /// Commissions one serialized pack of a product that the caller's organization manufactures.

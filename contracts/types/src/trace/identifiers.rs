@@ -57,6 +57,21 @@ pub fn is_valid_sscc(sscc: &str) -> bool {
     gs1_check_digit(&bytes[..SSCC_DIGITS - 1]) == bytes[SSCC_DIGITS - 1] - b'0'
 }
 
+/// Digits of China's drug trace code (药品追溯码).
+pub const CHINA_TRACE_CODE_DIGITS: usize = 20;
+/// Digits of its product identification code, the code's first part.
+pub const CHINA_PRODUCT_CODE_DIGITS: usize = 7;
+
+/// True when `code` is a 7-digit product identification code.
+pub fn is_valid_china_product_code(code: &str) -> bool {
+    code.len() == CHINA_PRODUCT_CODE_DIGITS && code.bytes().all(|byte| byte.is_ascii_digit())
+}
+
+/// True when `code` has the shape of a 20-digit drug trace code.
+pub fn is_valid_china_trace_code(code: &str) -> bool {
+    code.len() == CHINA_TRACE_CODE_DIGITS && code.bytes().all(|byte| byte.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,19 +90,4 @@ mod tests {
         assert!(is_valid_gtin14("09506000134352"));
         assert!(!is_valid_gtin14("09506000134353"));
     }
-}
-
-/// Digits of China's drug trace code (药品追溯码).
-pub const CHINA_TRACE_CODE_DIGITS: usize = 20;
-/// Digits of its product identification code, the code's first part.
-pub const CHINA_PRODUCT_CODE_DIGITS: usize = 7;
-
-/// True when `code` is a 7-digit product identification code.
-pub fn is_valid_china_product_code(code: &str) -> bool {
-    code.len() == CHINA_PRODUCT_CODE_DIGITS && code.bytes().all(|byte| byte.is_ascii_digit())
-}
-
-/// True when `code` has the shape of a 20-digit drug trace code.
-pub fn is_valid_china_trace_code(code: &str) -> bool {
-    code.len() == CHINA_TRACE_CODE_DIGITS && code.bytes().all(|byte| byte.is_ascii_digit())
 }

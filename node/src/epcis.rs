@@ -1,0 +1,851 @@
+//! The node's EPCIS 2.0 interface, following the standard's REST binding.
+//!
+//! Capture (`POST /capture`): the document is validated in full by `rxchain_epcis` (types,
+//! required fields, CBV vocabulary, EPC formats); one invalid event rejects the whole document
+//! with per-event problems and nothing is submitted. Each event is then mapped:
+//! - ObjectEvent ADD `commissioning` → `trace.commission` per SGTIN (lot and expiry from `ilmd`
+//!   `cbvmda:lotNumber` / `cbvmda:itemExpirationDate`);
+//! - ObjectEvent `shipping` → `trace.ship` to the organization named by the `owning_party`
+//!   destination (its last path segment or URN part is the registry id), shipment id from the
+//!   first business transaction;
+//! - ObjectEvent `receiving` → `trace.receive` of the shipment named by the business transaction;
+//! - ObjectEvent `dispensing` → `trace.dispense`; `decommissioning` / `destroying` →
+//!   `trace.decommission` with the disposition as reason;
+//! - AggregationEvent ADD `packing` → `trace.pack_container`; DELETE `unpacking` →
+//!   `trace.unpack_container`.
+//!
+//! Every event, mapped or not, is also anchored on the ledger as it was captured
+//! (`trace.record_epcis_event`, indexed by event id, EPC, business step and location), so
+//! `GET /events`, `/events/{eventID}` and `/epcs/{epc}/events` answer with the standard JSON-LD
+//! of what was captured. A mapped event whose contract call fails (an unknown product, a pack
+//! held by someone else) is reported in the capture job; anchoring does not make it true.
+//!
+//! The node signs with a member key it holds for capture (`NodeConfig::capture_keys`); with
+//! several, the header `x-rxchain-organization` picks one.
+
+use crate::api::ApiError;
+use crate::hash::sm3;
+use crate::runtime::{Node, now_ms};
+use crate::storage::EventLocation;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rxchain_contract_types::trace::{
+    self, CommissionArgs, DecommissionArgs, DecommissionReason, EpcisRecord, EpcisRecordArgs,
+    PackArgs, PackId, ShipArgs, ShipmentIdArgs, SsccArgs,
+};
+use rxchain_epcis::model::{Action, Event};
+use rxchain_epcis::{QueryParameters, query_document, validate_document_bytes};
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Capture jobs kept for polling; the oldest are forgotten first.
+pub const CAPTURE_JOBS_MAX: usize = 1_000;
+/// EPCs of one event that can be indexed (the rest of the 64 topics are the event id, step,
+/// location and the catch-all).
+pub const EPCS_PER_EVENT_MAX: usize = 60;
+/// Longest a capture job waits for its transactions to commit.
+const CAPTURE_COMMIT_TIMEOUT_MS: u64 = 60_000;
+/// Most candidate events one query examines.
+pub const QUERY_CANDIDATES_MAX: usize = 10_000;
+
+const TOPIC_ALL: &str = "epcis:all";
+
+fn short_hash(text: &str) -> String {
+    hex::encode(&sm3(text.as_bytes())[..16])
+}
+
+/// One canonical spelling per identity, so a URN and a Digital Link of the same pack meet in
+/// the index: the Digital Link path (`/01/…/21/…`) for SGTIN, SSCC and LGTIN, else the text.
+pub fn canonical_epc(epc: &str) -> String {
+    if let Ok((identity, _)) = rxchain_gs1::Epc::from_urn(epc) {
+        return path_of(&identity.to_digital_link().canonical_uri());
+    }
+    if (epc.starts_with("http://") || epc.starts_with("https://"))
+        && let Ok(link) = rxchain_gs1::DigitalLink::parse(epc)
+    {
+        return path_of(&link.canonical_uri());
+    }
+    epc.to_string()
+}
+
+fn path_of(uri: &str) -> String {
+    let without_scheme = uri.split_once("://").map_or(uri, |(_, rest)| rest);
+    without_scheme
+        .find('/')
+        .map_or(uri.to_string(), |index| without_scheme[index..].to_string())
+}
+
+pub fn epc_topic(epc: &str) -> String {
+    format!("epcis:epc:{}", short_hash(&canonical_epc(epc)))
+}
+
+pub fn event_topic(event_id: &str) -> String {
+    format!("epcis:event:{}", short_hash(event_id))
+}
+
+fn step_topic(step: &str) -> String {
+    format!("epcis:bizstep:{step}")
+}
+
+fn location_topic(location: &str) -> String {
+    format!("epcis:location:{}", short_hash(location))
+}
+
+#[derive(Clone, Debug)]
+pub struct CaptureJob {
+    pub id: String,
+    pub created_ms: u64,
+    pub finished_ms: Option<u64>,
+    pub event_count: usize,
+    /// Transaction ids (hex) with the event each belongs to.
+    pub transactions: Vec<(usize, String)>,
+    /// Problems found after submission (failed contract calls).
+    pub errors: Vec<Value>,
+    pub running: bool,
+}
+
+impl CaptureJob {
+    fn to_json(&self) -> Value {
+        json!({
+            "captureID": self.id,
+            "createdAt": crate::verification::format_time(self.created_ms),
+            "finishedAt": self.finished_ms.map(crate::verification::format_time),
+            "running": self.running,
+            "success": !self.running && self.errors.is_empty(),
+            "captureErrorBehaviour": "rollback",
+            "eventCount": self.event_count,
+            "transactions": self.transactions.iter().map(|(event, id)| json!({"eventIndex": event, "transaction": id})).collect::<Vec<_>>(),
+            "errors": self.errors,
+        })
+    }
+}
+
+/// Capture jobs of this node (in memory: a restarted node forgets jobs, not captured events).
+#[derive(Debug, Default)]
+pub struct CaptureJobs {
+    jobs: Mutex<VecDeque<CaptureJob>>,
+}
+
+impl CaptureJobs {
+    fn insert(&self, job: CaptureJob) {
+        let mut jobs = self.jobs.lock().expect("jobs lock");
+        if jobs.len() >= CAPTURE_JOBS_MAX {
+            jobs.pop_front();
+        }
+        jobs.push_back(job);
+    }
+
+    fn update(&self, id: &str, change: impl FnOnce(&mut CaptureJob)) {
+        let mut jobs = self.jobs.lock().expect("jobs lock");
+        if let Some(job) = jobs.iter_mut().find(|job| job.id == id) {
+            change(job);
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<CaptureJob> {
+        self.jobs
+            .lock()
+            .expect("jobs lock")
+            .iter()
+            .find(|job| job.id == id)
+            .cloned()
+    }
+
+    fn list(&self) -> Vec<CaptureJob> {
+        self.jobs
+            .lock()
+            .expect("jobs lock")
+            .iter()
+            .cloned()
+            .collect()
+    }
+}
+
+fn problem(event_index: usize, message: impl Into<String>) -> Value {
+    json!({"eventIndex": event_index, "code": "not_applicable", "message": message.into()})
+}
+
+fn pack_of(epc: &str) -> Result<PackId, String> {
+    let identity = if epc.starts_with("urn:") {
+        rxchain_gs1::Epc::from_urn(epc)
+            .map(|(identity, _)| identity)
+            .map_err(|error| error.to_string())?
+    } else {
+        let link = rxchain_gs1::DigitalLink::parse(epc).map_err(|error| error.to_string())?;
+        rxchain_gs1::Epc::from_digital_link(&link).map_err(|error| error.to_string())?
+    };
+    match identity {
+        rxchain_gs1::Epc::Sgtin(sgtin) => Ok(PackId {
+            gtin: sgtin.gtin().as_str().to_string(),
+            serial: sgtin.serial_number().to_string(),
+        }),
+        _ => Err(format!("{epc} is not a serialized pack (SGTIN)")),
+    }
+}
+
+fn sscc_of(epc: &str) -> Result<String, String> {
+    let identity = if epc.starts_with("urn:") {
+        rxchain_gs1::Epc::from_urn(epc)
+            .map(|(identity, _)| identity)
+            .map_err(|error| error.to_string())?
+    } else {
+        let link = rxchain_gs1::DigitalLink::parse(epc).map_err(|error| error.to_string())?;
+        rxchain_gs1::Epc::from_digital_link(&link).map_err(|error| error.to_string())?
+    };
+    match identity {
+        rxchain_gs1::Epc::Sscc(sscc) => Ok(sscc.as_str().to_string()),
+        _ => Err(format!("{epc} is not a case or pallet (SSCC)")),
+    }
+}
+
+/// The last segment of a URI or URN: how a destination names a registry organization.
+fn last_segment(uri: &str) -> &str {
+    uri.rsplit(['/', ':']).next().unwrap_or(uri)
+}
+
+/// `YYYY-MM-DD` (ilmd itemExpirationDate) → `YYMMDD`.
+fn yymmdd(date: &str) -> Option<String> {
+    let bytes = date.as_bytes();
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let text = format!("{}{}{}", &date[2..4], &date[5..7], &date[8..10]);
+    trace::is_valid_yymmdd(&text).then_some(text)
+}
+
+fn ilmd_text(event: &rxchain_epcis::model::ObjectEvent, local_name: &str) -> Option<String> {
+    event.ilmd.as_ref()?.iter().find_map(|(key, value)| {
+        (key.ends_with(&format!(":{local_name}"))
+            || key.ends_with(&format!("#{local_name}"))
+            || key == local_name)
+            .then(|| value.as_str().map(str::to_string))
+            .flatten()
+    })
+}
+
+/// The contract calls one event maps to (empty when it only gets anchored).
+fn map_event(event: &Event) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
+    let step = event
+        .business_step()
+        .map(|step| step.as_str().to_string())
+        .unwrap_or_default();
+    let encode = |value: &dyn erased::Encode| value.encode();
+    let mut calls = Vec::new();
+    match event {
+        Event::Object(object) => {
+            let packs = || {
+                object
+                    .epc_list
+                    .iter()
+                    .map(|epc| pack_of(epc))
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            match (step.as_str(), object.action) {
+                ("commissioning", Action::Add) => {
+                    let lot = ilmd_text(object, "lotNumber")
+                        .ok_or("commissioning needs ilmd cbvmda:lotNumber")?;
+                    let expiry = ilmd_text(object, "itemExpirationDate")
+                        .and_then(|date| yymmdd(&date))
+                        .ok_or(
+                            "commissioning needs ilmd cbvmda:itemExpirationDate as YYYY-MM-DD",
+                        )?;
+                    for pack in packs()? {
+                        let args = CommissionArgs {
+                            gtin: pack.gtin,
+                            serial: pack.serial,
+                            lot: lot.clone(),
+                            expiry: expiry.clone(),
+                        };
+                        calls.push(("commission", encode(&args)));
+                    }
+                }
+                ("shipping", _) => {
+                    let destination = object
+                        .common
+                        .destinations
+                        .iter()
+                        .find(|destination| destination.kind.as_str().contains("owning_party"))
+                        .ok_or("shipping needs an owning_party destination naming the consignee")?;
+                    let shipment = object
+                        .common
+                        .business_transactions
+                        .first()
+                        .ok_or("shipping needs a business transaction naming the shipment")?;
+                    let args = ShipArgs {
+                        shipment_id: last_segment(&shipment.id).to_string(),
+                        to: last_segment(&destination.id).to_string(),
+                        packs: packs()?,
+                        containers: Vec::new(),
+                    };
+                    calls.push(("ship", encode(&args)));
+                }
+                ("receiving", _) => {
+                    let shipment = object
+                        .common
+                        .business_transactions
+                        .first()
+                        .ok_or("receiving needs a business transaction naming the shipment")?;
+                    calls.push((
+                        "receive",
+                        encode(&ShipmentIdArgs {
+                            shipment_id: last_segment(&shipment.id).to_string(),
+                        }),
+                    ));
+                }
+                ("dispensing", _) => {
+                    for pack in packs()? {
+                        calls.push(("dispense", encode(&pack)));
+                    }
+                }
+                ("decommissioning" | "destroying", _) => {
+                    let reason = match event.disposition().map(|disposition| disposition.as_str()) {
+                        Some("damaged") => DecommissionReason::Damaged,
+                        Some("expired") => DecommissionReason::Expired,
+                        Some("destroyed") | None => DecommissionReason::Destroyed,
+                        Some(_) => DecommissionReason::Destroyed,
+                    };
+                    for pack in packs()? {
+                        calls.push(("decommission", encode(&DecommissionArgs { pack, reason })));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Event::Aggregation(aggregation) => {
+            let parent = aggregation.parent_id.as_deref();
+            match (step.as_str(), aggregation.action, parent) {
+                ("packing", Action::Add, Some(parent)) => {
+                    let sscc = sscc_of(parent)?;
+                    let mut packs = Vec::new();
+                    let mut containers = Vec::new();
+                    for child in &aggregation.child_epcs {
+                        match pack_of(child) {
+                            Ok(pack) => packs.push(pack),
+                            Err(_) => containers.push(sscc_of(child)?),
+                        }
+                    }
+                    calls.push((
+                        "pack_container",
+                        encode(&PackArgs {
+                            sscc,
+                            packs,
+                            containers,
+                        }),
+                    ));
+                }
+                ("unpacking", Action::Delete, Some(parent)) => {
+                    calls.push((
+                        "unpack_container",
+                        encode(&SsccArgs {
+                            sscc: sscc_of(parent)?,
+                        }),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+    Ok(calls)
+}
+
+/// Borsh encoding behind a trait object, so `map_event` can encode its argument types alike.
+mod erased {
+    pub trait Encode {
+        fn encode(&self) -> Vec<u8>;
+    }
+    impl<T: borsh::BorshSerialize> Encode for T {
+        fn encode(&self) -> Vec<u8> {
+            borsh::to_vec(self).expect("arguments encode")
+        }
+    }
+}
+
+/// The `epcis:` topics an event is indexed under.
+fn topics_of(event: &Event, event_id: &str) -> Vec<String> {
+    let mut topics = vec![TOPIC_ALL.to_string(), event_topic(event_id)];
+    if let Some(step) = event.business_step() {
+        topics.push(step_topic(step.as_str()));
+    }
+    if let Some(location) = &event.common().business_location {
+        topics.push(location_topic(&location.id));
+    }
+    let mut epcs: Vec<String> = event.epcs().iter().map(|epc| epc_topic(epc)).collect();
+    epcs.sort();
+    epcs.dedup();
+    topics.extend(epcs);
+    topics
+}
+
+fn capture_key(node: &Node, headers: &HeaderMap) -> Result<ed25519_dalek::SigningKey, ApiError> {
+    let keys = node.capture_keys();
+    let wanted = headers
+        .get("x-rxchain-organization")
+        .and_then(|value| value.to_str().ok());
+    let organization_of = |key: &ed25519_dalek::SigningKey| {
+        node.storage()
+            .state(
+                rxchain_contract_types::registry::CONTRACT_ID,
+                &rxchain_contract_types::registry::keys::member(
+                    &rxchain_contract_types::PublicKeyBytes(key.verifying_key().to_bytes()),
+                ),
+            )
+            .ok()
+            .flatten()
+            .and_then(|bytes| {
+                borsh::from_slice::<rxchain_contract_types::registry::Member>(&bytes).ok()
+            })
+            .map(|member| member.organization)
+    };
+    match (wanted, keys) {
+        (_, []) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "capture_not_configured",
+            "this node holds no member key for EPCIS capture",
+        )),
+        (None, [only]) => Ok(only.clone()),
+        (None, _) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "organization_required",
+            "this node captures for several organizations: name one in x-rxchain-organization",
+        )),
+        (Some(organization), keys) => keys
+            .iter()
+            .find(|key| organization_of(key).as_deref() == Some(organization))
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "unknown_organization",
+                    format!("this node holds no capture key of '{organization}'"),
+                )
+            }),
+    }
+}
+
+/// `POST /capture`.
+pub async fn capture(
+    State(node): State<Node>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let document = validate_document_bytes(&body).map_err(|error| match error {
+        rxchain_epcis::Error::InvalidDocument { problems } => {
+            let problems: Vec<Value> = problems
+                .iter()
+                .map(|problem| {
+                    json!({
+                        "eventIndex": problem.event_index,
+                        "eventID": problem.event_id,
+                        "path": problem.path,
+                        "code": problem.code.as_str(),
+                        "message": problem.message,
+                    })
+                })
+                .collect();
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_document",
+                serde_json::to_string(&problems).unwrap_or_default(),
+            )
+        }
+        other => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_document",
+            other.to_string(),
+        ),
+    })?;
+    let key = capture_key(&node, &headers)?;
+
+    // Map everything before submitting anything: one event that cannot apply rejects all.
+    let mut planned: Vec<(usize, &'static str, Vec<u8>)> = Vec::new();
+    let mut problems = Vec::new();
+    let mut events = document.events;
+    for event in &mut events {
+        // Events without an id get their EPCIS 2.0 event hash id, so every anchored event can
+        // be fetched by id and a re-capture of the same event is recognisable.
+        if event.event_id().is_none() {
+            let hash_id = event.hash_id();
+            event.common_mut().event_id = Some(hash_id);
+        }
+    }
+    for (index, event) in events.iter().enumerate() {
+        if event.epcs().len() > EPCS_PER_EVENT_MAX {
+            problems.push(problem(
+                index,
+                format!("an event may name at most {EPCS_PER_EVENT_MAX} EPCs here; split it"),
+            ));
+            continue;
+        }
+        match map_event(event) {
+            Ok(calls) => planned.extend(
+                calls
+                    .into_iter()
+                    .map(|(method, args)| (index, method, args)),
+            ),
+            Err(message) => problems.push(problem(index, message)),
+        }
+        let event_id = event.event_id_or_hash_id();
+        let event_json = serde_json::to_string(&event.to_json_ld_standalone()).unwrap_or_default();
+        if event_json.len() > trace::EPCIS_EVENT_BYTES_MAX {
+            problems.push(problem(
+                index,
+                format!(
+                    "the event is larger than {} bytes",
+                    trace::EPCIS_EVENT_BYTES_MAX
+                ),
+            ));
+            continue;
+        }
+        let record = EpcisRecordArgs {
+            topics: topics_of(event, &event_id),
+            event_json,
+        };
+        planned.push((
+            index,
+            "record_epcis_event",
+            borsh::to_vec(&record).expect("encodes"),
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_document",
+            serde_json::to_string(&problems).unwrap_or_default(),
+        ));
+    }
+
+    let job_id = format!(
+        "{:016x}",
+        u64::from_be_bytes(
+            sm3(&[body.as_ref(), &now_ms().to_be_bytes()].concat())[..8]
+                .try_into()
+                .expect("8 bytes")
+        )
+    );
+    let submitted = {
+        let node = node.clone();
+        tokio::task::spawn_blocking(move || {
+            node.submit_signed_calls(&key, trace::CONTRACT_ID, planned)
+        })
+        .await
+        .map_err(|error| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                error.to_string(),
+            )
+        })?
+    };
+    let transactions = submitted.map_err(ApiError::from)?;
+    let job = CaptureJob {
+        id: job_id.clone(),
+        created_ms: now_ms(),
+        finished_ms: None,
+        event_count: events.len(),
+        transactions: transactions
+            .iter()
+            .map(|(index, id)| (*index, hex::encode(id)))
+            .collect(),
+        errors: Vec::new(),
+        running: true,
+    };
+    node.capture_jobs().insert(job);
+    let watcher = node.clone();
+    let watched_id = job_id.clone();
+    tokio::spawn(async move {
+        let mut errors = Vec::new();
+        for (index, id) in transactions {
+            match watcher.wait_for_commit(&id, Duration::from_millis(CAPTURE_COMMIT_TIMEOUT_MS)).await {
+                Ok(Some((_, receipt))) => {
+                    if let crate::receipt::ReceiptStatus::Failed { code, message } | crate::receipt::ReceiptStatus::Refused { code, message } = receipt.status {
+                        errors.push(json!({"eventIndex": index, "transaction": hex::encode(id), "code": code, "message": message}));
+                    }
+                }
+                Ok(None) => errors.push(json!({"eventIndex": index, "transaction": hex::encode(id), "code": "timeout", "message": "not committed in time"})),
+                Err(error) => errors.push(json!({"eventIndex": index, "code": "internal", "message": error.to_string()})),
+            }
+        }
+        watcher.capture_jobs().update(&watched_id, |job| {
+            job.errors = errors;
+            job.running = false;
+            job.finished_ms = Some(now_ms());
+        });
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/capture/{job_id}"))],
+        Json(json!({"captureID": job_id})),
+    )
+        .into_response())
+}
+
+pub async fn capture_job(
+    State(node): State<Node>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let job = node.capture_jobs().get(&id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no capture job {id}"),
+        )
+    })?;
+    Ok(Json(job.to_json()).into_response())
+}
+
+pub async fn capture_jobs(State(node): State<Node>) -> Result<Response, ApiError> {
+    let jobs: Vec<Value> = node
+        .capture_jobs()
+        .list()
+        .iter()
+        .map(CaptureJob::to_json)
+        .collect();
+    Ok(Json(json!({"captureJobs": jobs})).into_response())
+}
+
+fn query_error(error: rxchain_epcis::Error) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "query_parameter_exception",
+        error.to_string(),
+    )
+}
+
+/// Candidate events of a query from the narrowest index it allows, then matched in full.
+fn run_query(
+    node: &Node,
+    parameters: &QueryParameters,
+    forced_topics: Option<Vec<String>>,
+) -> Result<(Vec<Event>, Option<String>), ApiError> {
+    let topics = forced_topics.unwrap_or_else(|| {
+        if !parameters.match_epc.is_empty() || !parameters.match_any_epc.is_empty() {
+            parameters
+                .match_epc
+                .iter()
+                .chain(&parameters.match_any_epc)
+                .map(|epc| epc_topic(epc))
+                .collect()
+        } else if !parameters.business_steps.is_empty() {
+            parameters
+                .business_steps
+                .iter()
+                .map(|step| step_topic(step.as_str()))
+                .collect()
+        } else if !parameters.business_locations.is_empty() {
+            parameters
+                .business_locations
+                .iter()
+                .map(|location| location_topic(location))
+                .collect()
+        } else {
+            vec![TOPIC_ALL.to_string()]
+        }
+    });
+    let mut located: Vec<(EventLocation, Vec<u8>)> = Vec::new();
+    for topic in topics {
+        for found in node.events(&topic, QUERY_CANDIDATES_MAX)? {
+            located.push((found.location, found.event.data));
+        }
+    }
+    located.sort_by_key(|(location, _)| {
+        (
+            location.height,
+            location.transaction_index,
+            location.event_index,
+        )
+    });
+    located.dedup_by_key(|(location, _)| {
+        (
+            location.height,
+            location.transaction_index,
+            location.event_index,
+        )
+    });
+    let skip: usize = match &parameters.next_page_token {
+        Some(token) => token.parse().map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "query_parameter_exception",
+                "nextPageToken is not one this node issued",
+            )
+        })?,
+        None => 0,
+    };
+    let mut matched = Vec::new();
+    let mut next_page = None;
+    let mut seen = 0usize;
+    for (_, data) in located {
+        let Ok(record) = borsh::from_slice::<EpcisRecord>(&data) else {
+            continue;
+        };
+        let Ok(value) = serde_json::from_str::<Value>(&record.event_json) else {
+            continue;
+        };
+        let Ok(document) = rxchain_epcis::validate_document(&value) else {
+            continue;
+        };
+        for event in document.events {
+            if !parameters.matches(&event) {
+                continue;
+            }
+            seen += 1;
+            if seen <= skip {
+                continue;
+            }
+            if matched.len() == parameters.per_page {
+                next_page = Some((skip + parameters.per_page).to_string());
+                break;
+            }
+            matched.push(event);
+        }
+        if next_page.is_some() {
+            break;
+        }
+    }
+    Ok((matched, next_page))
+}
+
+fn query_response(
+    events: &[Event],
+    next_page: Option<String>,
+    path: &str,
+    query: &str,
+    per_page: usize,
+) -> Response {
+    let document = query_document(events, Some(&chrono_free_now()));
+    let mut response = (
+        [(header::CONTENT_TYPE, "application/ld+json")],
+        Json(document),
+    )
+        .into_response();
+    if let Some(token) = next_page
+        && let Ok(value) =
+            rxchain_epcis::next_page_link_header(path, query, per_page, &token).parse()
+    {
+        response.headers_mut().insert(header::LINK, value);
+    }
+    response
+}
+
+/// Now as an RFC 3339 timestamp in UTC.
+fn chrono_free_now() -> String {
+    let ms = now_ms();
+    let text = crate::verification::format_time(ms);
+    // format_time gives "YYYY-MM-DD HH:MM UTC"; the query document wants RFC 3339.
+    let (date, rest) = text.split_once(' ').unwrap_or((&text, "00:00 UTC"));
+    let minutes = rest.trim_end_matches(" UTC");
+    format!("{date}T{minutes}:{:02}.{:03}Z", (ms / 1000) % 60, ms % 1000)
+}
+
+/// `GET /events`.
+pub async fn events(
+    State(node): State<Node>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let query = query.unwrap_or_default();
+    let parameters = QueryParameters::from_query_string(&query).map_err(query_error)?;
+    let (events, next_page) = {
+        let node = node.clone();
+        let parameters = parameters.clone();
+        tokio::task::spawn_blocking(move || run_query(&node, &parameters, None))
+            .await
+            .map_err(|error| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    error.to_string(),
+                )
+            })??
+    };
+    Ok(query_response(
+        &events,
+        next_page,
+        "/events",
+        &query,
+        parameters.per_page,
+    ))
+}
+
+/// `GET /events/{eventID}`.
+pub async fn event(
+    State(node): State<Node>,
+    Path(event_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let parameters = QueryParameters::from_query_string("").map_err(query_error)?;
+    let (events, _) = {
+        let node = node.clone();
+        let topic = event_topic(&event_id);
+        tokio::task::spawn_blocking(move || run_query(&node, &parameters, Some(vec![topic])))
+            .await
+            .map_err(|error| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    error.to_string(),
+                )
+            })??
+    };
+    let event = events
+        .into_iter()
+        .find(|event| event.event_id_or_hash_id() == event_id)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no_such_resource",
+                format!("no event {event_id}"),
+            )
+        })?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/ld+json")],
+        Json(event.to_json_ld_standalone()),
+    )
+        .into_response())
+}
+
+/// `GET /epcs/{epc}/events`.
+pub async fn epc_events(
+    State(node): State<Node>,
+    Path(epc): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let query = query.unwrap_or_default();
+    let parameters = QueryParameters::from_query_string(&query).map_err(query_error)?;
+    let topic = epc_topic(&epc);
+    let (events, next_page) = {
+        let node = node.clone();
+        let parameters = parameters.clone();
+        tokio::task::spawn_blocking(move || run_query(&node, &parameters, Some(vec![topic])))
+            .await
+            .map_err(|error| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    error.to_string(),
+                )
+            })??
+    };
+    // The topic is a hash: keep only events that really name this EPC.
+    let canonical = canonical_epc(&epc);
+    let events: Vec<Event> = events
+        .into_iter()
+        .filter(|event| {
+            event
+                .epcs()
+                .iter()
+                .any(|named| canonical_epc(named) == canonical)
+        })
+        .collect();
+    Ok(query_response(
+        &events,
+        next_page,
+        &format!("/epcs/{epc}/events"),
+        &query,
+        parameters.per_page,
+    ))
+}

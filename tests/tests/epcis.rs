@@ -1,0 +1,356 @@
+//! EPCIS 2.0 over HTTP on a real node: capture maps events to trace contract calls and anchors
+//! them; an invalid document is refused whole; queries return the standard JSON-LD.
+
+use rxchain_contract_types::trace::{Pack, PackId, PackStatus, Product};
+use rxchain_tests::{TestChain, assert_success};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+const GTIN: &str = "09506000134352";
+/// The same packs as EPC URNs: company prefix 9506000, indicator 0, item reference 13435.
+fn sgtin(serial: &str) -> String {
+    format!("urn:epc:id:sgtin:9506000.013435.{serial}")
+}
+
+fn document(events: Vec<Value>) -> Value {
+    json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-11-26T08:00:00Z",
+        "epcisBody": {"eventList": events},
+    })
+}
+
+fn commissioning(serials: &[&str]) -> Value {
+    json!({
+        "type": "ObjectEvent",
+        "eventTime": "2026-11-26T08:00:00+08:00",
+        "eventTimeZoneOffset": "+08:00",
+        "action": "ADD",
+        "bizStep": "commissioning",
+        "disposition": "active",
+        "epcList": serials.iter().map(|serial| sgtin(serial)).collect::<Vec<_>>(),
+        "bizLocation": {"id": "urn:epc:id:sgln:9506000.00001.0"},
+        "ilmd": {"cbvmda:lotNumber": "L2026", "cbvmda:itemExpirationDate": "2028-12-31"},
+    })
+}
+
+fn shipping(serials: &[&str], shipment: &str, to: &str) -> Value {
+    json!({
+        "type": "ObjectEvent",
+        "eventTime": "2026-11-26T09:00:00+08:00",
+        "eventTimeZoneOffset": "+08:00",
+        "action": "OBSERVE",
+        "bizStep": "shipping",
+        "disposition": "in_transit",
+        "epcList": serials.iter().map(|serial| sgtin(serial)).collect::<Vec<_>>(),
+        "bizTransactionList": [{"type": "desadv", "bizTransaction": format!("urn:rxchain:shipment:{shipment}")}],
+        "destinationList": [{"type": "owning_party", "destination": format!("urn:rxchain:organization:{to}")}],
+    })
+}
+
+struct Api {
+    base: String,
+    client: reqwest::Client,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Api {
+    fn start(chain: &TestChain) -> Api {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        runtime.spawn(rxchain_node::api::serve(
+            chain.node.clone(),
+            listener,
+            std::future::pending(),
+        ));
+        Api {
+            base,
+            client: reqwest::Client::new(),
+            runtime,
+        }
+    }
+
+    fn post(&self, path: &str, organization: &str, body: &Value) -> (u16, Value) {
+        self.runtime.block_on(async {
+            let response = self
+                .client
+                .post(format!("{}{path}", self.base))
+                .header("x-rxchain-organization", organization)
+                .json(body)
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                response.json().await.unwrap_or(Value::Null),
+            )
+        })
+    }
+
+    fn get(&self, path: &str) -> (u16, Value, Option<String>) {
+        self.runtime.block_on(async {
+            let response = self
+                .client
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .unwrap();
+            let link = response
+                .headers()
+                .get("link")
+                .map(|value| value.to_str().unwrap().to_string());
+            (
+                response.status().as_u16(),
+                response.json().await.unwrap_or(Value::Null),
+                link,
+            )
+        })
+    }
+
+    /// Polls the capture job until it finishes (deadline 30 s) and returns it.
+    fn finished_job(&self, capture_id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (status, job, _) = self.get(&format!("/capture/{capture_id}"));
+            assert_eq!(status, 200);
+            if job["running"] == false {
+                return job;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "capture job did not finish: {job}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn register_product(chain: &TestChain) {
+    let product = Product {
+        gtin: GTIN.into(),
+        name: "Amoxicillin Capsules".into(),
+        strength: "250 mg".into(),
+        dosage_form: "capsule".into(),
+        pack_size: 24,
+        prescription: true,
+        storage_celsius_tenths_min: 100,
+        storage_celsius_tenths_max: 250,
+        approval_number: "H20263101".into(),
+        manufacturer: String::new(),
+    };
+    assert_success(&chain.call("huaxin-pharma", "trace", "register_product", &product));
+}
+
+fn pack_record(chain: &TestChain, serial: &str) -> Pack {
+    let id = PackId {
+        gtin: GTIN.into(),
+        serial: serial.into(),
+    };
+    borsh::from_slice(
+        &chain
+            .node
+            .query("trace", "pack", borsh::to_vec(&id).unwrap())
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn capture_maps_events_to_the_ledger_and_queries_return_them() {
+    let chain = TestChain::start();
+    register_product(&chain);
+    let api = Api::start(&chain);
+
+    let (status, answer) = api.post(
+        "/capture",
+        "huaxin-pharma",
+        &document(vec![commissioning(&["S1", "S2", "S3"])]),
+    );
+    assert_eq!(status, 202, "{answer}");
+    let job = api.finished_job(answer["captureID"].as_str().unwrap());
+    assert_eq!(job["success"], true, "{job}");
+    assert_eq!(pack_record(&chain, "S2").lot, "L2026");
+    assert_eq!(pack_record(&chain, "S2").expiry, "281231");
+
+    let (status, answer) = api.post(
+        "/capture",
+        "huaxin-pharma",
+        &document(vec![shipping(
+            &["S1", "S2"],
+            "SHP-9",
+            "kangda-distribution",
+        )]),
+    );
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(
+        api.finished_job(answer["captureID"].as_str().unwrap())["success"],
+        true
+    );
+    assert!(matches!(
+        pack_record(&chain, "S1").status,
+        PackStatus::InTransit { .. }
+    ));
+
+    // Queries: by EPC (URN and Digital Link name the same pack), by step, by event id.
+    let (status, found, _) = api.get(&format!("/events?MATCH_anyEPC={}", sgtin("S1")));
+    assert_eq!(status, 200);
+    assert_eq!(found["type"], "EPCISQueryDocument");
+    let events = found["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(events.len(), 2, "{found}");
+    let (_, by_link, _) = api.get(&format!(
+        "/epcs/{}/events",
+        urlencoding(&format!("https://id.gs1.org/01/{GTIN}/21/S1"))
+    ));
+    assert_eq!(
+        by_link["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let (_, shipping_only, _) = api.get("/events?EQ_bizStep=shipping");
+    assert_eq!(
+        shipping_only["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let (_, none, _) = api.get(&format!(
+        "/events?MATCH_anyEPC={}&EQ_bizStep=receiving",
+        sgtin("S3")
+    ));
+    assert!(
+        none["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let event_id = events[0]["eventID"].as_str().unwrap().to_string();
+    let (status, one, _) = api.get(&format!("/events/{}", urlencoding(&event_id)));
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["bizStep"], events[0]["bizStep"]);
+
+    // Paging: one event a page, the Link header carries the next token.
+    let (_, first_page, link) = api.get("/events?perPage=1");
+    assert_eq!(
+        first_page["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let link = link.expect("a next page");
+    assert!(link.contains("nextPageToken="), "{link}");
+
+    // Returned documents are valid EPCIS 2.0.
+    rxchain_epcis::validate_document(&found).expect("query results validate");
+}
+
+#[test]
+fn one_invalid_event_rejects_the_whole_document() {
+    let chain = TestChain::start();
+    register_product(&chain);
+    let api = Api::start(&chain);
+    let height = chain.node.head().height;
+    let mut bad = commissioning(&["S9"]);
+    bad["bizStep"] = json!("transforming");
+    let (status, answer) = api.post(
+        "/capture",
+        "huaxin-pharma",
+        &document(vec![commissioning(&["S8"]), bad]),
+    );
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["error"]["code"], "invalid_document");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("bizStep")
+    );
+    // A valid event that cannot apply (no lot) rejects the document as well.
+    let mut no_lot = commissioning(&["S7"]);
+    no_lot["ilmd"] = json!({"cbvmda:itemExpirationDate": "2028-12-31"});
+    let (status, _) = api.post(
+        "/capture",
+        "huaxin-pharma",
+        &document(vec![commissioning(&["S6"]), no_lot]),
+    );
+    assert_eq!(status, 400);
+    // Nothing was submitted: no pack, no block.
+    assert!(
+        chain
+            .node
+            .query(
+                "trace",
+                "pack",
+                borsh::to_vec(&PackId {
+                    gtin: GTIN.into(),
+                    serial: "S8".into()
+                })
+                .unwrap()
+            )
+            .is_err()
+    );
+    assert_eq!(chain.node.head().height, height);
+    assert_eq!(chain.node.mempool_len(), 0);
+    // Every invalid conformance file is refused by the capture interface too.
+    let invalid = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/conformance/epcis/invalid/openepcis/Capture/Invalid");
+    let mut refused = 0;
+    for entry in std::fs::read_dir(&invalid).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        let (status, _) = api.post("/capture", "huaxin-pharma", &body);
+        assert_eq!(status, 400);
+        refused += 1;
+    }
+    assert_eq!(refused, 15);
+}
+
+#[test]
+fn a_failed_contract_call_fails_the_capture_job() {
+    let chain = TestChain::start();
+    let api = Api::start(&chain);
+    // No product registered: commissioning cannot apply on the ledger.
+    let (status, answer) = api.post(
+        "/capture",
+        "huaxin-pharma",
+        &document(vec![commissioning(&["S1"])]),
+    );
+    assert_eq!(status, 202);
+    let job = api.finished_job(answer["captureID"].as_str().unwrap());
+    assert_eq!(job["success"], false);
+    assert_eq!(job["errors"][0]["code"], "not_found", "{job}");
+    // Capturing for an organization this node holds no key of is refused.
+    let (status, _) = api.post(
+        "/capture",
+        "someone-else",
+        &document(vec![commissioning(&["S1"])]),
+    );
+    assert_eq!(status, 403);
+}
+
+fn urlencoding(text: &str) -> String {
+    text.bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+                (byte as char).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect()
+}
