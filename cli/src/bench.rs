@@ -91,7 +91,7 @@ impl BenchChain {
             validator_key: read_key(&consortium.validator_key())?.signing_key,
             mempool: MempoolLimits::default(),
             host: Default::default(),
-            capture_keys: Vec::new(),
+            capture_keys: vec![read_key(&consortium.member_key("huaxin-pharma"))?.signing_key],
         })?;
         node.start()?;
         let key = read_key(&consortium.member_key("huaxin-pharma"))?.signing_key;
@@ -414,5 +414,86 @@ pub async fn run_queries(packs: u64, window: u64, lookups: usize) -> Result<Quer
         verification_page_ms_p50,
         verification_page_ms_p99,
         lookups,
+    })
+}
+
+/// Figures of the EPCIS capture benchmark.
+#[derive(Debug, Serialize)]
+pub struct CaptureReport {
+    pub events: u64,
+    pub events_per_document: u64,
+    pub seconds: f64,
+    pub events_per_second: f64,
+    pub transactions_submitted: u64,
+}
+
+/// EPCIS capture into the mempool path: documents of commissioning ObjectEvents (one SGTIN
+/// each) posted over HTTP; counts events accepted (validated, mapped, signed, admitted).
+pub async fn run_capture(events: u64, events_per_document: u64) -> Result<CaptureReport> {
+    let chain = BenchChain::start().await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let server = tokio::spawn(rxchain_node::api::serve(chain.node.clone(), listener, std::future::pending()));
+    let client = reqwest::Client::new();
+    let documents: Vec<String> = (0..events.div_ceil(events_per_document))
+        .map(|document| {
+            let list: Vec<serde_json::Value> = (0..events_per_document)
+                .map(|index| {
+                    let number = document * events_per_document + index + 1;
+                    serde_json::json!({
+                        "type": "ObjectEvent",
+                        "eventTime": "2026-11-26T08:00:00+08:00",
+                        "eventTimeZoneOffset": "+08:00",
+                        "action": "ADD",
+                        "bizStep": "commissioning",
+                        "epcList": [format!("urn:epc:id:sgtin:9506000.013435.C{number}")],
+                        "ilmd": {"cbvmda:lotNumber": "L1", "cbvmda:itemExpirationDate": "2028-12-31"},
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+                "type": "EPCISDocument",
+                "schemaVersion": "2.0",
+                "creationDate": "2026-11-26T08:00:00Z",
+                "epcisBody": {"eventList": list},
+            })
+            .to_string()
+        })
+        .collect();
+    let sender = chain.sender;
+    let before = chain.node.storage().next_nonce(&sender)?;
+    let mut heads = chain.node.subscribe_head();
+    let started = Instant::now();
+    for document in &documents {
+        // Sustained capture: one sender may run at most the nonce gap ahead of its commits, so
+        // when the backlog is large, wait for blocks (the capture path is then commit-bound).
+        while chain.node.mempool_len() > 800 {
+            if tokio::time::timeout(Duration::from_millis(STALL_TIMEOUT_MS), heads.changed()).await.is_err() {
+                bail!("no block for {STALL_TIMEOUT_MS} ms");
+            }
+        }
+        let response = client
+            .post(format!("http://{address}/capture"))
+            .header("content-type", "application/ld+json")
+            .body(document.clone())
+            .send()
+            .await?;
+        if response.status().as_u16() != 202 {
+            bail!("capture refused: {}", response.text().await?);
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let transactions_submitted =
+        chain.node.storage().next_nonce(&sender)? - before + chain.node.mempool_len() as u64;
+    chain.node.shutdown();
+    server.abort();
+    let captured = events.div_ceil(events_per_document) * events_per_document;
+    Ok(CaptureReport {
+        events: captured,
+        events_per_document,
+        seconds,
+        events_per_second: captured as f64 / seconds,
+        transactions_submitted,
     })
 }

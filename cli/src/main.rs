@@ -124,7 +124,7 @@ enum Command {
     /// Measure single-node throughput of trace transactions run by the wasm contract, or (with
     /// `--scenario queries`) history and verification-page times with many commissioned packs.
     Bench {
-        /// `throughput` or `queries`.
+        /// `throughput`, `queries` or `capture`.
         #[arg(long, default_value = "throughput")]
         scenario: String,
         /// Transactions to commit (throughput).
@@ -133,6 +133,12 @@ enum Command {
         /// Packs to commission first (queries).
         #[arg(long, default_value_t = 1_000_000)]
         packs: u64,
+        /// EPCIS events to capture (capture).
+        #[arg(long, default_value_t = 10_000)]
+        events: u64,
+        /// Events per EPCIS document (capture).
+        #[arg(long, default_value_t = 100)]
+        events_per_document: u64,
         /// Lookups to time (queries).
         #[arg(long, default_value_t = 1_000)]
         lookups: usize,
@@ -342,6 +348,8 @@ async fn run(command: Command) -> Result<()> {
         Command::Bench {
             scenario,
             transactions,
+            events,
+            events_per_document,
             packs,
             lookups,
             window,
@@ -394,7 +402,18 @@ async fn run(command: Command) -> Result<()> {
                         );
                     }
                 }
-                other => bail!("unknown scenario '{other}': throughput or queries"),
+                "capture" => {
+                    let report = rxchain_cli::bench::run_capture(events, events_per_document).await?;
+                    if json {
+                        println!("{}", serde_json::to_string(&report)?);
+                    } else {
+                        println!("EPCIS events captured      {} ({} per document)", report.events, report.events_per_document);
+                        println!("seconds                    {:.2}", report.seconds);
+                        println!("events/s into the mempool  {:.0}", report.events_per_second);
+                        println!("transactions submitted     {}", report.transactions_submitted);
+                    }
+                }
+                other => bail!("unknown scenario '{other}': throughput, queries or capture"),
             }
             Ok(())
         }
