@@ -433,7 +433,11 @@ pub async fn run_capture(events: u64, events_per_document: u64) -> Result<Captur
     let chain = BenchChain::start().await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
-    let server = tokio::spawn(rxchain_node::api::serve(chain.node.clone(), listener, std::future::pending()));
+    let server = tokio::spawn(rxchain_node::api::serve(
+        chain.node.clone(),
+        listener,
+        std::future::pending(),
+    ));
     let client = reqwest::Client::new();
     let documents: Vec<String> = (0..events.div_ceil(events_per_document))
         .map(|document| {
@@ -469,7 +473,10 @@ pub async fn run_capture(events: u64, events_per_document: u64) -> Result<Captur
         // Sustained capture: one sender may run at most the nonce gap ahead of its commits, so
         // when the backlog is large, wait for blocks (the capture path is then commit-bound).
         while chain.node.mempool_len() > 800 {
-            if tokio::time::timeout(Duration::from_millis(STALL_TIMEOUT_MS), heads.changed()).await.is_err() {
+            if tokio::time::timeout(Duration::from_millis(STALL_TIMEOUT_MS), heads.changed())
+                .await
+                .is_err()
+            {
                 bail!("no block for {STALL_TIMEOUT_MS} ms");
             }
         }

@@ -403,14 +403,21 @@ async fn run(command: Command) -> Result<()> {
                     }
                 }
                 "capture" => {
-                    let report = rxchain_cli::bench::run_capture(events, events_per_document).await?;
+                    let report =
+                        rxchain_cli::bench::run_capture(events, events_per_document).await?;
                     if json {
                         println!("{}", serde_json::to_string(&report)?);
                     } else {
-                        println!("EPCIS events captured      {} ({} per document)", report.events, report.events_per_document);
+                        println!(
+                            "EPCIS events captured      {} ({} per document)",
+                            report.events, report.events_per_document
+                        );
                         println!("seconds                    {:.2}", report.seconds);
                         println!("events/s into the mempool  {:.0}", report.events_per_second);
-                        println!("transactions submitted     {}", report.transactions_submitted);
+                        println!(
+                            "transactions submitted     {}",
+                            report.transactions_submitted
+                        );
                     }
                 }
                 other => bail!("unknown scenario '{other}': throughput, queries or capture"),

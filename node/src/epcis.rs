@@ -3,8 +3,9 @@
 //! Capture (`POST /capture`): the document is validated in full by `rxchain_epcis` (types,
 //! required fields, CBV vocabulary, EPC formats); one invalid event rejects the whole document
 //! with per-event problems and nothing is submitted. Each event is then mapped:
-//! - ObjectEvent ADD `commissioning` → `trace.commission` per SGTIN (lot and expiry from `ilmd`
-//!   `cbvmda:lotNumber` / `cbvmda:itemExpirationDate`);
+//! - ObjectEvent ADD `commissioning` → `trace.commission_batch` (consecutive commissionings of a
+//!   document share calls of up to 500 packs; lot and expiry from `ilmd` `cbvmda:lotNumber` /
+//!   `cbvmda:itemExpirationDate`);
 //! - ObjectEvent `shipping` → `trace.ship` to the organization named by the `owning_party`
 //!   destination (its last path segment or URN part is the registry id), shipment id from the
 //!   first business transaction;
@@ -15,7 +16,8 @@
 //!   `trace.unpack_container`.
 //!
 //! Every event, mapped or not, is also anchored on the ledger as it was captured
-//! (`trace.record_epcis_event`, indexed by event id, EPC, business step and location), so
+//! (`trace.record_epcis_events`, up to 100 a call, indexed by event id, EPC, business step and
+//! location), so
 //! `GET /events`, `/events/{eventID}` and `/epcs/{epc}/events` answer with the standard JSON-LD
 //! of what was captured. A mapped event whose contract call fails (an unknown product, a pack
 //! held by someone else) is reported in the capture job; anchoring does not make it true.
@@ -228,13 +230,21 @@ fn ilmd_text(event: &rxchain_epcis::model::ObjectEvent, local_name: &str) -> Opt
     })
 }
 
+/// A contract call an event maps to. Commissionings are kept apart so that a document's
+/// consecutive commissionings become a few `commission_batch` calls instead of one call each.
+enum MappedCall {
+    Commission(CommissionArgs),
+    Call(&'static str, Vec<u8>),
+}
+
 /// The contract calls one event maps to (empty when it only gets anchored).
-fn map_event(event: &Event) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
+fn map_event(event: &Event) -> Result<Vec<MappedCall>, String> {
     let step = event
         .business_step()
         .map(|step| step.as_str().to_string())
         .unwrap_or_default();
-    let encode = |value: &dyn erased::Encode| value.encode();
+    let encode =
+        |method: &'static str, value: &dyn erased::Encode| MappedCall::Call(method, value.encode());
     let mut calls = Vec::new();
     match event {
         Event::Object(object) => {
@@ -261,7 +271,7 @@ fn map_event(event: &Event) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
                             lot: lot.clone(),
                             expiry: expiry.clone(),
                         };
-                        calls.push(("commission", encode(&args)));
+                        calls.push(MappedCall::Commission(args));
                     }
                 }
                 ("shipping", _) => {
@@ -282,7 +292,7 @@ fn map_event(event: &Event) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
                         packs: packs()?,
                         containers: Vec::new(),
                     };
-                    calls.push(("ship", encode(&args)));
+                    calls.push(encode("ship", &args));
                 }
                 ("receiving", _) => {
                     let shipment = object
@@ -290,16 +300,16 @@ fn map_event(event: &Event) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
                         .business_transactions
                         .first()
                         .ok_or("receiving needs a business transaction naming the shipment")?;
-                    calls.push((
+                    calls.push(encode(
                         "receive",
-                        encode(&ShipmentIdArgs {
+                        &ShipmentIdArgs {
                             shipment_id: last_segment(&shipment.id).to_string(),
-                        }),
+                        },
                     ));
                 }
                 ("dispensing", _) => {
                     for pack in packs()? {
-                        calls.push(("dispense", encode(&pack)));
+                        calls.push(encode("dispense", &pack));
                     }
                 }
                 ("decommissioning" | "destroying", _) => {
@@ -310,7 +320,7 @@ fn map_event(event: &Event) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
                         Some(_) => DecommissionReason::Destroyed,
                     };
                     for pack in packs()? {
-                        calls.push(("decommission", encode(&DecommissionArgs { pack, reason })));
+                        calls.push(encode("decommission", &DecommissionArgs { pack, reason }));
                     }
                 }
                 _ => {}
@@ -329,21 +339,21 @@ fn map_event(event: &Event) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
                             Err(_) => containers.push(sscc_of(child)?),
                         }
                     }
-                    calls.push((
+                    calls.push(encode(
                         "pack_container",
-                        encode(&PackArgs {
+                        &PackArgs {
                             sscc,
                             packs,
                             containers,
-                        }),
+                        },
                     ));
                 }
                 ("unpacking", Action::Delete, Some(parent)) => {
-                    calls.push((
+                    calls.push(encode(
                         "unpack_container",
-                        encode(&SsccArgs {
+                        &SsccArgs {
                             sscc: sscc_of(parent)?,
-                        }),
+                        },
                     ));
                 }
                 _ => {}
@@ -462,9 +472,6 @@ pub async fn capture(
     })?;
     let key = capture_key(&node, &headers)?;
 
-    // Map everything before submitting anything: one event that cannot apply rejects all.
-    let mut planned: Vec<(usize, &'static str, Vec<u8>)> = Vec::new();
-    let mut problems = Vec::new();
     let mut events = document.events;
     for event in &mut events {
         // Events without an id get their EPCIS 2.0 event hash id, so every anchored event can
@@ -474,6 +481,29 @@ pub async fn capture(
             event.common_mut().event_id = Some(hash_id);
         }
     }
+    // Map everything before submitting anything: one event that cannot apply rejects all.
+    // Consecutive commissionings are batched (order with other calls is kept); the anchoring
+    // records of the document go in a few batched calls at the end.
+    let mut planned: Vec<(usize, &'static str, Vec<u8>)> = Vec::new();
+    let mut commissions: Vec<CommissionArgs> = Vec::new();
+    let mut commissions_first_event = 0;
+    let mut records: Vec<(usize, EpcisRecordArgs)> = Vec::new();
+    let mut problems = Vec::new();
+    let flush_commissions = |planned: &mut Vec<(usize, &'static str, Vec<u8>)>,
+                             commissions: &mut Vec<CommissionArgs>,
+                             first_event: usize| {
+        for chunk in commissions.chunks(trace::COMMISSION_BATCH_PACKS_MAX) {
+            let args = trace::CommissionBatchArgs {
+                packs: chunk.to_vec(),
+            };
+            planned.push((
+                first_event,
+                "commission_batch",
+                borsh::to_vec(&args).expect("encodes"),
+            ));
+        }
+        commissions.clear();
+    };
     for (index, event) in events.iter().enumerate() {
         if event.epcs().len() > EPCS_PER_EVENT_MAX {
             problems.push(problem(
@@ -483,11 +513,26 @@ pub async fn capture(
             continue;
         }
         match map_event(event) {
-            Ok(calls) => planned.extend(
-                calls
-                    .into_iter()
-                    .map(|(method, args)| (index, method, args)),
-            ),
+            Ok(calls) => {
+                for call in calls {
+                    match call {
+                        MappedCall::Commission(args) => {
+                            if commissions.is_empty() {
+                                commissions_first_event = index;
+                            }
+                            commissions.push(args);
+                        }
+                        MappedCall::Call(method, args) => {
+                            flush_commissions(
+                                &mut planned,
+                                &mut commissions,
+                                commissions_first_event,
+                            );
+                            planned.push((index, method, args));
+                        }
+                    }
+                }
+            }
             Err(message) => problems.push(problem(index, message)),
         }
         let event_id = event.event_id_or_hash_id();
@@ -502,14 +547,48 @@ pub async fn capture(
             ));
             continue;
         }
-        let record = EpcisRecordArgs {
-            topics: topics_of(event, &event_id),
-            event_json,
-        };
-        planned.push((
+        records.push((
             index,
-            "record_epcis_event",
-            borsh::to_vec(&record).expect("encodes"),
+            EpcisRecordArgs {
+                topics: topics_of(event, &event_id),
+                event_json,
+            },
+        ));
+    }
+    flush_commissions(&mut planned, &mut commissions, commissions_first_event);
+    // Anchoring batches stay well inside the transaction size limit.
+    const RECORD_BATCH_BYTES_MAX: usize = crate::validation::TRANSACTION_BYTES_MAX / 2;
+    let mut batch: Vec<EpcisRecordArgs> = Vec::new();
+    let mut batch_bytes = 0;
+    let mut batch_first_event = 0;
+    for (index, record) in records {
+        let bytes = record.event_json.len() + record.topics.iter().map(String::len).sum::<usize>();
+        if !batch.is_empty()
+            && (batch.len() == trace::EPCIS_RECORDS_PER_CALL_MAX
+                || batch_bytes + bytes > RECORD_BATCH_BYTES_MAX)
+        {
+            let args = trace::EpcisBatchArgs {
+                records: std::mem::take(&mut batch),
+            };
+            planned.push((
+                batch_first_event,
+                "record_epcis_events",
+                borsh::to_vec(&args).expect("encodes"),
+            ));
+            batch_bytes = 0;
+        }
+        if batch.is_empty() {
+            batch_first_event = index;
+        }
+        batch_bytes += bytes;
+        batch.push(record);
+    }
+    if !batch.is_empty() {
+        let args = trace::EpcisBatchArgs { records: batch };
+        planned.push((
+            batch_first_event,
+            "record_epcis_events",
+            borsh::to_vec(&args).expect("encodes"),
         ));
     }
     if !problems.is_empty() {

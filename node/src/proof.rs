@@ -123,23 +123,12 @@ pub fn ledger_entry(storage: &Storage, id: &Hash) -> Result<(LedgerEntry, Proven
     let certificate = storage
         .certificate(location.height)?
         .ok_or_else(|| NodeError::Corrupt(format!("certificate {} is missing", location.height)))?;
-    let transaction_leaves: Vec<Hash> = block
-        .transactions
-        .iter()
-        .map(|transaction| leaf_hash(&transaction.id()))
-        .collect();
-    let mut receipt_leaves = Vec::with_capacity(block.transactions.len());
-    let mut receipt = None;
-    for (index, transaction) in block.transactions.iter().enumerate() {
-        let stored = storage
-            .receipt(&transaction.id())?
-            .ok_or_else(|| NodeError::Corrupt("receipt missing".into()))?;
-        receipt_leaves.push(leaf_hash(&stored.hash()));
-        if index == location.index as usize {
-            receipt = Some(stored);
-        }
-    }
-    let receipt = receipt.ok_or_else(|| NodeError::Corrupt("receipt index out of range".into()))?;
+    let (transaction_leaves, receipt_leaves) =
+        storage.block_leaves(location.height)?.ok_or_else(|| {
+            NodeError::Corrupt(format!("leaves of block {} are missing", location.height))
+        })?;
+    let receipt = storage.receipt(id)?;
+    let receipt = receipt.ok_or_else(|| NodeError::Corrupt("receipt missing".into()))?;
     let transaction = block.transactions[location.index as usize].clone();
     let entry = LedgerEntry {
         header: hex::encode(borsh::to_vec(&block.header).expect("encodes")),

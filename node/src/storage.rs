@@ -13,6 +13,8 @@
 //! | `code` | code hash | wasm bytes |
 //! | `events` | topic, 0x00, height, tx index (u32 BE), event index (u16 BE) | transaction id |
 //! | `meta` | `head`, `genesis_hash` | borsh |
+//! | `block_leaves` | height | borsh (transaction leaves, receipt leaves) of the block's Merkle trees |
+//! | `scans` | code | node-local lookup counts (not consensus state) |
 //!
 //! [`Storage::commit_block`] writes a block, its certificate, receipts, state changes, nonces,
 //! deployed code and event index entries in one `WriteBatch` with `sync = true`: after it returns
@@ -43,7 +45,10 @@ const EVENTS: &str = "events";
 const META: &str = "meta";
 /// Node-local, not consensus state: how often each code was looked up, and from where.
 const SCANS: &str = "scans";
-const COLUMN_FAMILIES: [&str; 12] = [
+/// Each block's Merkle leaves (transaction and receipt), so an inclusion proof costs one read
+/// instead of re-hashing every transaction and receipt of the block.
+const BLOCK_LEAVES: &str = "block_leaves";
+const COLUMN_FAMILIES: [&str; 13] = [
     BLOCKS,
     CERTIFICATES,
     BLOCK_HASHES,
@@ -56,6 +61,7 @@ const COLUMN_FAMILIES: [&str; 12] = [
     EVENTS,
     META,
     SCANS,
+    BLOCK_LEAVES,
 ];
 
 const HEAD_KEY: &[u8] = b"head";
@@ -253,6 +259,13 @@ impl Storage {
             .transpose()
     }
 
+    /// The transaction and receipt leaves of block `height`'s Merkle trees.
+    pub fn block_leaves(&self, height: u64) -> Result<Option<(Vec<Hash>, Vec<Hash>)>, NodeError> {
+        self.get(BLOCK_LEAVES, &height.to_be_bytes())?
+            .map(|bytes| decode(&bytes, "block leaves"))
+            .transpose()
+    }
+
     pub fn height_of_block(&self, hash: &Hash) -> Result<Option<u64>, NodeError> {
         self.get(BLOCK_HASHES, hash)?
             .map(|bytes| decode(&bytes, "block height"))
@@ -340,6 +353,8 @@ impl Storage {
             hash,
             borsh::to_vec(&header.height).expect("encodes"),
         );
+        let mut transaction_leaves = Vec::with_capacity(effects.receipts.len());
+        let mut receipt_leaves = Vec::with_capacity(effects.receipts.len());
         for (index, (transaction, receipt)) in committed
             .block
             .transactions
@@ -348,6 +363,8 @@ impl Storage {
             .enumerate()
         {
             let id = transaction.id();
+            transaction_leaves.push(crate::hash::leaf_hash(&id));
+            receipt_leaves.push(crate::hash::leaf_hash(&receipt.hash()));
             assert_eq!(id, receipt.transaction_id, "receipts follow block order");
             let location = TransactionLocation {
                 height: header.height,
@@ -373,6 +390,11 @@ impl Storage {
                 }
             }
         }
+        batch.put_cf(
+            self.family(BLOCK_LEAVES),
+            height_bytes,
+            borsh::to_vec(&(&transaction_leaves, &receipt_leaves)).expect("encodes"),
+        );
         for ((contract, key), value) in &effects.state_writes {
             let full = state_key(contract, key);
             match value {

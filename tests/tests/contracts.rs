@@ -364,3 +364,52 @@ fn governance_adds_a_member_who_can_then_act() {
     let id = chain.submit(&proposal).unwrap();
     assert_eq!(failure_code(&chain.wait(&id)), "unauthorized");
 }
+
+#[test]
+fn a_commission_batch_is_all_or_nothing() {
+    use rxchain_contract_types::trace::CommissionBatchArgs;
+    let chain = TestChain::start();
+    assert_success(&chain.call(MANUFACTURER, "trace", "register_product", &product()));
+    let args = |serials: &[&str]| CommissionBatchArgs {
+        packs: serials
+            .iter()
+            .map(|serial| CommissionArgs {
+                gtin: GTIN.into(),
+                serial: (*serial).into(),
+                lot: "L1".into(),
+                expiry: "281231".into(),
+            })
+            .collect(),
+    };
+    // A serial twice in one batch: refused, and the other packs were not written either.
+    assert_eq!(
+        failure_code(&chain.call(
+            MANUFACTURER,
+            "trace",
+            "commission_batch",
+            &args(&["B1", "B2", "B1"])
+        )),
+        "already_exists"
+    );
+    assert!(
+        chain
+            .node
+            .query("trace", "pack", borsh::to_vec(&pack("B2")).unwrap())
+            .is_err()
+    );
+    assert_success(&chain.call(
+        MANUFACTURER,
+        "trace",
+        "commission_batch",
+        &args(&["B1", "B2", "B3"]),
+    ));
+    assert_eq!(pack_record(&chain, "B3").custodian, MANUFACTURER);
+    assert_eq!(
+        failure_code(&chain.call(MANUFACTURER, "trace", "commission_batch", &args(&[]))),
+        "invalid_argument"
+    );
+    assert_eq!(
+        failure_code(&chain.call(DISTRIBUTOR, "trace", "commission_batch", &args(&["B9"]))),
+        "unauthorized"
+    );
+}

@@ -57,6 +57,8 @@ pub fn encode_arguments(contract: &str, method: &str, json: Value) -> Result<Vec
         }
         (trace::CONTRACT_ID, "gtin_by_china_code") => encode::<trace::ChinaCodeArgs>(json),
         (trace::CONTRACT_ID, "record_epcis_event") => encode::<trace::EpcisRecordArgs>(json),
+        (trace::CONTRACT_ID, "record_epcis_events") => encode::<trace::EpcisBatchArgs>(json),
+        (trace::CONTRACT_ID, "commission_batch") => encode::<trace::CommissionBatchArgs>(json),
         _ => Err(format!(
             "no JSON argument format is known for {contract}.{method}"
         )),

@@ -382,6 +382,26 @@ pub struct EpcisRecordArgs {
     pub event_json: String,
 }
 
+/// Most events one `m_record_epcis_events` call anchors.
+pub const EPCIS_RECORDS_PER_CALL_MAX: usize = 100;
+
+/// Arguments of `m_record_epcis_events`.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct EpcisBatchArgs {
+    pub records: Vec<EpcisRecordArgs>,
+}
+
+/// Most packs one `m_commission_batch` call commissions.
+pub const COMMISSION_BATCH_PACKS_MAX: usize = 500;
+
+/// Arguments of `m_commission_batch`.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct CommissionBatchArgs {
+    pub packs: Vec<CommissionArgs>,
+}
+
 /// The payload of an anchored EPCIS event.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]

@@ -80,6 +80,8 @@ entry_points! {
     m_register_china_product_code => register_china_product_code,
     m_record_epcis_event => record_epcis_event,
     m_commission => commission,
+    m_commission_batch => commission_batch,
+    m_record_epcis_events => record_epcis_events,
     m_pack_container => containers::pack_container,
     m_unpack_container => containers::unpack_container,
     m_ship => custody::ship,
@@ -200,87 +202,142 @@ fn register_china_product_code() {
 /// `epcis:` topics, no state. The node validated the event; the contract checks the caller and
 /// the sizes, and that every topic stays inside the `epcis:` namespace.
 fn record_epcis_event() {
-    use rxchain_contract_types::trace::{
-        EPCIS_EVENT_BYTES_MAX, EPCIS_TOPICS_MAX, EPCIS_TOPIC_PREFIX, EpcisRecord, EpcisRecordArgs,
-    };
     let actor = Actor::operator();
-    let arguments: EpcisRecordArgs = input();
-    if arguments.event_json.len() > EPCIS_EVENT_BYTES_MAX {
+    let arguments: rxchain_contract_types::trace::EpcisRecordArgs = input();
+    anchor_epcis_events(&actor, alloc::vec![arguments]);
+}
+
+/// Anchors up to `EPCIS_RECORDS_PER_CALL_MAX` events of one captured document in one call.
+fn record_epcis_events() {
+    use rxchain_contract_types::trace::{EPCIS_RECORDS_PER_CALL_MAX, EpcisBatchArgs};
+    let actor = Actor::operator();
+    let arguments: EpcisBatchArgs = input();
+    if arguments.records.is_empty() || arguments.records.len() > EPCIS_RECORDS_PER_CALL_MAX {
         abort(
             error_code::INVALID_ARGUMENT,
-            &format!("an anchored EPCIS event is at most {EPCIS_EVENT_BYTES_MAX} bytes"),
+            &format!("1 to {EPCIS_RECORDS_PER_CALL_MAX} EPCIS events per call"),
         );
     }
-    if arguments.topics.is_empty()
-        || arguments.topics.len() > EPCIS_TOPICS_MAX
-        || arguments
-            .topics
-            .iter()
-            .any(|topic| !topic.starts_with(EPCIS_TOPIC_PREFIX))
-    {
-        abort(
-            error_code::INVALID_ARGUMENT,
-            &format!("1 to {EPCIS_TOPICS_MAX} topics, each starting with '{EPCIS_TOPIC_PREFIX}'"),
-        );
-    }
-    let record = EpcisRecord {
-        organization: String::from(actor.id()),
-        actor: actor.member.public_key,
-        event_json: arguments.event_json,
-        time_ms: block_time_ms(),
+    anchor_epcis_events(&actor, arguments.records);
+}
+
+fn anchor_epcis_events(actor: &Actor, records: Vec<rxchain_contract_types::trace::EpcisRecordArgs>) {
+    use rxchain_contract_types::trace::{
+        EPCIS_EVENT_BYTES_MAX, EPCIS_TOPICS_MAX, EPCIS_TOPIC_PREFIX, EpcisRecord,
     };
-    emit(&arguments.topics, &record);
+    for arguments in &records {
+        if arguments.event_json.len() > EPCIS_EVENT_BYTES_MAX {
+            abort(
+                error_code::INVALID_ARGUMENT,
+                &format!("an anchored EPCIS event is at most {EPCIS_EVENT_BYTES_MAX} bytes"),
+            );
+        }
+        if arguments.topics.is_empty()
+            || arguments.topics.len() > EPCIS_TOPICS_MAX
+            || arguments
+                .topics
+                .iter()
+                .any(|topic| !topic.starts_with(EPCIS_TOPIC_PREFIX))
+        {
+            abort(
+                error_code::INVALID_ARGUMENT,
+                &format!(
+                    "1 to {EPCIS_TOPICS_MAX} topics, each starting with '{EPCIS_TOPIC_PREFIX}'"
+                ),
+            );
+        }
+    }
+    for arguments in records {
+        let record = EpcisRecord {
+            organization: String::from(actor.id()),
+            actor: actor.member.public_key,
+            event_json: arguments.event_json,
+            time_ms: block_time_ms(),
+        };
+        emit(&arguments.topics, &record);
+    }
 }
 
 /// Commissions one serialized pack of a product that the caller's organization manufactures.
 fn commission() {
     let actor = Actor::require(organization::MANUFACTURER, member::OPERATOR);
     let arguments: CommissionArgs = input();
-    checks::commission(&arguments);
-    let product = checks::find_product(&arguments.gtin);
-    if product.manufacturer != actor.id() {
+    commission_all(&actor, alloc::vec![arguments]);
+}
+
+/// Commissions up to `COMMISSION_BATCH_PACKS_MAX` packs at once, all or none: what an EPCIS
+/// commissioning event of many EPCs, or a packaging line's batch, becomes in one transaction.
+fn commission_batch() {
+    use rxchain_contract_types::trace::{COMMISSION_BATCH_PACKS_MAX, CommissionBatchArgs};
+    let actor = Actor::require(organization::MANUFACTURER, member::OPERATOR);
+    let arguments: CommissionBatchArgs = input();
+    if arguments.packs.is_empty() || arguments.packs.len() > COMMISSION_BATCH_PACKS_MAX {
         abort(
-            error_code::UNAUTHORIZED,
-            &format!(
-                "product {} is manufactured by {}, not {}",
-                product.gtin,
-                product.manufacturer,
-                actor.id()
-            ),
+            error_code::INVALID_ARGUMENT,
+            &format!("a batch commissions 1 to {COMMISSION_BATCH_PACKS_MAX} packs"),
         );
     }
-    let id = rxchain_contract_types::trace::PackId {
-        gtin: arguments.gtin,
-        serial: arguments.serial,
-    };
-    if storage_has(&keys::pack(&id)) {
-        abort(
-            error_code::ALREADY_EXISTS,
-            &format!("pack {} is commissioned already", pack_name(&id)),
-        );
+    commission_all(&actor, arguments.packs);
+}
+
+/// Checks every pack first, then writes them all (one counter update for the lot).
+fn commission_all(actor: &Actor, packs: Vec<CommissionArgs>) {
+    let mut seen = alloc::collections::BTreeSet::new();
+    let mut checked_products = alloc::collections::BTreeSet::new();
+    for arguments in &packs {
+        checks::commission(arguments);
+        if checked_products.insert(arguments.gtin.clone()) {
+            let product = checks::find_product(&arguments.gtin);
+            if product.manufacturer != actor.id() {
+                abort(
+                    error_code::UNAUTHORIZED,
+                    &format!(
+                        "product {} is manufactured by {}, not {}",
+                        product.gtin,
+                        product.manufacturer,
+                        actor.id()
+                    ),
+                );
+            }
+        }
+        let id = rxchain_contract_types::trace::PackId {
+            gtin: arguments.gtin.clone(),
+            serial: arguments.serial.clone(),
+        };
+        if storage_has(&keys::pack(&id)) || !seen.insert(keys::pack(&id)) {
+            abort(
+                error_code::ALREADY_EXISTS,
+                &format!("pack {} is commissioned already", pack_name(&id)),
+            );
+        }
     }
 
-    let pack = Pack {
-        id,
-        lot: arguments.lot,
-        expiry: arguments.expiry,
-        custodian: String::from(actor.id()),
-        status: PackStatus::InStock,
-        commissioned_height: block_height(),
-        parent: None,
-        quarantine: None,
-        previous_custodians: Vec::new(),
-    };
-    storage_set(&keys::pack(&pack.id), &pack);
     let mut tally = Tally::default();
-    tally.holders(&pack.custodian, &pack, 1);
-    tally.stock(&pack.custodian, &pack, 1);
+    for arguments in packs {
+        let pack = Pack {
+            id: rxchain_contract_types::trace::PackId {
+                gtin: arguments.gtin,
+                serial: arguments.serial,
+            },
+            lot: arguments.lot,
+            expiry: arguments.expiry,
+            custodian: String::from(actor.id()),
+            status: PackStatus::InStock,
+            commissioned_height: block_height(),
+            parent: None,
+            quarantine: None,
+            previous_custodians: Vec::new(),
+        };
+        storage_set(&keys::pack(&pack.id), &pack);
+        tally.holders(&pack.custodian, &pack, 1);
+        tally.stock(&pack.custodian, &pack, 1);
+        let step = TraceStep::Commissioning {
+            lot: pack.lot.clone(),
+            expiry: pack.expiry.clone(),
+        };
+        announce(&pack, &[], step, actor);
+    }
     tally.write();
-    let step = TraceStep::Commissioning {
-        lot: pack.lot.clone(),
-        expiry: pack.expiry.clone(),
-    };
-    announce(&pack, &[], step, &actor);
 }
 
 /// Emits the trace event of one step of one pack under the pack's and lot's topics, then
