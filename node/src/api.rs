@@ -121,6 +121,19 @@ impl From<QueryError> for ApiError {
 
 type ApiResult = Result<Response, ApiError>;
 
+/// Runs storage and contract work off the async workers (RocksDB and wasmtime block).
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|error| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            error.to_string(),
+        )
+    })?
+}
+
 fn parse_hash(text: &str, what: &str) -> Result<Hash, ApiError> {
     hex::decode(text)
         .ok()
@@ -230,15 +243,7 @@ async fn submit(
             format!("transaction is not hex: {error}"),
         )
     })?;
-    let id = tokio::task::spawn_blocking(move || node.submit(&bytes))
-        .await
-        .map_err(|error| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                error.to_string(),
-            )
-        })??;
+    let id = crate::api::blocking(move || node.submit(&bytes).map_err(ApiError::from)).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"id": hex::encode(id)}))).into_response())
 }
 
@@ -385,15 +390,8 @@ async fn query(
     let result = {
         let node = node.clone();
         let (contract, name) = (contract.clone(), name.clone());
-        tokio::task::spawn_blocking(move || node.query(&contract, &name, args))
-            .await
-            .map_err(|error| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    error.to_string(),
-                )
-            })??
+        crate::api::blocking(move || node.query(&contract, &name, args).map_err(ApiError::from))
+            .await?
     };
     let decoded = contract_json::decode_query_result(&contract, &name, &result).ok();
     Ok(Json(json!({"result": decoded, "result_hex": hex::encode(&result)})).into_response())
@@ -545,7 +543,7 @@ async fn pack_history(
         serial: serial.clone(),
     };
     let node_for_query = node.clone();
-    let (pack, product, history) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+    let (pack, product, history) = crate::api::blocking(move || -> Result<_, ApiError> {
         let pack = query_json(
             &node_for_query,
             trace::CONTRACT_ID,
@@ -562,14 +560,7 @@ async fn pack_history(
             node_for_query.events(&trace::topics::pack(&pack_id), EVENTS_PER_RESPONSE_MAX)?;
         Ok((pack, product, history))
     })
-    .await
-    .map_err(|error| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            error.to_string(),
-        )
-    })??;
+    .await?;
     let Some(pack) = pack else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

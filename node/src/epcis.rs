@@ -172,16 +172,20 @@ fn problem(event_index: usize, message: impl Into<String>) -> Value {
     json!({"eventIndex": event_index, "code": "not_applicable", "message": message.into()})
 }
 
-fn pack_of(epc: &str) -> Result<PackId, String> {
-    let identity = if epc.starts_with("urn:") {
+/// The identity an EPC URN or GS1 Digital Link names.
+fn identity_of(epc: &str) -> Result<rxchain_gs1::Epc, String> {
+    if epc.starts_with("urn:") {
         rxchain_gs1::Epc::from_urn(epc)
             .map(|(identity, _)| identity)
-            .map_err(|error| error.to_string())?
+            .map_err(|error| error.to_string())
     } else {
         let link = rxchain_gs1::DigitalLink::parse(epc).map_err(|error| error.to_string())?;
-        rxchain_gs1::Epc::from_digital_link(&link).map_err(|error| error.to_string())?
-    };
-    match identity {
+        rxchain_gs1::Epc::from_digital_link(&link).map_err(|error| error.to_string())
+    }
+}
+
+fn pack_of(epc: &str) -> Result<PackId, String> {
+    match identity_of(epc)? {
         rxchain_gs1::Epc::Sgtin(sgtin) => Ok(PackId {
             gtin: sgtin.gtin().as_str().to_string(),
             serial: sgtin.serial_number().to_string(),
@@ -191,15 +195,7 @@ fn pack_of(epc: &str) -> Result<PackId, String> {
 }
 
 fn sscc_of(epc: &str) -> Result<String, String> {
-    let identity = if epc.starts_with("urn:") {
-        rxchain_gs1::Epc::from_urn(epc)
-            .map(|(identity, _)| identity)
-            .map_err(|error| error.to_string())?
-    } else {
-        let link = rxchain_gs1::DigitalLink::parse(epc).map_err(|error| error.to_string())?;
-        rxchain_gs1::Epc::from_digital_link(&link).map_err(|error| error.to_string())?
-    };
-    match identity {
+    match identity_of(epc)? {
         rxchain_gs1::Epc::Sscc(sscc) => Ok(sscc.as_str().to_string()),
         _ => Err(format!("{epc} is not a case or pallet (SSCC)")),
     }
@@ -832,15 +828,7 @@ pub async fn events(
     let (events, next_page) = {
         let node = node.clone();
         let parameters = parameters.clone();
-        tokio::task::spawn_blocking(move || run_query(&node, &parameters, None))
-            .await
-            .map_err(|error| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    error.to_string(),
-                )
-            })??
+        crate::api::blocking(move || run_query(&node, &parameters, None)).await?
     };
     Ok(query_response(
         &events,
@@ -860,15 +848,7 @@ pub async fn event(
     let (events, _) = {
         let node = node.clone();
         let topic = event_topic(&event_id);
-        tokio::task::spawn_blocking(move || run_query(&node, &parameters, Some(vec![topic])))
-            .await
-            .map_err(|error| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    error.to_string(),
-                )
-            })??
+        crate::api::blocking(move || run_query(&node, &parameters, Some(vec![topic]))).await?
     };
     let event = events
         .into_iter()
@@ -899,15 +879,7 @@ pub async fn epc_events(
     let (events, next_page) = {
         let node = node.clone();
         let parameters = parameters.clone();
-        tokio::task::spawn_blocking(move || run_query(&node, &parameters, Some(vec![topic])))
-            .await
-            .map_err(|error| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    error.to_string(),
-                )
-            })??
+        crate::api::blocking(move || run_query(&node, &parameters, Some(vec![topic]))).await?
     };
     // The topic is a hash: keep only events that really name this EPC.
     let canonical = canonical_epc(&epc);

@@ -95,6 +95,9 @@ pub struct EventLocation {
     pub transaction_id: Hash,
 }
 
+/// A block's Merkle leaves: (transaction leaves, receipt leaves), in block order.
+pub type BlockLeaves = (Vec<Hash>, Vec<Hash>);
+
 /// Most distinct places a scan record remembers.
 pub const SCAN_PLACES_MAX: usize = 32;
 
@@ -260,7 +263,7 @@ impl Storage {
     }
 
     /// The transaction and receipt leaves of block `height`'s Merkle trees.
-    pub fn block_leaves(&self, height: u64) -> Result<Option<(Vec<Hash>, Vec<Hash>)>, NodeError> {
+    pub fn block_leaves(&self, height: u64) -> Result<Option<BlockLeaves>, NodeError> {
         self.get(BLOCK_LEAVES, &height.to_be_bytes())?
             .map(|bytes| decode(&bytes, "block leaves"))
             .transpose()

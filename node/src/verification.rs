@@ -165,7 +165,7 @@ async fn verify(
     let place = place_of(connection.map(|Extension(ConnectInfo(address))| address));
     let html = wants_html(&headers, &query);
     let node_for_work = node.clone();
-    let (bundle, scans, organizations) = tokio::task::spawn_blocking(move || {
+    let (bundle, scans, organizations) = crate::api::blocking(move || {
         let now = now_ms();
         let code = format!("{}/{}", subject.gtin, subject.serial);
         let scans = node_for_work.storage().record_scan(&code, &place, now)?;
@@ -175,16 +175,9 @@ async fn verify(
         } else {
             HashMap::new()
         };
-        Ok::<_, crate::NodeError>((bundle, scans, organizations))
+        Ok::<_, ApiError>((bundle, scans, organizations))
     })
-    .await
-    .map_err(|error| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            error.to_string(),
-        )
-    })??;
+    .await?;
     let scan_header = [("x-rxchain-scan-count", scans.count.to_string())];
     if html {
         Ok((scan_header, Html(page(&bundle, &scans, &organizations))).into_response())

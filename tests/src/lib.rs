@@ -157,6 +157,22 @@ impl Drop for TestChain {
     }
 }
 
+/// Product master data for tests: Amoxicillin 250 mg capsules, prescription only, 10–25 °C.
+pub fn sample_product(gtin: &str) -> rxchain_contract_types::trace::Product {
+    rxchain_contract_types::trace::Product {
+        gtin: gtin.into(),
+        name: "Amoxicillin Capsules".into(),
+        strength: "250 mg".into(),
+        dosage_form: "capsule".into(),
+        pack_size: 24,
+        prescription: true,
+        storage_celsius_tenths_min: 100,
+        storage_celsius_tenths_max: 250,
+        approval_number: "H20263101".into(),
+        manufacturer: String::new(),
+    }
+}
+
 /// The error code of a failed or refused receipt (panics on success).
 pub fn failure_code(receipt: &Receipt) -> String {
     match &receipt.status {

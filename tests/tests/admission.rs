@@ -263,18 +263,7 @@ fn accepted_transaction_commits() {
         MANUFACTURER,
         "trace",
         "register_product",
-        &rxchain_contract_types::trace::Product {
-            gtin: "09506000134352".into(),
-            name: "Amoxicillin".into(),
-            strength: "250 mg".into(),
-            dosage_form: "capsule".into(),
-            pack_size: 24,
-            prescription: true,
-            storage_celsius_tenths_min: 100,
-            storage_celsius_tenths_max: 250,
-            approval_number: "H1".into(),
-            manufacturer: String::new(),
-        },
+        &rxchain_tests::sample_product("09506000134352"),
     );
     assert_success(&receipt);
     assert_eq!(chain.next_nonce(&chain.key(MANUFACTURER)), 1);

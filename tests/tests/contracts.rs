@@ -17,18 +17,7 @@ const REGULATOR: &str = "drug-regulator";
 const GTIN: &str = "09506000134352";
 
 fn product() -> Product {
-    Product {
-        gtin: GTIN.into(),
-        name: "Amoxicillin Capsules".into(),
-        strength: "250 mg".into(),
-        dosage_form: "capsule".into(),
-        pack_size: 24,
-        prescription: true,
-        storage_celsius_tenths_min: 100,
-        storage_celsius_tenths_max: 250,
-        approval_number: "H20263101".into(),
-        manufacturer: String::new(),
-    }
+    rxchain_tests::sample_product(GTIN)
 }
 
 fn pack(serial: &str) -> PackId {

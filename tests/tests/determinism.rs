@@ -2,7 +2,7 @@
 //! gives the same state root at every height as the blocks' headers certify.
 
 use rxchain_contract_host::{ContractHost, HostLimits};
-use rxchain_contract_types::trace::{CommissionArgs, PackId, Product, ShipArgs, ShipmentIdArgs};
+use rxchain_contract_types::trace::{CommissionArgs, PackId, ShipArgs, ShipmentIdArgs};
 use rxchain_node::executor::Executor;
 use rxchain_node::runtime::replay_chain;
 use rxchain_node::storage::Storage;
@@ -13,18 +13,7 @@ use std::sync::Arc;
 fn replaying_stored_blocks_gives_the_same_state_roots() {
     let chain = TestChain::start();
     let gtin = "09506000134352";
-    let product = Product {
-        gtin: gtin.into(),
-        name: "Amoxicillin".into(),
-        strength: "250 mg".into(),
-        dosage_form: "capsule".into(),
-        pack_size: 24,
-        prescription: true,
-        storage_celsius_tenths_min: 100,
-        storage_celsius_tenths_max: 250,
-        approval_number: "H1".into(),
-        manufacturer: String::new(),
-    };
+    let product = rxchain_tests::sample_product(gtin);
     assert_success(&chain.call("huaxin-pharma", "trace", "register_product", &product));
     // Many transactions from one sender land in few blocks; failures are part of the history.
     let key = chain.key("huaxin-pharma");

@@ -1,7 +1,7 @@
 //! EPCIS 2.0 over HTTP on a real node: capture maps events to trace contract calls and anchors
 //! them; an invalid document is refused whole; queries return the standard JSON-LD.
 
-use rxchain_contract_types::trace::{Pack, PackId, PackStatus, Product};
+use rxchain_contract_types::trace::{Pack, PackId, PackStatus};
 use rxchain_tests::{TestChain, assert_success};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -135,18 +135,7 @@ impl Api {
 }
 
 fn register_product(chain: &TestChain) {
-    let product = Product {
-        gtin: GTIN.into(),
-        name: "Amoxicillin Capsules".into(),
-        strength: "250 mg".into(),
-        dosage_form: "capsule".into(),
-        pack_size: 24,
-        prescription: true,
-        storage_celsius_tenths_min: 100,
-        storage_celsius_tenths_max: 250,
-        approval_number: "H20263101".into(),
-        manufacturer: String::new(),
-    };
+    let product = rxchain_tests::sample_product(GTIN);
     assert_success(&chain.call("huaxin-pharma", "trace", "register_product", &product));
 }
 

@@ -24,18 +24,7 @@ const CASE_B: &str = "030691601000000019";
 const PALLET: &str = "030691601000000026";
 
 fn product() -> Product {
-    Product {
-        gtin: GTIN.into(),
-        name: "Amoxicillin Capsules".into(),
-        strength: "250 mg".into(),
-        dosage_form: "capsule".into(),
-        pack_size: 24,
-        prescription: true,
-        storage_celsius_tenths_min: 100,
-        storage_celsius_tenths_max: 250,
-        approval_number: "H20263101".into(),
-        manufacturer: String::new(),
-    }
+    rxchain_tests::sample_product(GTIN)
 }
 
 fn pack(serial: &str) -> PackId {

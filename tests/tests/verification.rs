@@ -2,7 +2,7 @@
 //! follows from proven ledger entries and survives offline verification; tampering does not.
 
 use rxchain_contract_types::trace::{
-    CommissionArgs, DecommissionArgs, DecommissionReason, LotArgs, PackId, Product, QuarantineArgs,
+    CommissionArgs, DecommissionArgs, DecommissionReason, LotArgs, PackId, QuarantineArgs,
     RecallArgs,
 };
 use rxchain_node::proof::{BundleError, ProofBundle, Subject, verify_bundle};
@@ -14,18 +14,7 @@ const GTIN: &str = "09506000134352";
 
 fn setup() -> TestChain {
     let chain = TestChain::start();
-    let product = Product {
-        gtin: GTIN.into(),
-        name: "Amoxicillin Capsules".into(),
-        strength: "250 mg".into(),
-        dosage_form: "capsule".into(),
-        pack_size: 24,
-        prescription: true,
-        storage_celsius_tenths_min: 100,
-        storage_celsius_tenths_max: 250,
-        approval_number: "H20263101".into(),
-        manufacturer: String::new(),
-    };
+    let product = rxchain_tests::sample_product(GTIN);
     assert_success(&chain.call(MANUFACTURER, "trace", "register_product", &product));
     for (serial, lot, expiry) in [
         ("A1", "L1", "281231"),

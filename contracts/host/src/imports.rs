@@ -94,6 +94,29 @@ fn read_string(
     })
 }
 
+/// The stable code and the message of an `abort` or `refuse`, within the ABI's limits.
+fn read_code_and_message(
+    caller: &mut Caller<'_, CallState>,
+    (code_pointer, code_length): (i32, i32),
+    (message_pointer, message_length): (i32, i32),
+) -> HostResult<(String, String)> {
+    let code = read_string(
+        caller,
+        code_pointer,
+        code_length,
+        abi::ABORT_CODE_BYTES_MAX,
+        "code",
+    )?;
+    let message = read_string(
+        caller,
+        message_pointer,
+        message_length,
+        abi::ABORT_MESSAGE_BYTES_MAX,
+        "message",
+    )?;
+    Ok((code, message))
+}
+
 /// Puts a storage value in the register and returns its length, or -1 when absent.
 fn load_register(caller: &mut Caller<'_, CallState>, value: Option<Vec<u8>>) -> i32 {
     match value {
@@ -363,19 +386,10 @@ pub(crate) fn define(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
          message_pointer: i32,
          message_length: i32|
          -> HostResult<()> {
-            let code = read_string(
+            let (code, message) = read_code_and_message(
                 &mut caller,
-                code_pointer,
-                code_length,
-                abi::ABORT_CODE_BYTES_MAX,
-                "abort code",
-            )?;
-            let message = read_string(
-                &mut caller,
-                message_pointer,
-                message_length,
-                abi::ABORT_MESSAGE_BYTES_MAX,
-                "abort message",
+                (code_pointer, code_length),
+                (message_pointer, message_length),
             )?;
             Err(stop(&mut caller, &code, message))
         },
@@ -390,19 +404,10 @@ pub(crate) fn define(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
          message_length: i32|
          -> HostResult<()> {
             refuse_in_query(&mut caller, "refuse")?;
-            let code = read_string(
+            let (code, message) = read_code_and_message(
                 &mut caller,
-                code_pointer,
-                code_length,
-                abi::ABORT_CODE_BYTES_MAX,
-                "refusal code",
-            )?;
-            let message = read_string(
-                &mut caller,
-                message_pointer,
-                message_length,
-                abi::ABORT_MESSAGE_BYTES_MAX,
-                "refusal message",
+                (code_pointer, code_length),
+                (message_pointer, message_length),
             )?;
             caller.data_mut().refusal = Some(CallFailure { code, message });
             Err(wasmtime::Error::new(Stop))

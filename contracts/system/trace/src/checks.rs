@@ -281,3 +281,17 @@ pub fn in_transit_in(pack: &Pack, shipment: &Shipment) {
         );
     }
 }
+
+/// Aborts unless `organization` manufactures `product`: only the maker commissions its packs or
+/// names its codes.
+pub fn require_manufacturer(product: &Product, organization: &str) {
+    if product.manufacturer != organization {
+        abort(
+            error_code::UNAUTHORIZED,
+            &format!(
+                "product {} is manufactured by {}, not {organization}",
+                product.gtin, product.manufacturer
+            ),
+        );
+    }
+}

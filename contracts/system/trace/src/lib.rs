@@ -174,17 +174,7 @@ fn register_china_product_code() {
         );
     }
     let product = checks::find_product(&arguments.gtin);
-    if product.manufacturer != actor.id() {
-        abort(
-            error_code::UNAUTHORIZED,
-            &format!(
-                "product {} is manufactured by {}, not {}",
-                product.gtin,
-                product.manufacturer,
-                actor.id()
-            ),
-        );
-    }
+    checks::require_manufacturer(&product, actor.id());
     let key = keys::china_product(&arguments.product_code);
     if let Some(existing) = storage_get::<String>(&key) {
         abort(
@@ -288,17 +278,7 @@ fn commission_all(actor: &Actor, packs: Vec<CommissionArgs>) {
         checks::commission(arguments);
         if checked_products.insert(arguments.gtin.clone()) {
             let product = checks::find_product(&arguments.gtin);
-            if product.manufacturer != actor.id() {
-                abort(
-                    error_code::UNAUTHORIZED,
-                    &format!(
-                        "product {} is manufactured by {}, not {}",
-                        product.gtin,
-                        product.manufacturer,
-                        actor.id()
-                    ),
-                );
-            }
+            checks::require_manufacturer(&product, actor.id());
         }
         let id = rxchain_contract_types::trace::PackId {
             gtin: arguments.gtin.clone(),
