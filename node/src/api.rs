@@ -568,8 +568,20 @@ async fn pack_history(
             "this code is not on the ledger: the pack may be counterfeit",
         ));
     };
+    let epc = {
+        let node = node.clone();
+        let pack_id = trace::PackId {
+            gtin: pack["id"]["gtin"].as_str().unwrap_or_default().to_string(),
+            serial: pack["id"]["serial"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        };
+        crate::api::blocking(move || Ok(node.sgtin_urn(&pack_id))).await?
+    };
     Ok(Json(json!({
         "pack": pack,
+        "epc": epc,
         "product": product,
         "history": history.iter().map(located_event_json).collect::<Vec<_>>(),
     }))

@@ -13,7 +13,9 @@
 //! - ObjectEvent `dispensing` → `trace.dispense`; `decommissioning` / `destroying` →
 //!   `trace.decommission` with the disposition as reason;
 //! - AggregationEvent ADD `packing` → `trace.pack_container`; DELETE `unpacking` →
-//!   `trace.unpack_container`.
+//!   `trace.unpack_container`;
+//! - TransformationEvent (repackaging) → `trace.decommission` of the inputs (reason
+//!   `repackaged`) and commissioning of the outputs with the ilmd's lot and expiry.
 //!
 //! Every event, mapped or not, is also anchored on the ledger as it was captured
 //! (`trace.record_epcis_events`, up to 100 a call, indexed by event id, EPC, business step and
@@ -108,6 +110,8 @@ pub struct CaptureJob {
     pub transactions: Vec<(usize, String)>,
     /// Problems found after submission (failed contract calls).
     pub errors: Vec<Value>,
+    /// Valid events that were anchored but not applied to the trace ledger, and why.
+    pub not_applied: Vec<Value>,
     pub running: bool,
 }
 
@@ -123,6 +127,7 @@ impl CaptureJob {
             "eventCount": self.event_count,
             "transactions": self.transactions.iter().map(|(event, id)| json!({"eventIndex": event, "transaction": id})).collect::<Vec<_>>(),
             "errors": self.errors,
+            "notApplied": self.not_applied,
         })
     }
 }
@@ -216,8 +221,8 @@ fn yymmdd(date: &str) -> Option<String> {
     trace::is_valid_yymmdd(&text).then_some(text)
 }
 
-fn ilmd_text(event: &rxchain_epcis::model::ObjectEvent, local_name: &str) -> Option<String> {
-    event.ilmd.as_ref()?.iter().find_map(|(key, value)| {
+fn ilmd_value(ilmd: Option<&serde_json::Map<String, Value>>, local_name: &str) -> Option<String> {
+    ilmd?.iter().find_map(|(key, value)| {
         (key.ends_with(&format!(":{local_name}"))
             || key.ends_with(&format!("#{local_name}"))
             || key == local_name)
@@ -253,9 +258,9 @@ fn map_event(event: &Event) -> Result<Vec<MappedCall>, String> {
             };
             match (step.as_str(), object.action) {
                 ("commissioning", Action::Add) => {
-                    let lot = ilmd_text(object, "lotNumber")
+                    let lot = ilmd_value(object.ilmd.as_ref(), "lotNumber")
                         .ok_or("commissioning needs ilmd cbvmda:lotNumber")?;
-                    let expiry = ilmd_text(object, "itemExpirationDate")
+                    let expiry = ilmd_value(object.ilmd.as_ref(), "itemExpirationDate")
                         .and_then(|date| yymmdd(&date))
                         .ok_or(
                             "commissioning needs ilmd cbvmda:itemExpirationDate as YYYY-MM-DD",
@@ -320,6 +325,42 @@ fn map_event(event: &Event) -> Result<Vec<MappedCall>, String> {
                     }
                 }
                 _ => {}
+            }
+        }
+        Event::Transformation(transformation) => {
+            // Repackaging: the input packs are used up, the output packs are commissioned with
+            // the lot and expiry of the transformation's ilmd.
+            let inputs = transformation
+                .input_epc_list
+                .iter()
+                .map(|epc| pack_of(epc))
+                .collect::<Result<Vec<_>, _>>()?;
+            for pack in inputs {
+                calls.push(encode(
+                    "decommission",
+                    &DecommissionArgs {
+                        pack,
+                        reason: DecommissionReason::Repackaged,
+                    },
+                ));
+            }
+            if !transformation.output_epc_list.is_empty() {
+                let lot = ilmd_value(transformation.ilmd.as_ref(), "lotNumber")
+                    .ok_or("repackaging outputs need ilmd cbvmda:lotNumber")?;
+                let expiry = ilmd_value(transformation.ilmd.as_ref(), "itemExpirationDate")
+                    .and_then(|date| yymmdd(&date))
+                    .ok_or(
+                        "repackaging outputs need ilmd cbvmda:itemExpirationDate as YYYY-MM-DD",
+                    )?;
+                for epc in &transformation.output_epc_list {
+                    let pack = pack_of(epc)?;
+                    calls.push(MappedCall::Commission(CommissionArgs {
+                        gtin: pack.gtin,
+                        serial: pack.serial,
+                        lot: lot.clone(),
+                        expiry: expiry.clone(),
+                    }));
+                }
             }
         }
         Event::Aggregation(aggregation) => {
@@ -485,6 +526,7 @@ pub async fn capture(
     let mut commissions_first_event = 0;
     let mut records: Vec<(usize, EpcisRecordArgs)> = Vec::new();
     let mut problems = Vec::new();
+    let mut not_applied = Vec::new();
     let flush_commissions = |planned: &mut Vec<(usize, &'static str, Vec<u8>)>,
                              commissions: &mut Vec<CommissionArgs>,
                              first_event: usize| {
@@ -529,7 +571,9 @@ pub async fn capture(
                     }
                 }
             }
-            Err(message) => problems.push(problem(index, message)),
+            // Valid EPCIS that the trace ledger cannot apply (a shipping event without a
+            // consignee, commissioning without a lot): anchored as captured, reported in the job.
+            Err(message) => not_applied.push(problem(index, message)),
         }
         let event_id = event.event_id_or_hash_id();
         let event_json = serde_json::to_string(&event.to_json_ld_standalone()).unwrap_or_default();
@@ -628,6 +672,7 @@ pub async fn capture(
             .map(|(index, id)| (*index, hex::encode(id)))
             .collect(),
         errors: Vec::new(),
+        not_applied,
         running: true,
     };
     node.capture_jobs().insert(job);

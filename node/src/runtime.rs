@@ -736,6 +736,38 @@ impl Node {
         Ok(crate::proof::attest(body, &self.inner.validator_key))
     }
 
+    /// The pack's SGTIN EPC URN, split with the GS1 company prefix length its manufacturer
+    /// registered (a GTIN alone does not say where the company prefix ends). `None` when the
+    /// product or the manufacturer's prefix is unknown.
+    pub fn sgtin_urn(&self, pack: &rxchain_contract_types::trace::PackId) -> Option<String> {
+        use rxchain_contract_types::trace;
+        let product: trace::Product = self
+            .query(
+                trace::CONTRACT_ID,
+                "product",
+                borsh::to_vec(&trace::GtinArgs {
+                    gtin: pack.gtin.clone(),
+                })
+                .expect("encodes"),
+            )
+            .ok()
+            .and_then(|bytes| borsh::from_slice(&bytes).ok())?;
+        let organization: registry::Organization = self
+            .inner
+            .storage
+            .state(
+                registry::CONTRACT_ID,
+                &registry::keys::organization(&product.manufacturer),
+            )
+            .ok()
+            .flatten()
+            .and_then(|bytes| borsh::from_slice(&bytes).ok())?;
+        let prefix_length = organization.gs1_company_prefix?.len() as u8;
+        let gtin = rxchain_gs1::Gtin::parse(&pack.gtin).ok()?;
+        let sgtin = rxchain_gs1::Sgtin::new(gtin, &pack.serial).ok()?;
+        Some(sgtin.to_epc_urn(rxchain_gs1::CompanyPrefixLength::new(prefix_length).ok()?))
+    }
+
     /// Events indexed under `topic`, in chain order.
     pub fn events(&self, topic: &str, limit: usize) -> Result<Vec<LocatedEvent>, NodeError> {
         let storage = &self.inner.storage;

@@ -244,6 +244,11 @@ fn capture_maps_events_to_the_ledger_and_queries_return_them() {
     let link = link.expect("a next page");
     assert!(link.contains("nextPageToken="), "{link}");
 
+    // The ledger names the pack by the same EPC URN, split with the manufacturer's registered
+    // GS1 company prefix (9506000, seven digits).
+    let (_, history, _) = api.get(&format!("/v1/trace/packs/{GTIN}/S1"));
+    assert_eq!(history["epc"], sgtin("S1"));
+
     // Returned documents are valid EPCIS 2.0.
     rxchain_epcis::validate_document(&found).expect("query results validate");
 }
@@ -269,15 +274,6 @@ fn one_invalid_event_rejects_the_whole_document() {
             .unwrap()
             .contains("bizStep")
     );
-    // A valid event that cannot apply (no lot) rejects the document as well.
-    let mut no_lot = commissioning(&["S7"]);
-    no_lot["ilmd"] = json!({"cbvmda:itemExpirationDate": "2028-12-31"});
-    let (status, _) = api.post(
-        "/capture",
-        "huaxin-pharma",
-        &document(vec![commissioning(&["S6"]), no_lot]),
-    );
-    assert_eq!(status, 400);
     // Nothing was submitted: no pack, no block.
     assert!(
         chain
@@ -307,6 +303,117 @@ fn one_invalid_event_rejects_the_whole_document() {
         refused += 1;
     }
     assert_eq!(refused, 15);
+}
+
+#[test]
+fn valid_events_the_ledger_cannot_apply_are_anchored_and_reported() {
+    let chain = TestChain::start();
+    register_product(&chain);
+    let api = Api::start(&chain);
+    let mut no_lot = commissioning(&["S7"]);
+    no_lot["ilmd"] = json!({"cbvmda:itemExpirationDate": "2028-12-31"});
+    let (status, answer) = api.post(
+        "/capture",
+        "huaxin-pharma",
+        &document(vec![commissioning(&["S6"]), no_lot]),
+    );
+    assert_eq!(status, 202, "{answer}");
+    let job = api.finished_job(answer["captureID"].as_str().unwrap());
+    assert_eq!(job["success"], true, "{job}");
+    assert_eq!(job["notApplied"][0]["eventIndex"], 1, "{job}");
+    assert!(
+        job["notApplied"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("lotNumber")
+    );
+    assert_eq!(pack_record(&chain, "S6").lot, "L2026");
+    assert!(
+        chain
+            .node
+            .query(
+                "trace",
+                "pack",
+                borsh::to_vec(&PackId {
+                    gtin: GTIN.into(),
+                    serial: "S7".into()
+                })
+                .unwrap()
+            )
+            .is_err()
+    );
+    // Both events are on the ledger as captured.
+    let (_, found, _) = api.get("/events?EQ_bizStep=commissioning");
+    assert_eq!(
+        found["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn every_valid_conformance_document_is_accepted_by_capture() {
+    let chain = TestChain::start();
+    let api = Api::start(&chain);
+    let manifest = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/conformance/epcis/MANIFEST.tsv"),
+    )
+    .unwrap();
+    let mut accepted = 0;
+    for row in manifest.lines().skip(1) {
+        let columns: Vec<&str> = row.split('\t').collect();
+        if columns.get(1) != Some(&"valid") {
+            continue;
+        }
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/conformance")
+            .join(columns[0]);
+        let body: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let (status, answer) = api.post("/capture", "huaxin-pharma", &body);
+        assert_eq!(status, 202, "{}: {answer}", columns[0]);
+        let job = api.finished_job(answer["captureID"].as_str().unwrap());
+        assert_eq!(job["running"], false);
+        accepted += 1;
+    }
+    assert_eq!(accepted, 40);
+}
+
+#[test]
+fn repackaging_uses_up_inputs_and_commissions_outputs() {
+    let chain = TestChain::start();
+    register_product(&chain);
+    let api = Api::start(&chain);
+    let (_, answer) = api.post(
+        "/capture",
+        "huaxin-pharma",
+        &document(vec![commissioning(&["BULK1", "BULK2"])]),
+    );
+    assert_eq!(
+        api.finished_job(answer["captureID"].as_str().unwrap())["success"],
+        true
+    );
+    let transformation = json!({
+        "type": "TransformationEvent",
+        "eventTime": "2026-11-26T10:00:00+08:00",
+        "eventTimeZoneOffset": "+08:00",
+        "bizStep": "repackaging",
+        "inputEPCList": [sgtin("BULK1"), sgtin("BULK2")],
+        "outputEPCList": [sgtin("UNIT1"), sgtin("UNIT2"), sgtin("UNIT3")],
+        "ilmd": {"cbvmda:lotNumber": "R1", "cbvmda:itemExpirationDate": "2027-06-30"},
+    });
+    let (status, answer) = api.post("/capture", "huaxin-pharma", &document(vec![transformation]));
+    assert_eq!(status, 202, "{answer}");
+    let job = api.finished_job(answer["captureID"].as_str().unwrap());
+    assert_eq!(job["success"], true, "{job}");
+    assert!(matches!(
+        pack_record(&chain, "BULK2").status,
+        PackStatus::Decommissioned { .. }
+    ));
+    assert_eq!(pack_record(&chain, "UNIT3").lot, "R1");
+    assert_eq!(pack_record(&chain, "UNIT3").expiry, "270630");
 }
 
 #[test]

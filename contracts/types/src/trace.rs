@@ -113,6 +113,9 @@ pub enum DecommissionReason {
     /// Taken as a sample (for testing, or by an inspector).
     Sample,
     Expired,
+    /// Consumed by repackaging (an EPCIS TransformationEvent's input); its contents live on in
+    /// the output packs.
+    Repackaged,
 }
 
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]

@@ -41,6 +41,8 @@ impl TraceStep {
                 DecommissionReason::Expired => "expired",
                 // CBV has no sample disposition: a sample is no longer for sale.
                 DecommissionReason::Sample => "non_sellable_other",
+                // The pack is gone; its contents went into new packs.
+                DecommissionReason::Repackaged => "inactive",
             },
             TraceStep::Quarantining { .. } => "non_sellable_other",
             TraceStep::Recalling { .. } => "recalled",
