@@ -18,6 +18,7 @@ pub struct DevOrganization {
     pub roles: &'static [&'static str],
     pub member_roles: &'static [&'static str],
     pub gs1_company_prefix: Option<&'static str>,
+    pub location: &'static str,
 }
 
 /// The organizations `create_dev_consortium` writes, in this order.
@@ -28,6 +29,7 @@ pub const ORGANIZATIONS: [DevOrganization; 5] = [
         roles: &["manufacturer"],
         member_roles: &["admin", "operator"],
         gs1_company_prefix: Some("9506000"),
+        location: "Shijiazhuang, Hebei",
     },
     DevOrganization {
         id: "kangda-distribution",
@@ -35,6 +37,7 @@ pub const ORGANIZATIONS: [DevOrganization; 5] = [
         roles: &["distributor"],
         member_roles: &["admin", "operator"],
         gs1_company_prefix: None,
+        location: "Beijing",
     },
     DevOrganization {
         id: "anxin-pharmacy",
@@ -42,6 +45,7 @@ pub const ORGANIZATIONS: [DevOrganization; 5] = [
         roles: &["pharmacy"],
         member_roles: &["admin", "operator", "pharmacist"],
         gs1_company_prefix: None,
+        location: "Hangzhou, Zhejiang",
     },
     DevOrganization {
         id: "renmin-hospital",
@@ -49,6 +53,7 @@ pub const ORGANIZATIONS: [DevOrganization; 5] = [
         roles: &["hospital"],
         member_roles: &["admin", "operator", "doctor", "pharmacist"],
         gs1_company_prefix: None,
+        location: "Wuhan, Hubei",
     },
     DevOrganization {
         id: "drug-regulator",
@@ -56,6 +61,7 @@ pub const ORGANIZATIONS: [DevOrganization; 5] = [
         roles: &["regulator"],
         member_roles: &["admin", "auditor"],
         gs1_company_prefix: None,
+        location: "Beijing",
     },
 ];
 
@@ -130,6 +136,7 @@ pub fn create_dev_consortium(
                 .collect(),
             admin: true,
             gs1_company_prefix: organization.gs1_company_prefix.map(str::to_string),
+            location: organization.location.to_string(),
         });
         members.push(MemberFile {
             organization: organization.id.into(),

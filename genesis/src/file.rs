@@ -59,6 +59,9 @@ pub struct OrganizationFile {
     pub admin: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gs1_company_prefix: Option<String>,
+    /// Where it operates (site address or city).
+    #[serde(default)]
+    pub location: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -155,12 +158,24 @@ impl GenesisFile {
                     "4 to 12 digits",
                 ));
             }
+            if organization.location.chars().count()
+                > rxchain_contract_types::registry::LOCATION_CHARACTERS_MAX
+            {
+                return Err(invalid(
+                    format!("{field}.location"),
+                    format!(
+                        "at most {} characters",
+                        rxchain_contract_types::registry::LOCATION_CHARACTERS_MAX
+                    ),
+                ));
+            }
             organizations.push(Organization {
                 id: organization.id.clone(),
                 name: organization.name.clone(),
                 roles: role_bits,
                 admin: organization.admin,
                 gs1_company_prefix: organization.gs1_company_prefix.clone(),
+                location: organization.location.clone(),
             });
         }
         if !organizations.iter().any(|organization| organization.admin) {

@@ -215,7 +215,13 @@ fn organization_names(node: &Node, bundle: &ProofBundle) -> HashMap<String, (Str
         if let Some(organization) = record {
             let role_names =
                 roles::names_of(&roles::organization::NAMES, organization.roles).join(", ");
-            names.insert(id.to_string(), (organization.name, role_names));
+            // The role line also says where the organization operates, when the registry knows.
+            let role_and_place = if organization.location.is_empty() {
+                role_names
+            } else {
+                format!("{role_names} · {}", organization.location)
+            };
+            names.insert(id.to_string(), (organization.name, role_and_place));
         }
     }
     names

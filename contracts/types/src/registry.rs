@@ -26,7 +26,13 @@ pub struct Organization {
     pub admin: bool,
     /// GS1 company prefix, when the organization has one (manufacturers).
     pub gs1_company_prefix: Option<String>,
+    /// Where it operates (site address or city), shown in custody timelines.
+    #[cfg_attr(feature = "std", serde(default))]
+    pub location: String,
 }
+
+/// Longest organization location text.
+pub const LOCATION_CHARACTERS_MAX: usize = 200;
 
 /// A key that acts for an organization.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]

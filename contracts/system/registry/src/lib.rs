@@ -205,6 +205,14 @@ fn validate(action: &ProposalAction) {
                     "GS1 company prefix '{prefix}' is not 4 to 12 digits"
                 ));
             }
+            if organization.location.chars().count()
+                > rxchain_contract_types::registry::LOCATION_CHARACTERS_MAX
+            {
+                invalid(format!(
+                    "location is longer than {} characters",
+                    rxchain_contract_types::registry::LOCATION_CHARACTERS_MAX
+                ));
+            }
             if storage_has(&keys::organization(&organization.id)) {
                 abort(
                     error_code::ALREADY_EXISTS,

@@ -22,6 +22,7 @@ fn organization(id: &str, roles: u32, admin: bool) -> Organization {
         roles,
         admin,
         gs1_company_prefix: None,
+        location: String::new(),
     }
 }
 

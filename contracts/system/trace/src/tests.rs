@@ -56,6 +56,7 @@ fn genesis() {
             roles,
             admin: false,
             gs1_company_prefix: None,
+            location: String::new(),
         };
         mock::put(
             registry::CONTRACT_ID,
