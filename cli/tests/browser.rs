@@ -105,6 +105,10 @@ fn verification_page_renders_at_phone_width() {
         dom.contains("<td>huaxin-pharma</td>"),
         "the manufacturer is proven from the receipt"
     );
+    assert!(
+        dom.contains("manufacturer · Shijiazhuang, Hebei"),
+        "each step shows the organization's role and place"
+    );
 
     let screenshot = std::env::var("RXCHAIN_SCREENSHOT_DIR")
         .map(PathBuf::from)
