@@ -4,7 +4,8 @@
 //! NaN canonicalization, no SIMD, no threads, memory and table limits through a resource
 //! limiter) and a cache of compiled modules keyed by SM3 code hash. Each compiled module is kept
 //! as an [`InstancePre`] so a call only instantiates (microseconds with the pooling allocator);
-//! compiled artifacts can also be kept on disk, keyed by wasmtime version and code hash, so a
+//! compiled artifacts can also be kept on disk, keyed by the engine's compatibility hash
+//! (wasmtime version and configuration) and the code hash, so a
 //! restarted node does not compile again.
 //!
 //! A call ([`ContractHost::call`]) runs one exported `m_<method>` or `q_<query>` function against
@@ -253,6 +254,7 @@ pub struct ContractHost {
     compiled: Mutex<HashMap<CodeHash, Arc<Compiled>>>,
     limits: HostLimits,
     module_cache_dir: Option<PathBuf>,
+    engine_fingerprint: u64,
 }
 
 impl std::fmt::Debug for ContractHost {
@@ -294,6 +296,7 @@ impl ContractHost {
                 .map_err(|error| HostError::Engine(format!("{}: {error}", dir.display())))?;
         }
         Ok(ContractHost {
+            engine_fingerprint: engine_fingerprint(&engine),
             engine,
             linker,
             compiled: Mutex::new(HashMap::new()),
@@ -368,11 +371,12 @@ impl ContractHost {
 
     fn cache_path(&self, hash: &CodeHash) -> Option<PathBuf> {
         let dir = self.module_cache_dir.as_ref()?;
-        // Artifacts are only valid for the wasmtime build that made them (and its
-        // configuration, which wasmtime checks itself when deserializing).
+        // Artifacts are only valid for the wasmtime build and engine configuration that made
+        // them: wasmtime's compatibility hash covers both, so an upgrade or a changed limit
+        // compiles afresh instead of loading a stale artifact (which wasmtime would refuse).
         Some(dir.join(format!(
-            "wasmtime-{}-{}.cwasm",
-            wasmtime_version(),
+            "engine-{:016x}-{}.cwasm",
+            self.engine_fingerprint,
             hex(hash)
         )))
     }
@@ -509,10 +513,12 @@ fn classify_failure(error: wasmtime::Error, state: &CallState, fuel_left: u64) -
     }
 }
 
-/// The wasmtime version compiled artifacts are tied to.
-pub fn wasmtime_version() -> &'static str {
-    // Cargo sets this for the crate that depends on wasmtime; the workspace pins one version.
-    "48"
+/// A fingerprint of the engine's wasmtime version and configuration.
+fn engine_fingerprint(engine: &Engine) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    hasher.finish()
 }
 
 fn hex(bytes: &[u8]) -> String {
