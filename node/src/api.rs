@@ -85,7 +85,9 @@ impl From<NodeError> for ApiError {
 impl From<TransactionError> for ApiError {
     fn from(error: TransactionError) -> Self {
         let status = match &error {
-            TransactionError::MempoolFull(_) => StatusCode::SERVICE_UNAVAILABLE,
+            TransactionError::MempoolFull(_) | TransactionError::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             TransactionError::Duplicate | TransactionError::NonceUsed { .. } => {
                 StatusCode::CONFLICT
             }

@@ -471,7 +471,7 @@ impl Node {
 
     fn storage_failure(error: NodeError) -> TransactionError {
         // Admission cannot judge a transaction without state; say so rather than guess.
-        TransactionError::MempoolFull(format!("storage unavailable: {error}"))
+        TransactionError::Unavailable(format!("storage: {error}"))
     }
 
     fn admit(&self, bytes: &[u8]) -> Result<Hash, TransactionError> {

@@ -45,6 +45,9 @@ pub enum TransactionError {
     Duplicate,
     #[error("mempool is full ({0})")]
     MempoolFull(String),
+    /// The node could not read the state it needs to judge the transaction.
+    #[error("the node cannot judge transactions now: {0}")]
+    Unavailable(String),
 }
 
 impl TransactionError {
@@ -64,6 +67,7 @@ impl TransactionError {
             TransactionError::Unauthorized(_) => "unauthorized",
             TransactionError::Duplicate => "duplicate",
             TransactionError::MempoolFull(_) => "mempool_full",
+            TransactionError::Unavailable(_) => "unavailable",
         }
     }
 }
