@@ -413,6 +413,47 @@ mod erased {
     }
 }
 
+/// Anchoring calls for a document's records: up to `EPCIS_RECORDS_PER_CALL_MAX` a call, well
+/// inside the transaction size limit.
+fn record_batches(
+    records: Vec<(usize, EpcisRecordArgs)>,
+) -> Vec<(Vec<usize>, &'static str, Vec<u8>)> {
+    const RECORD_BATCH_BYTES_MAX: usize = crate::validation::TRANSACTION_BYTES_MAX / 2;
+    let mut calls = Vec::new();
+    let mut batch: Vec<EpcisRecordArgs> = Vec::new();
+    let mut indexes: Vec<usize> = Vec::new();
+    let mut batch_bytes = 0;
+    let mut flush = |batch: &mut Vec<EpcisRecordArgs>, indexes: &mut Vec<usize>| {
+        let args = trace::EpcisBatchArgs {
+            records: std::mem::take(batch),
+        };
+        calls.push((
+            std::mem::take(indexes),
+            "record_epcis_events",
+            borsh::to_vec(&args).expect("encodes"),
+        ));
+    };
+    for (index, record) in records {
+        let bytes = record.event_json.len()
+            + record.topics.iter().map(String::len).sum::<usize>()
+            + 32 * record.applied_transactions.len();
+        if !batch.is_empty()
+            && (batch.len() == trace::EPCIS_RECORDS_PER_CALL_MAX
+                || batch_bytes + bytes > RECORD_BATCH_BYTES_MAX)
+        {
+            flush(&mut batch, &mut indexes);
+            batch_bytes = 0;
+        }
+        batch_bytes += bytes;
+        batch.push(record);
+        indexes.push(index);
+    }
+    if !batch.is_empty() {
+        flush(&mut batch, &mut indexes);
+    }
+    calls
+}
+
 /// The `epcis:` topics an event is indexed under.
 fn topics_of(event: &Event, event_id: &str) -> Vec<String> {
     let mut topics = vec![TOPIC_ALL.to_string(), event_topic(event_id)];
@@ -519,29 +560,30 @@ pub async fn capture(
         }
     }
     // Map everything before submitting anything: one event that cannot apply rejects all.
-    // Consecutive commissionings are batched (order with other calls is kept); the anchoring
-    // records of the document go in a few batched calls at the end.
-    let mut planned: Vec<(usize, &'static str, Vec<u8>)> = Vec::new();
-    let mut commissions: Vec<CommissionArgs> = Vec::new();
-    let mut commissions_first_event = 0;
+    // Consecutive commissionings are batched (order with other calls is kept). Each planned
+    // call carries the indexes of the events it applies.
+    type Planned = Vec<(Vec<usize>, &'static str, Vec<u8>)>;
+    let mut planned: Planned = Vec::new();
+    let mut commissions: Vec<(usize, CommissionArgs)> = Vec::new();
     let mut records: Vec<(usize, EpcisRecordArgs)> = Vec::new();
     let mut problems = Vec::new();
     let mut not_applied = Vec::new();
-    let flush_commissions = |planned: &mut Vec<(usize, &'static str, Vec<u8>)>,
-                             commissions: &mut Vec<CommissionArgs>,
-                             first_event: usize| {
-        for chunk in commissions.chunks(trace::COMMISSION_BATCH_PACKS_MAX) {
-            let args = trace::CommissionBatchArgs {
-                packs: chunk.to_vec(),
-            };
-            planned.push((
-                first_event,
-                "commission_batch",
-                borsh::to_vec(&args).expect("encodes"),
-            ));
-        }
-        commissions.clear();
-    };
+    let flush_commissions =
+        |planned: &mut Planned, commissions: &mut Vec<(usize, CommissionArgs)>| {
+            for chunk in commissions.chunks(trace::COMMISSION_BATCH_PACKS_MAX) {
+                let mut indexes: Vec<usize> = chunk.iter().map(|(index, _)| *index).collect();
+                indexes.dedup();
+                let args = trace::CommissionBatchArgs {
+                    packs: chunk.iter().map(|(_, args)| args.clone()).collect(),
+                };
+                planned.push((
+                    indexes,
+                    "commission_batch",
+                    borsh::to_vec(&args).expect("encodes"),
+                ));
+            }
+            commissions.clear();
+        };
     for (index, event) in events.iter().enumerate() {
         if event.epcs().len() > EPCS_PER_EVENT_MAX {
             problems.push(problem(
@@ -554,19 +596,10 @@ pub async fn capture(
             Ok(calls) => {
                 for call in calls {
                     match call {
-                        MappedCall::Commission(args) => {
-                            if commissions.is_empty() {
-                                commissions_first_event = index;
-                            }
-                            commissions.push(args);
-                        }
+                        MappedCall::Commission(args) => commissions.push((index, args)),
                         MappedCall::Call(method, args) => {
-                            flush_commissions(
-                                &mut planned,
-                                &mut commissions,
-                                commissions_first_event,
-                            );
-                            planned.push((index, method, args));
+                            flush_commissions(&mut planned, &mut commissions);
+                            planned.push((vec![index], method, args));
                         }
                     }
                 }
@@ -592,45 +625,11 @@ pub async fn capture(
             EpcisRecordArgs {
                 topics: topics_of(event, &event_id),
                 event_json,
+                applied_transactions: Vec::new(),
             },
         ));
     }
-    flush_commissions(&mut planned, &mut commissions, commissions_first_event);
-    // Anchoring batches stay well inside the transaction size limit.
-    const RECORD_BATCH_BYTES_MAX: usize = crate::validation::TRANSACTION_BYTES_MAX / 2;
-    let mut batch: Vec<EpcisRecordArgs> = Vec::new();
-    let mut batch_bytes = 0;
-    let mut batch_first_event = 0;
-    for (index, record) in records {
-        let bytes = record.event_json.len() + record.topics.iter().map(String::len).sum::<usize>();
-        if !batch.is_empty()
-            && (batch.len() == trace::EPCIS_RECORDS_PER_CALL_MAX
-                || batch_bytes + bytes > RECORD_BATCH_BYTES_MAX)
-        {
-            let args = trace::EpcisBatchArgs {
-                records: std::mem::take(&mut batch),
-            };
-            planned.push((
-                batch_first_event,
-                "record_epcis_events",
-                borsh::to_vec(&args).expect("encodes"),
-            ));
-            batch_bytes = 0;
-        }
-        if batch.is_empty() {
-            batch_first_event = index;
-        }
-        batch_bytes += bytes;
-        batch.push(record);
-    }
-    if !batch.is_empty() {
-        let args = trace::EpcisBatchArgs { records: batch };
-        planned.push((
-            batch_first_event,
-            "record_epcis_events",
-            borsh::to_vec(&args).expect("encodes"),
-        ));
-    }
+    flush_commissions(&mut planned, &mut commissions);
     if !problems.is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -647,21 +646,31 @@ pub async fn capture(
                 .expect("8 bytes")
         )
     );
-    let submitted = {
-        let node = node.clone();
-        tokio::task::spawn_blocking(move || {
-            node.submit_signed_calls(&key, trace::CONTRACT_ID, planned)
-        })
-        .await
-        .map_err(|error| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                error.to_string(),
-            )
-        })?
-    };
-    let transactions = submitted.map_err(ApiError::from)?;
+    // First the calls that apply events, then the anchoring records naming those calls' ids.
+    let node_for_submit = node.clone();
+    let transactions = crate::api::blocking(move || {
+        let applied = node_for_submit
+            .submit_signed_calls(&key, trace::CONTRACT_ID, planned)
+            .map_err(ApiError::from)?;
+        for (index, record) in records.iter_mut() {
+            record.applied_transactions = applied
+                .iter()
+                .filter(|(indexes, _)| indexes.contains(index))
+                .map(|(_, id)| *id)
+                .take(trace::EPCIS_APPLIED_TRANSACTIONS_MAX)
+                .collect();
+        }
+        let anchoring = record_batches(records);
+        let anchored = node_for_submit
+            .submit_signed_calls(&key, trace::CONTRACT_ID, anchoring)
+            .map_err(ApiError::from)?;
+        Ok(applied
+            .into_iter()
+            .chain(anchored)
+            .map(|(indexes, id)| (indexes.first().copied().unwrap_or(0), id))
+            .collect::<Vec<_>>())
+    })
+    .await?;
     let job = CaptureJob {
         id: job_id.clone(),
         created_ms: now_ms(),
@@ -737,6 +746,73 @@ fn query_error(error: rxchain_epcis::Error) -> ApiError {
     )
 }
 
+fn sort_key(location: &EventLocation) -> (u64, u32, u16) {
+    (
+        location.height,
+        location.transaction_index,
+        location.event_index,
+    )
+}
+
+/// Milliseconds since the epoch as an RFC 3339 UTC timestamp.
+fn rfc3339(ms: u64) -> String {
+    let text = crate::verification::format_time(ms);
+    let (date, rest) = text.split_once(' ').unwrap_or((&text, "00:00 UTC"));
+    let minutes = rest.trim_end_matches(" UTC");
+    format!("{date}T{minutes}:{:02}.{:03}Z", (ms / 1000) % 60, ms % 1000)
+}
+
+/// The EPCIS 2.0 ObjectEvent a trace event stands for, so packs moved by native calls show in
+/// EPC queries too. Its id names the ledger event: `urn:rxchain:event:<transaction>:<index>`.
+fn trace_event_json(node: &Node, location: &EventLocation, event: &trace::TraceEvent) -> Value {
+    let epc = node.sgtin_urn(&event.pack).unwrap_or_else(|| {
+        format!(
+            "https://id.gs1.org/01/{}/21/{}",
+            event.pack.gtin, event.pack.serial
+        )
+    });
+    let organization = |id: &str| format!("urn:rxchain:organization:{id}");
+    let shipment = |id: &str| json!([{"type": "desadv", "bizTransaction": format!("urn:rxchain:shipment:{id}")}]);
+    let mut value = json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "ObjectEvent",
+        "eventID": format!("urn:rxchain:event:{}:{}", hex::encode(location.transaction_id), location.event_index),
+        "eventTime": rfc3339(event.time_ms),
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": [epc],
+        "action": match event.step {
+            trace::TraceStep::Commissioning { .. } => "ADD",
+            trace::TraceStep::Decommissioning { .. } => "DELETE",
+            _ => "OBSERVE",
+        },
+        "bizStep": event.step.cbv_business_step_name(),
+        "disposition": event.step.cbv_disposition_name(),
+    });
+    match &event.step {
+        trace::TraceStep::Commissioning { lot, expiry } => {
+            value["ilmd"] = json!({
+                "cbvmda:lotNumber": lot,
+                "cbvmda:itemExpirationDate": format!("20{}-{}-{}", &expiry[0..2], &expiry[2..4], &expiry[4..6]),
+            });
+        }
+        trace::TraceStep::Shipping { shipment_id, to }
+        | trace::TraceStep::Returning { shipment_id, to } => {
+            value["bizTransactionList"] = shipment(shipment_id);
+            value["sourceList"] =
+                json!([{"type": "owning_party", "source": organization(&event.organization)}]);
+            value["destinationList"] =
+                json!([{"type": "owning_party", "destination": organization(to)}]);
+        }
+        trace::TraceStep::Receiving { shipment_id, .. } => {
+            value["bizTransactionList"] = shipment(shipment_id);
+            value["destinationList"] =
+                json!([{"type": "owning_party", "destination": organization(&event.organization)}]);
+        }
+        _ => {}
+    }
+    value
+}
+
 /// Candidate events of a query from the narrowest index it allows, then matched in full.
 fn run_query(
     node: &Node,
@@ -767,26 +843,43 @@ fn run_query(
             vec![TOPIC_ALL.to_string()]
         }
     });
-    let mut located: Vec<(EventLocation, Vec<u8>)> = Vec::new();
+    // Candidates in chain order: anchored captures, and (for EPC queries) the trace events of
+    // packs moved by native calls, rendered as EPCIS.
+    let mut candidates: Vec<((u64, u32, u16), Value)> = Vec::new();
+    let mut applied_by_captures = std::collections::BTreeSet::new();
     for topic in topics {
         for found in node.events(&topic, QUERY_CANDIDATES_MAX)? {
-            located.push((found.location, found.event.data));
+            let Ok(record) = borsh::from_slice::<EpcisRecord>(&found.event.data) else {
+                continue;
+            };
+            applied_by_captures.extend(record.applied_transactions.iter().copied());
+            let Ok(value) = serde_json::from_str::<Value>(&record.event_json) else {
+                continue;
+            };
+            candidates.push((sort_key(&found.location), value));
         }
     }
-    located.sort_by_key(|(location, _)| {
-        (
-            location.height,
-            location.transaction_index,
-            location.event_index,
-        )
-    });
-    located.dedup_by_key(|(location, _)| {
-        (
-            location.height,
-            location.transaction_index,
-            location.event_index,
-        )
-    });
+    let epcs: Vec<&String> = parameters
+        .match_epc
+        .iter()
+        .chain(&parameters.match_any_epc)
+        .collect();
+    for epc in epcs {
+        let Ok(pack) = pack_of(epc) else { continue };
+        for found in node.events(&trace::topics::pack(&pack), QUERY_CANDIDATES_MAX)? {
+            if applied_by_captures.contains(&found.location.transaction_id) {
+                continue;
+            }
+            if let Ok(event) = borsh::from_slice::<trace::TraceEvent>(&found.event.data) {
+                candidates.push((
+                    sort_key(&found.location),
+                    trace_event_json(node, &found.location, &event),
+                ));
+            }
+        }
+    }
+    candidates.sort_by_key(|(key, _)| *key);
+    candidates.dedup_by_key(|(key, _)| *key);
     let skip: usize = match &parameters.next_page_token {
         Some(token) => token.parse().map_err(|_| {
             ApiError::new(
@@ -800,13 +893,7 @@ fn run_query(
     let mut matched = Vec::new();
     let mut next_page = None;
     let mut seen = 0usize;
-    for (_, data) in located {
-        let Ok(record) = borsh::from_slice::<EpcisRecord>(&data) else {
-            continue;
-        };
-        let Ok(value) = serde_json::from_str::<Value>(&record.event_json) else {
-            continue;
-        };
+    for (_, value) in candidates {
         let Ok(document) = rxchain_epcis::validate_document(&value) else {
             continue;
         };
@@ -855,12 +942,7 @@ fn query_response(
 
 /// Now as an RFC 3339 timestamp in UTC.
 fn chrono_free_now() -> String {
-    let ms = now_ms();
-    let text = crate::verification::format_time(ms);
-    // format_time gives "YYYY-MM-DD HH:MM UTC"; the query document wants RFC 3339.
-    let (date, rest) = text.split_once(' ').unwrap_or((&text, "00:00 UTC"));
-    let minutes = rest.trim_end_matches(" UTC");
-    format!("{date}T{minutes}:{:02}.{:03}Z", (ms / 1000) % 60, ms % 1000)
+    rfc3339(now_ms())
 }
 
 /// `GET /events`.
@@ -889,6 +971,9 @@ pub async fn event(
     State(node): State<Node>,
     Path(event_id): Path<String>,
 ) -> Result<Response, ApiError> {
+    if let Some(rest) = event_id.strip_prefix("urn:rxchain:event:") {
+        return ledger_event(node, &event_id, rest).await;
+    }
     let parameters = QueryParameters::from_query_string("").map_err(query_error)?;
     let (events, _) = {
         let node = node.clone();
@@ -910,6 +995,47 @@ pub async fn event(
         Json(event.to_json_ld_standalone()),
     )
         .into_response())
+}
+
+/// A trace event rendered as EPCIS, by its `urn:rxchain:event:<transaction>:<index>` id.
+async fn ledger_event(node: Node, event_id: &str, rest: &str) -> Result<Response, ApiError> {
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_such_resource",
+            format!("no event {event_id}"),
+        )
+    };
+    let (transaction, index) = rest.split_once(':').ok_or_else(not_found)?;
+    let transaction_id: [u8; 32] = hex::decode(transaction)
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(not_found)?;
+    let event_index: u16 = index.parse().map_err(|_| not_found())?;
+    let value = crate::api::blocking(move || {
+        let storage = node.storage();
+        let location = storage.transaction_location(&transaction_id)?;
+        let receipt = storage.receipt(&transaction_id)?;
+        let (Some(location), Some(receipt)) = (location, receipt) else {
+            return Ok(None);
+        };
+        let Some(event) = receipt.events.get(event_index as usize) else {
+            return Ok(None);
+        };
+        let Ok(trace_event) = borsh::from_slice::<trace::TraceEvent>(&event.data) else {
+            return Ok(None);
+        };
+        let place = EventLocation {
+            height: location.height,
+            transaction_index: location.index,
+            event_index,
+            transaction_id,
+        };
+        Ok(Some(trace_event_json(&node, &place, &trace_event)))
+    })
+    .await?
+    .ok_or_else(not_found)?;
+    Ok(([(header::CONTENT_TYPE, "application/ld+json")], Json(value)).into_response())
 }
 
 /// `GET /epcs/{epc}/events`.

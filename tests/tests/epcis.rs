@@ -244,6 +244,37 @@ fn capture_maps_events_to_the_ledger_and_queries_return_them() {
     let link = link.expect("a next page");
     assert!(link.contains("nextPageToken="), "{link}");
 
+    // A pack moved by a native call (not through EPCIS) shows in EPC queries as well, rendered
+    // from its trace events; captured packs are not shown twice.
+    let native = rxchain_contract_types::trace::CommissionArgs {
+        gtin: GTIN.into(),
+        serial: "N1".into(),
+        lot: "L9".into(),
+        expiry: "290101".into(),
+    };
+    assert_success(&chain.call("huaxin-pharma", "trace", "commission", &native));
+    let (_, native_events, _) = api.get(&format!("/events?MATCH_anyEPC={}", sgtin("N1")));
+    let listed = native_events["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(listed.len(), 1, "{native_events}");
+    assert_eq!(listed[0]["bizStep"], "commissioning");
+    assert_eq!(listed[0]["epcList"][0], sgtin("N1"));
+    rxchain_epcis::validate_document(&native_events).expect("rendered events are valid EPCIS");
+    let native_id = listed[0]["eventID"].as_str().unwrap().to_string();
+    let (status, one_native, _) = api.get(&format!("/events/{}", urlencoding(&native_id)));
+    assert_eq!(status, 200, "{one_native}");
+    assert_eq!(one_native["bizStep"], "commissioning");
+    let (_, again, _) = api.get(&format!("/events?MATCH_anyEPC={}", sgtin("S1")));
+    assert_eq!(
+        again["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
     // The ledger names the pack by the same EPC URN, split with the manufacturer's registered
     // GS1 company prefix (9506000, seven digits).
     let (_, history, _) = api.get(&format!("/v1/trace/packs/{GTIN}/S1"));

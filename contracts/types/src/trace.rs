@@ -368,6 +368,8 @@ pub struct ChinaCodeArgs {
 
 /// Longest EPCIS event (JSON-LD bytes) `m_record_epcis_event` anchors.
 pub const EPCIS_EVENT_BYTES_MAX: usize = 12 * 1024;
+/// Most transactions one anchored EPCIS event may name as its application.
+pub const EPCIS_APPLIED_TRANSACTIONS_MAX: usize = 64;
 /// Most index topics one anchored EPCIS event may carry.
 pub const EPCIS_TOPICS_MAX: usize = 64;
 /// Every topic of an anchored EPCIS event starts with this, so a caller can never write into
@@ -383,6 +385,9 @@ pub struct EpcisRecordArgs {
     pub topics: Vec<String>,
     /// The event as standalone EPCIS 2.0 JSON-LD.
     pub event_json: String,
+    /// Ids of the transactions that applied this event to the trace ledger, so the EPCIS view
+    /// shows the captured event once and not again as the trace events it caused.
+    pub applied_transactions: Vec<[u8; 32]>,
 }
 
 /// Most events one `m_record_epcis_events` call anchors.
@@ -413,6 +418,8 @@ pub struct EpcisRecord {
     pub actor: PublicKeyBytes,
     pub event_json: String,
     pub time_ms: u64,
+    /// As in [`EpcisRecordArgs::applied_transactions`].
+    pub applied_transactions: Vec<[u8; 32]>,
 }
 
 /// Arguments of `m_recall_lot`.

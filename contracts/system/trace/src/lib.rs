@@ -216,6 +216,14 @@ fn anchor_epcis_events(actor: &Actor, records: Vec<rxchain_contract_types::trace
         EPCIS_EVENT_BYTES_MAX, EPCIS_TOPICS_MAX, EPCIS_TOPIC_PREFIX, EpcisRecord,
     };
     for arguments in &records {
+        if arguments.applied_transactions.len()
+            > rxchain_contract_types::trace::EPCIS_APPLIED_TRANSACTIONS_MAX
+        {
+            abort(
+                error_code::INVALID_ARGUMENT,
+                "an anchored EPCIS event names too many applying transactions",
+            );
+        }
         if arguments.event_json.len() > EPCIS_EVENT_BYTES_MAX {
             abort(
                 error_code::INVALID_ARGUMENT,
@@ -243,6 +251,7 @@ fn anchor_epcis_events(actor: &Actor, records: Vec<rxchain_contract_types::trace
             actor: actor.member.public_key,
             event_json: arguments.event_json,
             time_ms: block_time_ms(),
+            applied_transactions: arguments.applied_transactions,
         };
         emit(&arguments.topics, &record);
     }
