@@ -6,9 +6,20 @@
 //! hashed payloads and know nothing of what is inside them. This is what lets a simulation run an
 //! engine with virtual time and the same inputs give the same outputs.
 //!
-//! Engines: [`solo::SoloEngine`] (one validator, for development and pilots). Raft and PBFT
-//! implement the same trait in the multi-node work.
+//! Engines: [`solo::SoloEngine`] (one validator, for development and pilots) implements
+//! [`ConsensusEngine`]. [`pbft::PbftEngine`] (3f+1 validators, Byzantine faults: pre-prepare /
+//! prepare / commit, view change, checkpoints with log garbage collection, watermarks) is the
+//! same kind of pure state machine with its own input and effect types
+//! ([`pbft::PbftInput`], [`pbft::PbftEffect`]), because it also exchanges messages, persists its
+//! votes and asks for block sync; its driver is not wired into the node yet. Raft follows.
+//!
+//! [`simulation`] runs the engines deterministically from a seed — virtual time, an in-memory
+//! network with latency, loss, duplication, reordering and partitions, crash and restart from
+//! persisted state, Byzantine validators for PBFT — checks safety, durability of what was
+//! acknowledged and liveness after healing, and digests every event so a seed reproduces its run.
 
+pub mod pbft;
+pub mod simulation;
 pub mod solo;
 
 /// A 32-byte payload hash (the block header hash, computed by the node).
