@@ -439,6 +439,7 @@ pub async fn run_capture(events: u64, events_per_document: u64) -> Result<Captur
         std::future::pending(),
     ));
     let client = reqwest::Client::new();
+    let token = rxchain_node::epcis::capture_token(&chain.key);
     let documents: Vec<String> = (0..events.div_ceil(events_per_document))
         .map(|document| {
             let list: Vec<serde_json::Value> = (0..events_per_document)
@@ -483,6 +484,7 @@ pub async fn run_capture(events: u64, events_per_document: u64) -> Result<Captur
         let response = client
             .post(format!("http://{address}/capture"))
             .header("content-type", "application/ld+json")
+            .header("authorization", format!("Bearer {token}"))
             .body(document.clone())
             .send()
             .await?;

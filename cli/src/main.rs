@@ -113,6 +113,12 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Print the bearer token that authorizes EPCIS capture with a member key (on a node that
+    /// holds that key in `capture_keys`).
+    CaptureToken {
+        #[arg(long)]
+        key: PathBuf,
+    },
     /// Check a proof bundle (the JSON answer of a pack's verification URL) offline.
     Verify {
         /// The bundle file.
@@ -319,6 +325,11 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Verify { bundle, genesis } => verify(&bundle, &genesis),
+        Command::CaptureToken { key } => {
+            let key = read_key(&key)?.signing_key;
+            println!("{}", rxchain_node::epcis::capture_token(&key));
+            Ok(())
+        }
         Command::Label {
             base,
             gtin,

@@ -36,6 +36,8 @@ use std::time::Duration;
 pub const REQUEST_BODY_BYTES_MAX: usize = TRANSACTION_BYTES_MAX * 2 + 4096;
 /// Longest a request may take.
 pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
+/// Most requests doing storage or contract work at once; more wait for a permit.
+pub const BLOCKING_REQUESTS_MAX: usize = 32;
 /// Most events one history or events request returns.
 pub const EVENTS_PER_RESPONSE_MAX: usize = 1_000;
 
@@ -127,6 +129,17 @@ type ApiResult = Result<Response, ApiError>;
 pub async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    // A request that times out leaves its blocking work running; the permit bounds how much
+    // such work can pile up.
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let permits = PERMITS.get_or_init(|| tokio::sync::Semaphore::new(BLOCKING_REQUESTS_MAX));
+    let _permit = permits.acquire().await.map_err(|error| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            error.to_string(),
+        )
+    })?;
     tokio::task::spawn_blocking(work).await.map_err(|error| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -24,8 +24,9 @@
 //! of what was captured. A mapped event whose contract call fails (an unknown product, a pack
 //! held by someone else) is reported in the capture job; anchoring does not make it true.
 //!
-//! The node signs with a member key it holds for capture (`NodeConfig::capture_keys`); with
-//! several, the header `x-rxchain-organization` picks one.
+//! The node signs with a member key it holds for capture (`NodeConfig::capture_keys`); a request
+//! must carry that key's capture token (`Authorization: Bearer …`, see [`capture_token`]), so
+//! only whoever holds the member's key file can capture in its name.
 
 use crate::api::ApiError;
 use crate::hash::sm3;
@@ -54,6 +55,8 @@ pub const CAPTURE_JOBS_MAX: usize = 1_000;
 pub const EPCS_PER_EVENT_MAX: usize = 60;
 /// Longest a capture job waits for its transactions to commit.
 const CAPTURE_COMMIT_TIMEOUT_MS: u64 = 60_000;
+/// Most EPCs one query may name (each is an index lookup).
+pub const QUERY_EPCS_MAX: usize = 20;
 /// Most candidate events one query examines.
 pub const QUERY_CANDIDATES_MAX: usize = 10_000;
 
@@ -123,7 +126,9 @@ impl CaptureJob {
             "finishedAt": self.finished_ms.map(crate::verification::format_time),
             "running": self.running,
             "success": !self.running && self.errors.is_empty(),
-            "captureErrorBehaviour": "rollback",
+            // Each mapped call is its own transaction: a call that fails on chain does not undo
+            // the ones before it (validation, by contrast, refuses a document whole).
+            "captureErrorBehaviour": "proceed",
             "eventCount": self.event_count,
             "transactions": self.transactions.iter().map(|(event, id)| json!({"eventIndex": event, "transaction": id})).collect::<Vec<_>>(),
             "errors": self.errors,
@@ -213,6 +218,9 @@ fn last_segment(uri: &str) -> &str {
 
 /// `YYYY-MM-DD` (ilmd itemExpirationDate) → `YYMMDD`.
 fn yymmdd(date: &str) -> Option<String> {
+    if !date.is_ascii() {
+        return None;
+    }
     let bytes = date.as_bytes();
     if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
         return None;
@@ -470,50 +478,61 @@ fn topics_of(event: &Event, event_id: &str) -> Vec<String> {
     topics
 }
 
+/// Domain tag of capture tokens.
+const CAPTURE_TOKEN_DOMAIN: &[u8] = b"rxchain/capture-token/v1";
+
+/// The bearer token that lets a client capture EPCIS documents signed with `key`: SM3 of a
+/// domain tag and the secret key. Whoever holds the key file can compute it
+/// (`rxchain capture-token --key FILE`); the token does not reveal the key, and it only works
+/// on a node that holds that key for capture.
+pub fn capture_token(key: &ed25519_dalek::SigningKey) -> String {
+    hex::encode(crate::hash::sm3_parts(&[
+        CAPTURE_TOKEN_DOMAIN,
+        &key.to_bytes(),
+    ]))
+}
+
+/// Equal-length comparison that does not stop at the first difference.
+fn same_token(left: &str, right: &str) -> bool {
+    left.len() == right.len()
+        && left
+            .bytes()
+            .zip(right.bytes())
+            .fold(0u8, |difference, (a, b)| difference | (a ^ b))
+            == 0
+}
+
+/// The capture key a request is authorized for: `Authorization: Bearer <capture token>`.
 fn capture_key(node: &Node, headers: &HeaderMap) -> Result<ed25519_dalek::SigningKey, ApiError> {
-    let keys = node.capture_keys();
-    let wanted = headers
-        .get("x-rxchain-organization")
-        .and_then(|value| value.to_str().ok());
-    let organization_of = |key: &ed25519_dalek::SigningKey| {
-        node.storage()
-            .state(
-                rxchain_contract_types::registry::CONTRACT_ID,
-                &rxchain_contract_types::registry::keys::member(
-                    &rxchain_contract_types::PublicKeyBytes(key.verifying_key().to_bytes()),
-                ),
-            )
-            .ok()
-            .flatten()
-            .and_then(|bytes| {
-                borsh::from_slice::<rxchain_contract_types::registry::Member>(&bytes).ok()
-            })
-            .map(|member| member.organization)
-    };
-    match (wanted, keys) {
-        (_, []) => Err(ApiError::new(
+    if node.capture_keys().is_empty() {
+        return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "capture_not_configured",
             "this node holds no member key for EPCIS capture",
-        )),
-        (None, [only]) => Ok(only.clone()),
-        (None, _) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "organization_required",
-            "this node captures for several organizations: name one in x-rxchain-organization",
-        )),
-        (Some(organization), keys) => keys
-            .iter()
-            .find(|key| organization_of(key).as_deref() == Some(organization))
-            .cloned()
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "unknown_organization",
-                    format!("this node holds no capture key of '{organization}'"),
-                )
-            }),
+        ));
     }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "capture needs 'Authorization: Bearer <capture token>' (rxchain capture-token --key FILE)",
+            )
+        })?;
+    node.capture_keys()
+        .iter()
+        .find(|key| same_token(&capture_token(key), token.trim()))
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "unknown_capture_token",
+                "the token does not belong to a capture key of this node",
+            )
+        })
 }
 
 /// `POST /capture`.
@@ -789,7 +808,7 @@ fn trace_event_json(node: &Node, location: &EventLocation, event: &trace::TraceE
         "disposition": event.step.cbv_disposition_name(),
     });
     match &event.step {
-        trace::TraceStep::Commissioning { lot, expiry } => {
+        trace::TraceStep::Commissioning { lot, expiry } if trace::is_valid_yymmdd(expiry) => {
             value["ilmd"] = json!({
                 "cbvmda:lotNumber": lot,
                 "cbvmda:itemExpirationDate": format!("20{}-{}-{}", &expiry[0..2], &expiry[2..4], &expiry[4..6]),
@@ -819,6 +838,13 @@ fn run_query(
     parameters: &QueryParameters,
     forced_topics: Option<Vec<String>>,
 ) -> Result<(Vec<Event>, Option<String>), ApiError> {
+    if parameters.match_epc.len() + parameters.match_any_epc.len() > QUERY_EPCS_MAX {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "query_too_complex",
+            format!("a query may name at most {QUERY_EPCS_MAX} EPCs"),
+        ));
+    }
     let topics = forced_topics.unwrap_or_else(|| {
         if !parameters.match_epc.is_empty() || !parameters.match_any_epc.is_empty() {
             parameters
@@ -868,6 +894,9 @@ fn run_query(
         let Ok(pack) = pack_of(epc) else { continue };
         for found in node.events(&trace::topics::pack(&pack), QUERY_CANDIDATES_MAX)? {
             if applied_by_captures.contains(&found.location.transaction_id) {
+                continue;
+            }
+            if found.event.contract != trace::CONTRACT_ID {
                 continue;
             }
             if let Ok(event) = borsh::from_slice::<trace::TraceEvent>(&found.event.data) {
@@ -1022,6 +1051,9 @@ async fn ledger_event(node: Node, event_id: &str, rest: &str) -> Result<Response
         let Some(event) = receipt.events.get(event_index as usize) else {
             return Ok(None);
         };
+        if event.contract != trace::CONTRACT_ID {
+            return Ok(None);
+        }
         let Ok(trace_event) = borsh::from_slice::<trace::TraceEvent>(&event.data) else {
             return Ok(None);
         };

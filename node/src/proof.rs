@@ -504,6 +504,15 @@ pub fn verify_bundle(
                 message: "entries are not in chain order".into(),
             });
         }
+        if entries
+            .iter()
+            .any(|earlier: &ProvenEntry| earlier.transaction.id() == position.1)
+        {
+            return Err(BundleError::Entry {
+                index,
+                message: "the same transaction appears twice".into(),
+            });
+        }
         previous = Some(position);
         entries.push(proven);
     }

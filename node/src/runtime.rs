@@ -59,6 +59,9 @@ enum DriverMessage {
 struct Inner {
     storage: Arc<Storage>,
     executor: Executor,
+    /// Read-only queries run on a host of their own, so API load can never take the instance
+    /// slots block execution needs (which would make execution depend on traffic).
+    query_host: Arc<ContractHost>,
     genesis: Genesis,
     genesis_hash: Hash,
     validator_key: SigningKey,
@@ -69,6 +72,9 @@ struct Inner {
     wake: Mutex<Option<mpsc::Sender<DriverMessage>>>,
     capture_keys: Vec<SigningKey>,
     capture_jobs: crate::epcis::CaptureJobs,
+    /// Held while the node picks nonces and queues transactions it signs itself, so two
+    /// captures for one key never choose the same nonce.
+    signing: Mutex<()>,
 }
 
 /// A running (or ready to run) node. Cheap to clone; clones share the node.
@@ -305,8 +311,13 @@ impl Node {
             Some(config.data_dir.join("module-cache")),
         )?);
         let executor = Executor::new(host);
+        let query_host = Arc::new(ContractHost::new(
+            config.host.clone(),
+            Some(config.data_dir.join("module-cache")),
+        )?);
         for (_, code_hash) in storage.contracts()? {
             executor.ensure_loaded(&storage, &code_hash, None)?;
+            load_into(&query_host, &storage, &code_hash)?;
         }
         let metrics = Metrics::default();
         Metrics::set(&metrics.head_height, head.height);
@@ -315,6 +326,7 @@ impl Node {
             inner: Arc::new(Inner {
                 storage,
                 executor,
+                query_host,
                 genesis_hash: config.genesis.hash(),
                 genesis: config.genesis,
                 validator_key: config.validator_key,
@@ -325,6 +337,7 @@ impl Node {
                 wake: Mutex::new(None),
                 capture_keys: config.capture_keys,
                 capture_jobs: crate::epcis::CaptureJobs::default(),
+                signing: Mutex::new(()),
             }),
             driver: Arc::new(Mutex::new(None)),
         })
@@ -424,6 +437,7 @@ impl Node {
         contract: &str,
         calls: Vec<(Tag, &str, Vec<u8>)>,
     ) -> Result<Vec<(Tag, Hash)>, TransactionError> {
+        let _signing = self.inner.signing.lock().expect("signing lock");
         let sender = key.verifying_key().to_bytes();
         let expiry_height = self.head().height + 1_000;
         let mut submitted = Vec::with_capacity(calls.len());
@@ -633,7 +647,9 @@ impl Node {
             .contract_code_hash(contract)?
             .ok_or_else(|| QueryError::UnknownContract(contract.into()))?;
         let head = self.head();
-        let host = self.inner.executor.host();
+        let host = &self.inner.query_host;
+        // A contract deployed after start is compiled for queries on first use.
+        load_into(host, storage, &hash)?;
         let context = CallContext {
             contract_id: contract.into(),
             caller: [0; 32],
@@ -698,19 +714,13 @@ impl Node {
             .and_then(|bytes| borsh::from_slice::<trace::Pack>(&bytes).ok())
             .map(|record| record.lot);
         if let Some(lot) = lot {
-            for located_event in
-                self.events(trace::topics::RECALL, crate::proof::BUNDLE_ENTRIES_MAX)?
-            {
-                let matches = borsh::from_slice::<trace::LotEvent>(&located_event.event.data)
-                    .is_ok_and(|event| event.gtin == subject.gtin && event.lot == lot);
-                if matches {
-                    let location = located_event.location;
-                    located.push((
-                        location.height,
-                        location.transaction_index,
-                        location.transaction_id,
-                    ));
-                }
+            let topic = trace::topics::recall_of_lot(&subject.gtin, &lot);
+            for location in storage.events_by_topic(&topic, crate::proof::BUNDLE_ENTRIES_MAX)? {
+                located.push((
+                    location.height,
+                    location.transaction_index,
+                    location.transaction_id,
+                ));
             }
         }
         located.sort();
@@ -785,6 +795,18 @@ impl Node {
         }
         Ok(found)
     }
+}
+
+/// Compiles the stored code with `hash` into `host` unless it is there already.
+fn load_into(host: &ContractHost, storage: &Storage, hash: &Hash) -> Result<(), NodeError> {
+    if host.is_loaded(hash) {
+        return Ok(());
+    }
+    let code = storage
+        .code(hash)?
+        .ok_or_else(|| NodeError::Corrupt(format!("code {} is missing", hex::encode(hash))))?;
+    host.load(&code)?;
+    Ok(())
 }
 
 /// A block built and certified, waiting for the engine's commit.

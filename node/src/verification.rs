@@ -168,8 +168,13 @@ async fn verify(
     let (bundle, scans, organizations) = crate::api::blocking(move || {
         let now = now_ms();
         let code = format!("{}/{}", subject.gtin, subject.serial);
-        let scans = node_for_work.storage().record_scan(&code, &place, now)?;
         let bundle = node_for_work.prove_pack(subject, now)?;
+        // Only codes on the ledger are counted: random codes must not grow the disk.
+        let scans = if bundle.body.statement["verdict"]["code"] == "unknown_code" {
+            ScanRecord::default()
+        } else {
+            node_for_work.storage().record_scan(&code, &place, now)?
+        };
         let organizations = if html {
             organization_names(&node_for_work, &bundle)
         } else {

@@ -88,7 +88,7 @@ fn replaying_stored_blocks_gives_the_same_state_roots() {
 }
 
 #[test]
-fn a_tampered_block_is_detected_on_replay() {
+fn replay_from_a_different_genesis_is_detected() {
     let chain = TestChain::start();
     let receipt = chain.call(
         "huaxin-pharma",

@@ -52,6 +52,7 @@ fn shipping(serials: &[&str], shipment: &str, to: &str) -> Value {
 
 struct Api {
     base: String,
+    keystore: std::path::PathBuf,
     client: reqwest::Client,
     runtime: tokio::runtime::Runtime,
 }
@@ -74,17 +75,31 @@ impl Api {
         ));
         Api {
             base,
+            keystore: chain.consortium.keystore.clone(),
             client: reqwest::Client::new(),
             runtime,
         }
     }
 
+    /// Posts as `organization`, authorized with its capture token (or a bogus one for
+    /// `someone-else`).
     fn post(&self, path: &str, organization: &str, body: &Value) -> (u16, Value) {
+        let token = match organization {
+            "someone-else" => "0".repeat(64),
+            organization => {
+                let key = rxchain_genesis::keystore::read_key(
+                    &self.keystore.join(format!("{organization}.key")),
+                )
+                .unwrap()
+                .signing_key;
+                rxchain_node::epcis::capture_token(&key)
+            }
+        };
         self.runtime.block_on(async {
             let response = self
                 .client
                 .post(format!("{}{path}", self.base))
-                .header("x-rxchain-organization", organization)
+                .header("authorization", format!("Bearer {token}"))
                 .json(body)
                 .send()
                 .await

@@ -165,6 +165,48 @@ fn tampered_bundles_fail() {
     text.push(flipped);
     assert!(check(&receipt).is_err());
 
+    // Even re-signed by a real validator, a bundle whose entries do not prove what they claim
+    // fails: a receipt of another transaction, a changed header, a broken Merkle path.
+    let validator = rxchain_genesis::keystore::read_key(&chain.consortium.validator_key())
+        .unwrap()
+        .signing_key;
+    let mut swapped = bundle.body.clone();
+    swapped.entries[1].receipt = swapped.entries[0].receipt.clone();
+    assert!(matches!(
+        check(&rxchain_node::proof::attest(swapped, &validator)),
+        Err(BundleError::Entry { index: 1, .. })
+    ));
+    let mut other_header = bundle.body.clone();
+    other_header.entries[1].header = other_header.entries[0].header.clone();
+    assert!(matches!(
+        check(&rxchain_node::proof::attest(other_header, &validator)),
+        Err(BundleError::Entry { index: 1, .. })
+    ));
+    let mut broken_path = bundle.body.clone();
+    let last = broken_path.entries.len() - 1;
+    broken_path.entries[last]
+        .transaction_proof
+        .push(rxchain_node::hash::ProofStep {
+            sibling: [0; 32],
+            sibling_on_left: true,
+        });
+    assert!(matches!(
+        check(&rxchain_node::proof::attest(broken_path, &validator)),
+        Err(BundleError::Entry { .. })
+    ));
+    // A re-signed statement that does not follow from the entries fails too.
+    let mut claimed = bundle.body.clone();
+    claimed.statement["verdict"]["code"] = "genuine".into();
+    assert!(matches!(
+        check(&rxchain_node::proof::attest(claimed, &validator)),
+        Err(BundleError::StatementMismatch)
+    ));
+    // Duplicated entries are refused.
+    let mut repeated = bundle.body.clone();
+    let first = repeated.entries[0].clone();
+    repeated.entries.insert(1, first);
+    assert!(check(&rxchain_node::proof::attest(repeated, &validator)).is_err());
+
     // A bundle for another chain is refused.
     assert!(matches!(
         verify_bundle(

@@ -318,15 +318,17 @@ pub(crate) fn define(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
                     ));
                 }
             };
+            // A NUL byte would let a topic reach into another topic's index range (index keys
+            // are the topic, a NUL, then the event's position).
             if topics.len() > abi::TOPICS_PER_EVENT_MAX
                 || topics
                     .iter()
-                    .any(|topic| topic.len() > abi::TOPIC_BYTES_MAX)
+                    .any(|topic| topic.len() > abi::TOPIC_BYTES_MAX || topic.contains('\0'))
             {
                 return Err(stop(
                     &mut caller,
                     failure_code::HOST_LIMIT,
-                    "event has too many or too long topics".into(),
+                    "event has too many or too long topics, or a NUL in one".into(),
                 ));
             }
             let data = read_bytes(

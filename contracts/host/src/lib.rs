@@ -49,6 +49,10 @@ pub enum HostError {
     /// The module exports no function of that name.
     #[error("contract has no {kind} named '{name}'")]
     UnknownEntry { kind: &'static str, name: String },
+    /// The host could not create an instance for reasons outside the contract (e.g. every
+    /// pooled instance slot is in use). Retrying later may succeed.
+    #[error("cannot instantiate the contract now: {0}")]
+    Instantiate(String),
     /// The wasmtime engine could not be configured.
     #[error("engine configuration: {0}")]
     Engine(String),
@@ -450,7 +454,17 @@ impl ContractHost {
             .set_fuel(fuel_limit)
             .expect("fuel metering is enabled in the engine configuration");
 
-        let run = compiled.pre.instantiate(&mut store).and_then(|instance| {
+        let instance = match compiled.pre.instantiate(&mut store) {
+            Ok(instance) => Ok(instance),
+            // A module whose own initial memory breaks the limit fails the same way everywhere:
+            // a contract failure.
+            Err(error) if store.data().memory_limit_hit => Err(error),
+            // Anything else (an exhausted instance pool, an out-of-memory host) says nothing
+            // about the contract and could differ between nodes: the caller must not turn it
+            // into a receipt.
+            Err(error) => return Err(HostError::Instantiate(error.to_string())),
+        };
+        let run = instance.and_then(|instance| {
             let function = instance.get_typed_func::<(), ()>(&mut store, &export)?;
             function.call(&mut store, ())
         });

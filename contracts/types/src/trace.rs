@@ -732,6 +732,12 @@ pub mod topics {
         format!("container:{sscc}")
     }
 
+    /// The recalls and releases of one lot: what a pack's verification looks up (the global
+    /// [`RECALL`] topic lists every lot's).
+    pub fn recall_of_lot(gtin: &str, lot: &str) -> String {
+        format!("recall:{gtin}/{lot}")
+    }
+
     /// The alerts raised by an organization's requests.
     pub fn alert_for(organization: &str) -> String {
         format!("alert:{organization}")

@@ -117,7 +117,11 @@ fn require_recall_authority(actor: &Actor, gtin: &str, lot: &str) {
 
 fn announce_lot(gtin: &str, lot: &str, step: TraceStep, actor: &Actor) {
     emit(
-        &[topics::lot(gtin, lot), String::from(topics::RECALL)],
+        &[
+            topics::lot(gtin, lot),
+            String::from(topics::RECALL),
+            topics::recall_of_lot(gtin, lot),
+        ],
         &LotEvent {
             gtin: String::from(gtin),
             lot: String::from(lot),

@@ -845,7 +845,11 @@ fn a_recalled_lot_does_not_move_forward_but_may_go_back() {
     call_as(MAKER, recall_lot, &recall_args()).unwrap();
     assert_eq!(
         mock::events()[0].topics,
-        ["lot:09506000134352/L42", "recall"]
+        [
+            "lot:09506000134352/L42",
+            "recall",
+            "recall:09506000134352/L42"
+        ]
     );
     expect_abort(
         call_as(REGULATOR, recall_lot, &recall_args()),
