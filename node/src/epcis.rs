@@ -57,6 +57,8 @@ pub const EPCS_PER_EVENT_MAX: usize = 60;
 const CAPTURE_COMMIT_TIMEOUT_MS: u64 = 60_000;
 /// Most EPCs one query may name (each is an index lookup).
 pub const QUERY_EPCS_MAX: usize = 20;
+/// Index entries read per topic per round of a query.
+const QUERY_BATCH_EVENTS: usize = 500;
 /// Most candidate events one query examines.
 pub const QUERY_CANDIDATES_MAX: usize = 10_000;
 
@@ -765,6 +767,38 @@ fn query_error(error: rxchain_epcis::Error) -> ApiError {
     )
 }
 
+/// A page token: the position of the last event of the previous page.
+fn format_cursor((height, transaction_index, event_index): (u64, u32, u16)) -> String {
+    format!("{height}-{transaction_index}-{event_index}")
+}
+
+fn parse_cursor(token: &str) -> Result<(u64, u32, u16), ApiError> {
+    let invalid = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "query_parameter_exception",
+            "nextPageToken is not one this node issued",
+        )
+    };
+    let mut parts = token.split('-');
+    let height = parts
+        .next()
+        .and_then(|part| part.parse().ok())
+        .ok_or_else(invalid)?;
+    let transaction_index = parts
+        .next()
+        .and_then(|part| part.parse().ok())
+        .ok_or_else(invalid)?;
+    let event_index = parts
+        .next()
+        .and_then(|part| part.parse().ok())
+        .ok_or_else(invalid)?;
+    if parts.next().is_some() {
+        return Err(invalid());
+    }
+    Ok((height, transaction_index, event_index))
+}
+
 fn sort_key(location: &EventLocation) -> (u64, u32, u16) {
     (
         location.height,
@@ -869,82 +903,106 @@ fn run_query(
             vec![TOPIC_ALL.to_string()]
         }
     });
-    // Candidates in chain order: anchored captures, and (for EPC queries) the trace events of
-    // packs moved by native calls, rendered as EPCIS.
-    let mut candidates: Vec<((u64, u32, u16), Value)> = Vec::new();
-    let mut applied_by_captures = std::collections::BTreeSet::new();
-    for topic in topics {
-        for found in node.events(&topic, QUERY_CANDIDATES_MAX)? {
-            let Ok(record) = borsh::from_slice::<EpcisRecord>(&found.event.data) else {
-                continue;
-            };
-            applied_by_captures.extend(record.applied_transactions.iter().copied());
-            let Ok(value) = serde_json::from_str::<Value>(&record.event_json) else {
-                continue;
-            };
-            candidates.push((sort_key(&found.location), value));
-        }
-    }
-    let epcs: Vec<&String> = parameters
+    // Candidates stream in chain order from the topics' indexes: anchored captures, and (for EPC
+    // queries) the trace events of packs moved by native calls, rendered as EPCIS. The page
+    // token is the position of the last event returned, so every page costs the same.
+    let mut cursor = match &parameters.next_page_token {
+        Some(token) => Some(parse_cursor(token)?),
+        None => None,
+    };
+    let pack_topics: Vec<String> = parameters
         .match_epc
         .iter()
         .chain(&parameters.match_any_epc)
+        .filter_map(|epc| pack_of(epc).ok())
+        .map(|pack| trace::topics::pack(&pack))
         .collect();
-    for epc in epcs {
-        let Ok(pack) = pack_of(epc) else { continue };
-        for found in node.events(&trace::topics::pack(&pack), QUERY_CANDIDATES_MAX)? {
-            if applied_by_captures.contains(&found.location.transaction_id) {
-                continue;
-            }
-            if found.event.contract != trace::CONTRACT_ID {
-                continue;
-            }
-            if let Ok(event) = borsh::from_slice::<trace::TraceEvent>(&found.event.data) {
-                candidates.push((
-                    sort_key(&found.location),
-                    trace_event_json(node, &found.location, &event),
-                ));
+    // The transactions that captures applied, known before streaming: a capture's anchoring
+    // record comes after the calls it names, so it cannot be learned on the way.
+    let mut applied_by_captures = std::collections::BTreeSet::new();
+    if !pack_topics.is_empty() {
+        for topic in &topics {
+            for found in node.events(topic, QUERY_CANDIDATES_MAX)? {
+                if let Ok(record) = borsh::from_slice::<EpcisRecord>(&found.event.data) {
+                    applied_by_captures.extend(record.applied_transactions.iter().copied());
+                }
             }
         }
     }
-    candidates.sort_by_key(|(key, _)| *key);
-    candidates.dedup_by_key(|(key, _)| *key);
-    let skip: usize = match &parameters.next_page_token {
-        Some(token) => token.parse().map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "query_parameter_exception",
-                "nextPageToken is not one this node issued",
-            )
-        })?,
-        None => 0,
-    };
     let mut matched = Vec::new();
-    let mut next_page = None;
-    let mut seen = 0usize;
-    for (_, value) in candidates {
-        let Ok(document) = rxchain_epcis::validate_document(&value) else {
-            continue;
+    let mut examined = 0usize;
+    loop {
+        let mut batch: Vec<((u64, u32, u16), Value)> = Vec::new();
+        // Entries beyond the last one of a full list may be missing from the others' lists:
+        // only positions up to the smallest such last position are complete.
+        let mut complete_through: Option<(u64, u32, u16)> = None;
+        let mut note_list = |found: &[crate::runtime::LocatedEvent]| {
+            if found.len() == QUERY_BATCH_EVENTS
+                && let Some(last) = found.last()
+            {
+                let last = sort_key(&last.location);
+                complete_through = Some(complete_through.map_or(last, |bound| bound.min(last)));
+            }
         };
-        for event in document.events {
-            if !parameters.matches(&event) {
-                continue;
+        for topic in &topics {
+            let found = node.events_after(topic, cursor, QUERY_BATCH_EVENTS)?;
+            note_list(&found);
+            for located in found {
+                let Ok(record) = borsh::from_slice::<EpcisRecord>(&located.event.data) else {
+                    continue;
+                };
+                if let Ok(value) = serde_json::from_str::<Value>(&record.event_json) {
+                    batch.push((sort_key(&located.location), value));
+                }
             }
-            seen += 1;
-            if seen <= skip {
-                continue;
-            }
-            if matched.len() == parameters.per_page {
-                next_page = Some((skip + parameters.per_page).to_string());
-                break;
-            }
-            matched.push(event);
         }
-        if next_page.is_some() {
-            break;
+        for topic in &pack_topics {
+            let found = node.events_after(topic, cursor, QUERY_BATCH_EVENTS)?;
+            note_list(&found);
+            for located in found {
+                if located.event.contract != trace::CONTRACT_ID
+                    || applied_by_captures.contains(&located.location.transaction_id)
+                {
+                    continue;
+                }
+                if let Ok(event) = borsh::from_slice::<trace::TraceEvent>(&located.event.data) {
+                    batch.push((
+                        sort_key(&located.location),
+                        trace_event_json(node, &located.location, &event),
+                    ));
+                }
+            }
+        }
+        batch.sort_by_key(|(key, _)| *key);
+        batch.dedup_by_key(|(key, _)| *key);
+        if let Some(bound) = complete_through {
+            batch.retain(|(key, _)| *key <= bound);
+        }
+        for (key, value) in batch {
+            if examined == QUERY_CANDIDATES_MAX {
+                // Enough work for one request: the client continues from here.
+                return Ok((matched, cursor.map(format_cursor)));
+            }
+            examined += 1;
+            let Ok(document) = rxchain_epcis::validate_document(&value) else {
+                cursor = Some(key);
+                continue;
+            };
+            let matching: Vec<Event> = document
+                .events
+                .into_iter()
+                .filter(|event| parameters.matches(event))
+                .collect();
+            if !matching.is_empty() && matched.len() == parameters.per_page {
+                return Ok((matched, cursor.map(format_cursor)));
+            }
+            matched.extend(matching);
+            cursor = Some(key);
+        }
+        if complete_through.is_none() {
+            return Ok((matched, None));
         }
     }
-    Ok((matched, next_page))
 }
 
 fn query_response(

@@ -780,9 +780,20 @@ impl Node {
 
     /// Events indexed under `topic`, in chain order.
     pub fn events(&self, topic: &str, limit: usize) -> Result<Vec<LocatedEvent>, NodeError> {
+        self.events_after(topic, None, limit)
+    }
+
+    /// Events indexed under `topic` strictly after a position (height, transaction index, event
+    /// index), in chain order.
+    pub fn events_after(
+        &self,
+        topic: &str,
+        after: Option<(u64, u32, u16)>,
+        limit: usize,
+    ) -> Result<Vec<LocatedEvent>, NodeError> {
         let storage = &self.inner.storage;
         let mut found = Vec::new();
-        for location in storage.events_by_topic(topic, limit)? {
+        for location in storage.events_by_topic_after(topic, after, limit)? {
             let receipt = storage
                 .receipt(&location.transaction_id)?
                 .ok_or_else(|| NodeError::Corrupt("indexed receipt missing".into()))?;

@@ -302,13 +302,31 @@ impl Storage {
         topic: &str,
         limit: usize,
     ) -> Result<Vec<EventLocation>, NodeError> {
+        self.events_by_topic_after(topic, None, limit)
+    }
+
+    /// Index entries of a topic strictly after the position `after` (height, transaction index,
+    /// event index), in chain order, at most `limit`: a cursor that pages through a topic of
+    /// any size in constant work per page.
+    pub fn events_by_topic_after(
+        &self,
+        topic: &str,
+        after: Option<(u64, u32, u16)>,
+        limit: usize,
+    ) -> Result<Vec<EventLocation>, NodeError> {
         let limit = limit.min(EVENTS_PER_LOOKUP_MAX);
         let mut prefix = topic.as_bytes().to_vec();
         prefix.push(0);
+        let start = match after {
+            Some((height, transaction_index, event_index)) => {
+                event_key(topic, height, transaction_index, event_index)
+            }
+            None => prefix.clone(),
+        };
         let mut found = Vec::new();
         let iterator = self.db.iterator_cf(
             self.family(EVENTS),
-            IteratorMode::From(&prefix, Direction::Forward),
+            IteratorMode::From(&start, Direction::Forward),
         );
         for item in iterator {
             let (key, value) = item?;
@@ -321,7 +339,7 @@ impl Storage {
                 // today); skipping keeps one odd key from failing every lookup of the topic.
                 continue;
             }
-            found.push(EventLocation {
+            let location = EventLocation {
                 height: u64::from_be_bytes(rest[0..8].try_into().expect("8 bytes")),
                 transaction_index: u32::from_be_bytes(rest[8..12].try_into().expect("4 bytes")),
                 event_index: u16::from_be_bytes(rest[12..14].try_into().expect("2 bytes")),
@@ -329,7 +347,16 @@ impl Storage {
                     .as_ref()
                     .try_into()
                     .map_err(|_| NodeError::Corrupt("event index value".into()))?,
-            });
+            };
+            let position = (
+                location.height,
+                location.transaction_index,
+                location.event_index,
+            );
+            if after.is_some_and(|after| position <= after) {
+                continue;
+            }
+            found.push(location);
         }
         Ok(found)
     }

@@ -247,17 +247,48 @@ fn capture_maps_events_to_the_ledger_and_queries_return_them() {
     assert_eq!(status, 200, "{one}");
     assert_eq!(one["bizStep"], events[0]["bizStep"]);
 
-    // Paging: one event a page, the Link header carries the next token.
-    let (_, first_page, link) = api.get("/events?perPage=1");
-    assert_eq!(
-        first_page["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    // Paging: one event a page; following the Link header's token walks every event once, in
+    // chain order, and the last page has no Link.
+    let all_ids: Vec<String> = {
+        let (_, everything, _) = api.get("/events");
+        everything["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
             .as_array()
             .unwrap()
-            .len(),
-        1
-    );
-    let link = link.expect("a next page");
-    assert!(link.contains("nextPageToken="), "{link}");
+            .iter()
+            .map(|event| event["eventID"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(all_ids.len(), 2);
+    let mut paged_ids = Vec::new();
+    let mut path = "/events?perPage=1".to_string();
+    loop {
+        let (status, page, link) = api.get(&path);
+        assert_eq!(status, 200, "{page}");
+        let events = page["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert!(events.len() <= 1);
+        paged_ids.extend(
+            events
+                .iter()
+                .map(|event| event["eventID"].as_str().unwrap().to_string()),
+        );
+        let Some(link) = link else { break };
+        let token = link
+            .split("nextPageToken=")
+            .nth(1)
+            .unwrap()
+            .split(['&', '>'])
+            .next()
+            .unwrap()
+            .to_string();
+        path = format!("/events?perPage=1&nextPageToken={token}");
+        assert!(paged_ids.len() <= all_ids.len(), "paging does not end");
+    }
+    assert_eq!(paged_ids, all_ids);
+    let (status, _, _) = api.get("/events?perPage=1&nextPageToken=not-a-token");
+    assert_eq!(status, 400);
 
     // A pack moved by a native call (not through EPCIS) shows in EPC queries as well, rendered
     // from its trace events; captured packs are not shown twice.
