@@ -32,6 +32,8 @@ pub enum NodeError {
     },
     #[error("configuration: {0}")]
     Config(String),
+    #[error("network: {0}")]
+    Network(String),
     #[error("the node is shutting down")]
     ShuttingDown,
     #[error("i/o: {0}")]

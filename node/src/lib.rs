@@ -15,6 +15,8 @@
 //! - [`validation`]: the admission checks and their precise error codes.
 //! - [`runtime`]: the node itself: admission, the consensus driver (engines are pure, the driver
 //!   does I/O and time), block building, commit, and notification of waiters.
+//! - [`network`]: libp2p networking (Noise, Yamux, gossip, request-response), allow-listed to
+//!   the consortium's node keys; not yet driven by a multi-node consensus.
 //! - [`api`]: the HTTP API (axum) with one error type mapped to JSON.
 //! - [`epcis`]: EPCIS 2.0 capture (validated, mapped to trace contract calls, anchored) and
 //!   queries, per the standard's REST binding.
@@ -30,6 +32,7 @@ pub mod hash;
 pub mod label;
 pub mod mempool;
 pub mod metrics;
+pub mod network;
 pub mod proof;
 pub mod receipt;
 pub mod runtime;
