@@ -89,26 +89,12 @@ impl Gtin {
     /// Builds a GTIN-14 from its first 13 digits (indicator, company prefix, item reference),
     /// computing the check digit.
     pub fn from_digits_without_check_digit(first_thirteen: &str) -> Result<Self, Error> {
-        let bytes = first_thirteen.as_bytes();
-        if bytes.len() != GTIN_DIGITS - 1 {
-            return Err(Error::InvalidLength {
-                identifier: IdentifierKind::Gtin,
-                expected: "13 digits before the check digit",
-                found_characters: first_thirteen.chars().count(),
-            });
-        }
-        if let Some(position) = bytes.iter().position(|byte| !byte.is_ascii_digit()) {
-            return Err(Error::InvalidCharacter {
-                application_identifier: None,
-                position,
-                found: bytes[position],
-                expected: CharacterSet::Digits,
-            });
-        }
-        let mut digits = [b'0'; GTIN_DIGITS];
-        digits[..GTIN_DIGITS - 1].copy_from_slice(bytes);
-        digits[GTIN_DIGITS - 1] = b'0' + compute_check_digit(bytes);
-        Ok(Gtin(digits))
+        digits_with_check_digit(
+            first_thirteen,
+            IdentifierKind::Gtin,
+            "13 digits before the check digit",
+        )
+        .map(Gtin)
     }
 
     /// The 14 digits.
@@ -175,26 +161,12 @@ impl Sscc {
 
     /// Builds an SSCC from its first 17 digits, computing the check digit.
     pub fn from_digits_without_check_digit(first_seventeen: &str) -> Result<Self, Error> {
-        let bytes = first_seventeen.as_bytes();
-        if bytes.len() != SSCC_DIGITS - 1 {
-            return Err(Error::InvalidLength {
-                identifier: IdentifierKind::Sscc,
-                expected: "17 digits before the check digit",
-                found_characters: first_seventeen.chars().count(),
-            });
-        }
-        if let Some(position) = bytes.iter().position(|byte| !byte.is_ascii_digit()) {
-            return Err(Error::InvalidCharacter {
-                application_identifier: None,
-                position,
-                found: bytes[position],
-                expected: CharacterSet::Digits,
-            });
-        }
-        let mut digits = [b'0'; SSCC_DIGITS];
-        digits[..SSCC_DIGITS - 1].copy_from_slice(bytes);
-        digits[SSCC_DIGITS - 1] = b'0' + compute_check_digit(bytes);
-        Ok(Sscc(digits))
+        digits_with_check_digit(
+            first_seventeen,
+            IdentifierKind::Sscc,
+            "17 digits before the check digit",
+        )
+        .map(Sscc)
     }
 
     /// The 18 digits.
@@ -220,6 +192,35 @@ impl FromStr for Sscc {
     fn from_str(text: &str) -> Result<Self, Error> {
         Sscc::parse(text)
     }
+}
+
+/// `N - 1` digits followed by their GS1 check digit: the shared work of building a GTIN-14 or
+/// an SSCC from the digits before the check digit.
+fn digits_with_check_digit<const N: usize>(
+    text: &str,
+    identifier: IdentifierKind,
+    expected: &'static str,
+) -> Result<[u8; N], Error> {
+    let bytes = text.as_bytes();
+    if bytes.len() != N - 1 {
+        return Err(Error::InvalidLength {
+            identifier,
+            expected,
+            found_characters: text.chars().count(),
+        });
+    }
+    if let Some(position) = bytes.iter().position(|byte| !byte.is_ascii_digit()) {
+        return Err(Error::InvalidCharacter {
+            application_identifier: None,
+            position,
+            found: bytes[position],
+            expected: CharacterSet::Digits,
+        });
+    }
+    let mut digits = [b'0'; N];
+    digits[..N - 1].copy_from_slice(bytes);
+    digits[N - 1] = b'0' + compute_check_digit(bytes);
+    Ok(digits)
 }
 
 #[cfg(test)]
