@@ -94,6 +94,33 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Sends a `commission` of lot L1 with an explicit nonce; returns the transaction id.
+async fn commission(
+    client: &Client,
+    key: &ed25519_dalek::SigningKey,
+    gtin: &str,
+    serial: &str,
+    nonce: u64,
+) -> String {
+    let args = CommissionArgs {
+        gtin: gtin.into(),
+        serial: serial.into(),
+        lot: "L1".into(),
+        expiry: "281231".into(),
+    };
+    client
+        .send_call(
+            key,
+            "trace",
+            "commission",
+            borsh::to_vec(&args).unwrap(),
+            Some(nonce),
+            10_000,
+        )
+        .await
+        .unwrap()
+}
+
 #[test]
 fn sigkill_while_transactions_stream_in_loses_no_committed_block() {
     let dir = tempfile::tempdir().unwrap();
@@ -154,23 +181,7 @@ fn sigkill_while_transactions_stream_in_loses_no_committed_block() {
         let mut nonce = 1u64;
         while confirmed.len() < 60 {
             while in_flight.len() < 8 {
-                let args = CommissionArgs {
-                    gtin: gtin.into(),
-                    serial: format!("SN{nonce}"),
-                    lot: "L1".into(),
-                    expiry: "281231".into(),
-                };
-                let id = client
-                    .send_call(
-                        &key,
-                        "trace",
-                        "commission",
-                        borsh::to_vec(&args).unwrap(),
-                        Some(nonce),
-                        10_000,
-                    )
-                    .await
-                    .unwrap();
+                let id = commission(&client, &key, gtin, &format!("SN{nonce}"), nonce).await;
                 in_flight.push(id);
                 nonce += 1;
             }
@@ -206,23 +217,7 @@ fn sigkill_while_transactions_stream_in_loses_no_committed_block() {
         );
         // The restarted node goes on: the next nonce the node expects commits.
         let nonce = client.next_nonce(&key).await.unwrap();
-        let args = CommissionArgs {
-            gtin: gtin.into(),
-            serial: "AFTER1".into(),
-            lot: "L1".into(),
-            expiry: "281231".into(),
-        };
-        let id = client
-            .send_call(
-                &key,
-                "trace",
-                "commission",
-                borsh::to_vec(&args).unwrap(),
-                Some(nonce),
-                10_000,
-            )
-            .await
-            .unwrap();
+        let id = commission(&client, &key, gtin, "AFTER1", nonce).await;
         let status = client.wait(&id, Duration::from_secs(30)).await.unwrap();
         assert_eq!(status["receipt"]["status"], "success");
     });

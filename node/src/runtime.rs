@@ -703,15 +703,9 @@ impl Node {
                 ));
             }
         }
-        // Recalls are lot events: take the ones of this pack's lot (a short, global list).
+        // Recalls are lot events: look up the recall topic of this pack's lot.
         let lot = self
-            .query(
-                trace::CONTRACT_ID,
-                "pack",
-                borsh::to_vec(&pack).expect("encodes"),
-            )
-            .ok()
-            .and_then(|bytes| borsh::from_slice::<trace::Pack>(&bytes).ok())
+            .stored_record::<trace::Pack>(trace::CONTRACT_ID, &trace::keys::pack(&pack))
             .map(|record| record.lot);
         if let Some(lot) = lot {
             let topic = trace::topics::recall_of_lot(&subject.gtin, &lot);
@@ -746,32 +740,28 @@ impl Node {
         Ok(crate::proof::attest(body, &self.inner.validator_key))
     }
 
+    /// A contract's committed record under `key`, read straight from state (the layout is the
+    /// shared types crate's), without running the contract. `None` when absent or undecodable.
+    fn stored_record<T: borsh::BorshDeserialize>(&self, contract: &str, key: &[u8]) -> Option<T> {
+        self.inner
+            .storage
+            .state(contract, key)
+            .ok()
+            .flatten()
+            .and_then(|bytes| borsh::from_slice(&bytes).ok())
+    }
+
     /// The pack's SGTIN EPC URN, split with the GS1 company prefix length its manufacturer
     /// registered (a GTIN alone does not say where the company prefix ends). `None` when the
     /// product or the manufacturer's prefix is unknown.
     pub fn sgtin_urn(&self, pack: &rxchain_contract_types::trace::PackId) -> Option<String> {
         use rxchain_contract_types::trace;
-        let product: trace::Product = self
-            .query(
-                trace::CONTRACT_ID,
-                "product",
-                borsh::to_vec(&trace::GtinArgs {
-                    gtin: pack.gtin.clone(),
-                })
-                .expect("encodes"),
-            )
-            .ok()
-            .and_then(|bytes| borsh::from_slice(&bytes).ok())?;
-        let organization: registry::Organization = self
-            .inner
-            .storage
-            .state(
-                registry::CONTRACT_ID,
-                &registry::keys::organization(&product.manufacturer),
-            )
-            .ok()
-            .flatten()
-            .and_then(|bytes| borsh::from_slice(&bytes).ok())?;
+        let product: trace::Product =
+            self.stored_record(trace::CONTRACT_ID, &trace::keys::product(&pack.gtin))?;
+        let organization: registry::Organization = self.stored_record(
+            registry::CONTRACT_ID,
+            &registry::keys::organization(&product.manufacturer),
+        )?;
         let prefix_length = organization.gs1_company_prefix?.len() as u8;
         let gtin = rxchain_gs1::Gtin::parse(&pack.gtin).ok()?;
         let sgtin = rxchain_gs1::Sgtin::new(gtin, &pack.serial).ok()?;

@@ -967,17 +967,8 @@ impl Checker {
                     &namespaces,
                 );
                 let quantity_list = self.quantity_list(object, "quantityList", path);
-                let persistent_disposition =
-                    object.get("persistentDisposition").and_then(|value| {
-                        self.persistent_disposition(
-                            value,
-                            &child(path, "persistentDisposition"),
-                            &namespaces,
-                        )
-                    });
-                let ilmd = object
-                    .get("ilmd")
-                    .and_then(|value| self.ilmd(value, &child(path, "ilmd"), &namespaces));
+                let (persistent_disposition, ilmd) =
+                    self.disposition_and_ilmd(object, path, &namespaces);
                 let has_sensor_readings =
                     sensor_elements_len > 0 && object.contains_key("readPoint");
                 if !object.contains_key("epcList")
@@ -1097,17 +1088,8 @@ impl Checker {
                     &namespaces,
                 );
                 let output_quantity_list = self.quantity_list(object, "outputQuantityList", path);
-                let persistent_disposition =
-                    object.get("persistentDisposition").and_then(|value| {
-                        self.persistent_disposition(
-                            value,
-                            &child(path, "persistentDisposition"),
-                            &namespaces,
-                        )
-                    });
-                let ilmd = object
-                    .get("ilmd")
-                    .and_then(|value| self.ilmd(value, &child(path, "ilmd"), &namespaces));
+                let (persistent_disposition, ilmd) =
+                    self.disposition_and_ilmd(object, path, &namespaces);
                 let has_input = non_empty("inputEPCList") || non_empty("inputQuantityList");
                 let has_output = non_empty("outputEPCList") || non_empty("outputQuantityList");
                 let complete = has_input && has_output;
@@ -1536,6 +1518,22 @@ impl Checker {
         }
         let [set, unset] = lists;
         Some(PersistentDisposition { set, unset })
+    }
+
+    /// `persistentDisposition` and `ilmd`, which object and transformation events share.
+    fn disposition_and_ilmd(
+        &mut self,
+        object: &Map<String, Value>,
+        path: &str,
+        namespaces: &Namespaces,
+    ) -> (Option<PersistentDisposition>, Option<Map<String, Value>>) {
+        let persistent_disposition = object.get("persistentDisposition").and_then(|value| {
+            self.persistent_disposition(value, &child(path, "persistentDisposition"), namespaces)
+        });
+        let ilmd = object
+            .get("ilmd")
+            .and_then(|value| self.ilmd(value, &child(path, "ilmd"), namespaces));
+        (persistent_disposition, ilmd)
     }
 
     fn ilmd(
