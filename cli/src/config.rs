@@ -6,6 +6,10 @@
 //! validator_key = "keys/validator-0.key"
 //! api_listen = "127.0.0.1:8640"
 //! capture_keys = ["keys/huaxin-pharma.key"]   # optional: member keys for EPCIS capture
+//! # Multi-node chains (pbft): where this node's libp2p transport listens, and the other
+//! # validators' addresses. Only the genesis validators' keys may connect.
+//! p2p_listen = "/ip4/127.0.0.1/tcp/7640"
+//! peers = ["/ip4/127.0.0.1/tcp/7641", "/ip4/127.0.0.1/tcp/7642", "/ip4/127.0.0.1/tcp/7643"]
 //! ```
 
 use anyhow::{Context, Result};
@@ -23,6 +27,12 @@ pub struct NodeConfigFile {
     /// Member key files this node signs EPCIS captures with.
     #[serde(default)]
     pub capture_keys: Vec<PathBuf>,
+    /// libp2p listen address (a multiaddr); needed by multi-node engines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p2p_listen: Option<String>,
+    /// The other validators' libp2p addresses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<String>,
 }
 
 pub fn default_api_listen() -> String {

@@ -4,13 +4,12 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
 use rxchain_cli::client::{Client, DEFAULT_EXPIRY_BLOCKS};
 use rxchain_cli::config::{NodeConfigFile, default_api_listen};
-use rxchain_cli::story;
+use rxchain_cli::{cluster, story};
 use rxchain_contract_types::json as contract_json;
 use rxchain_genesis::Genesis;
 use rxchain_genesis::dev::{DevConsortium, DevOptions, create_dev_consortium};
 use rxchain_genesis::keystore::{generate, read_key, write_key};
-use rxchain_node::mempool::MempoolLimits;
-use rxchain_node::{Node, NodeConfig};
+use rxchain_node::Node;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -166,6 +165,15 @@ enum Command {
         /// Tell the story, print, and exit instead of serving (for scripts and tests).
         #[arg(long)]
         exit_after_seed: bool,
+        /// Validators; with more than one, nodes 1.. run as `rxchain node` child processes.
+        #[arg(long, default_value_t = 1)]
+        nodes: usize,
+        /// `solo` (one node) or `pbft`; default: solo for one node, pbft for more.
+        #[arg(long)]
+        consensus: Option<String>,
+        /// Node i's libp2p transport listens on this port + i.
+        #[arg(long, default_value_t = 7640)]
+        p2p_port: u16,
     },
 }
 
@@ -179,9 +187,21 @@ enum GenesisCommand {
         chain_id: String,
         #[arg(long, default_value_t = 100)]
         block_interval_ms: u64,
-        /// Produce blocks even without transactions.
+        /// Produce blocks even without transactions (solo only).
         #[arg(long)]
         empty_blocks: bool,
+        /// `solo` (one validator) or `pbft`.
+        #[arg(long, default_value = "solo")]
+        consensus: String,
+        /// Validators; each gets a key and a `node-<i>.toml` (4 = 3f+1 with f = 1).
+        #[arg(long, default_value_t = 1)]
+        validators: usize,
+        /// Node i's API listens on this port + i.
+        #[arg(long, default_value_t = 8640)]
+        api_port: u16,
+        /// Node i's libp2p transport listens on this port + i.
+        #[arg(long, default_value_t = 7640)]
+        p2p_port: u16,
     },
     /// Validate a genesis file and print its hash.
     Check { file: PathBuf },
@@ -221,6 +241,10 @@ async fn run(command: Command) -> Result<()> {
                     chain_id,
                     block_interval_ms,
                     empty_blocks,
+                    consensus,
+                    validators,
+                    api_port,
+                    p2p_port,
                 },
         } => {
             let consortium = create_dev_consortium(
@@ -230,15 +254,25 @@ async fn run(command: Command) -> Result<()> {
                     genesis_time_ms: rxchain_node::runtime::now_ms(),
                     block_interval_ms,
                     empty_blocks,
+                    consensus,
+                    validators,
                 },
             )?;
-            let config = write_node_config(&dir, &consortium, &default_api_listen())?;
+            let configs = cluster::write_node_configs(
+                &dir,
+                &consortium,
+                cluster::Ports { api_port, p2p_port },
+            )?;
             let genesis = Genesis::load(&consortium.genesis_path)?;
             println!("genesis      {}", consortium.genesis_path.display());
             println!("genesis hash {}", hex::encode(genesis.hash()));
             println!("keys         {}", consortium.keystore.display());
-            println!("node config  {}", config.display());
-            println!("run it with: rxchain node --config {}", config.display());
+            for config in &configs {
+                println!("node config  {}", config.display());
+            }
+            for config in &configs {
+                println!("run it with: rxchain node --config {}", config.display());
+            }
             Ok(())
         }
         Command::Genesis {
@@ -257,12 +291,7 @@ async fn run(command: Command) -> Result<()> {
         }
         Command::Node { config } => {
             let config = NodeConfigFile::load(&config)?;
-            let node = open_node(
-                &config.genesis,
-                &config.data_dir,
-                &config.validator_key,
-                &config.capture_keys,
-            )?;
+            let node = cluster::open_node(&config)?;
             serve_until_interrupted(node, &config.api_listen, |address| {
                 println!("rxchain node serving http://{address}");
             })
@@ -439,7 +468,14 @@ async fn run(command: Command) -> Result<()> {
             dir,
             api,
             exit_after_seed,
-        } => demo(dir, &api, exit_after_seed).await,
+            nodes,
+            consensus,
+            p2p_port,
+        } => {
+            let consensus =
+                consensus.unwrap_or_else(|| if nodes > 1 { "pbft" } else { "solo" }.to_string());
+            demo(dir, &api, exit_after_seed, nodes, &consensus, p2p_port).await
+        }
     }
 }
 
@@ -527,51 +563,6 @@ fn verify(bundle_path: &Path, genesis_path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn write_node_config(dir: &Path, consortium: &DevConsortium, api: &str) -> Result<PathBuf> {
-    let path = dir.join("node.toml");
-    let config = NodeConfigFile {
-        genesis: PathBuf::from("genesis.toml"),
-        data_dir: PathBuf::from("data"),
-        validator_key: consortium
-            .validator_key()
-            .strip_prefix(dir)
-            .unwrap_or(&consortium.validator_key())
-            .to_path_buf(),
-        api_listen: api.to_string(),
-        // A development consortium's node captures EPCIS for all of its organizations.
-        capture_keys: rxchain_genesis::dev::ORGANIZATIONS
-            .iter()
-            .map(|organization| PathBuf::from("keys").join(format!("{}.key", organization.id)))
-            .collect(),
-    };
-    std::fs::write(&path, toml::to_string_pretty(&config)?)?;
-    Ok(path)
-}
-
-fn open_node(
-    genesis: &Path,
-    data_dir: &Path,
-    validator_key: &Path,
-    capture_keys: &[PathBuf],
-) -> Result<Node> {
-    let genesis = Genesis::load(genesis)?;
-    let validator_key = read_key(validator_key)?.signing_key;
-    let capture_keys = capture_keys
-        .iter()
-        .map(|path| read_key(path).map(|key| key.signing_key))
-        .collect::<Result<Vec<_>, _>>()?;
-    let node = Node::open(NodeConfig {
-        data_dir: data_dir.to_path_buf(),
-        genesis,
-        validator_key,
-        mempool: MempoolLimits::default(),
-        host: Default::default(),
-        capture_keys,
-    })?;
-    node.start()?;
-    Ok(node)
-}
-
 async fn serve_until_interrupted(
     node: Node,
     listen: &str,
@@ -598,13 +589,23 @@ async fn serve_until_interrupted(
     Ok(())
 }
 
-async fn demo(dir: Option<PathBuf>, api: &str, exit_after_seed: bool) -> Result<()> {
+async fn demo(
+    dir: Option<PathBuf>,
+    api: &str,
+    exit_after_seed: bool,
+    nodes: usize,
+    consensus: &str,
+    p2p_port: u16,
+) -> Result<()> {
     let dir = match dir {
         Some(dir) => dir,
         None => {
             std::env::temp_dir().join(format!("rxchain-demo-{}", rxchain_node::runtime::now_ms()))
         }
     };
+    let api_address: std::net::SocketAddr = api
+        .parse()
+        .with_context(|| format!("--api '{api}' is not an address with a port"))?;
     let fresh = !dir.join("genesis.toml").exists();
     let consortium = if fresh {
         let consortium = create_dev_consortium(
@@ -612,27 +613,42 @@ async fn demo(dir: Option<PathBuf>, api: &str, exit_after_seed: bool) -> Result<
             &DevOptions {
                 genesis_time_ms: rxchain_node::runtime::now_ms(),
                 block_interval_ms: 50,
+                consensus: consensus.to_string(),
+                validators: nodes,
                 ..DevOptions::default()
             },
         )?;
-        write_node_config(&dir, &consortium, api)?;
+        cluster::write_node_configs(
+            &dir,
+            &consortium,
+            cluster::Ports {
+                api_port: api_address.port(),
+                p2p_port,
+            },
+        )?;
         consortium
     } else {
+        let genesis = Genesis::load(&dir.join("genesis.toml"))?;
         DevConsortium {
             genesis_path: dir.join("genesis.toml"),
             keystore: dir.join("keys"),
+            validators: genesis.validators.len(),
         }
     };
-    let capture_keys: Vec<PathBuf> = rxchain_genesis::dev::ORGANIZATIONS
-        .iter()
-        .map(|organization| consortium.member_key(organization.id))
-        .collect();
-    let node = open_node(
-        &consortium.genesis_path,
-        &dir.join("data"),
-        &consortium.validator_key(),
-        &capture_keys,
-    )?;
+    let configs: Vec<PathBuf> = if consortium.validators == 1 {
+        vec![dir.join("node.toml")]
+    } else {
+        (0..consortium.validators)
+            .map(|index| dir.join(format!("node-{index}.toml")))
+            .collect()
+    };
+    // Node 0 runs in this process (the story drives it); the others are child processes,
+    // killed when the demo ends.
+    let mut own_config = NodeConfigFile::load(&configs[0])?;
+    own_config.api_listen = api.to_string();
+    let _cluster = cluster::Cluster::spawn(&configs[1..], &dir)?;
+    let node = cluster::open_node(&own_config)?;
+    cluster::wait_for_peers(&node, consortium.validators - 1, Duration::from_secs(60)).await?;
     let listener = tokio::net::TcpListener::bind(api)
         .await
         .with_context(|| format!("listening on {api}"))?;
@@ -645,7 +661,20 @@ async fn demo(dir: Option<PathBuf>, api: &str, exit_after_seed: bool) -> Result<
     println!("rxchain demo");
     println!("  data folder  {}", dir.display());
     println!("  genesis      {}", consortium.genesis_path.display());
+    println!(
+        "  consensus    {} with {} validator(s)",
+        node.genesis().consensus.kind(),
+        consortium.validators
+    );
     println!("  node API     http://{address}");
+    for (index, config) in configs.iter().enumerate().skip(1) {
+        let config = NodeConfigFile::load(config)?;
+        println!(
+            "  node {index} API   http://{}  (process; log {})",
+            config.api_listen,
+            dir.join(format!("node-{index}.log")).display()
+        );
+    }
     if fresh {
         let packs = story::tell(&node, &consortium).await?;
         println!("  chain head   height {}", node.head().height);

@@ -43,6 +43,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use borsh::{BorshDeserialize, BorshSerialize};
+
 use crate::{ConsensusError, PayloadHash};
 
 /// A validator's 32-byte identity (its public key or a hash of it).
@@ -83,14 +85,14 @@ pub struct PbftConfig {
 
 /// The last block committed before this engine started ordering (genesis: height 0 and the
 /// genesis block hash). It is the stable checkpoint at sequence 0, which needs no votes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
 pub struct ChainStart {
     pub height: u64,
     pub payload_hash: PayloadHash,
 }
 
 /// A pre-prepare, prepare or commit (which one is given by the message carrying it).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, BorshSerialize, BorshDeserialize)]
 pub struct Vote {
     pub view: u64,
     pub sequence: u64,
@@ -99,7 +101,7 @@ pub struct Vote {
 }
 
 /// "After executing `sequence` my chain is at `height` with `payload_hash` on top."
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, BorshSerialize, BorshDeserialize)]
 pub struct CheckpointVote {
     pub sequence: u64,
     pub height: u64,
@@ -108,7 +110,7 @@ pub struct CheckpointVote {
 }
 
 /// A checkpoint with a quorum of matching votes (no votes only for the chain start).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
 pub struct StableCheckpoint {
     pub sequence: u64,
     pub height: u64,
@@ -118,13 +120,13 @@ pub struct StableCheckpoint {
 
 /// Proof that a payload was prepared: the primary's pre-prepare and `quorum - 1` prepares
 /// from distinct backups, all for the same view, sequence and payload.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
 pub struct PreparedCertificate {
     pub pre_prepare: Vote,
     pub prepares: Vec<Vote>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
 pub struct ViewChange {
     pub new_view: u64,
     pub checkpoint: StableCheckpoint,
@@ -133,7 +135,7 @@ pub struct ViewChange {
     pub sender: ValidatorId,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
 pub struct NewView {
     pub view: u64,
     /// A quorum of view changes for `view` from distinct validators.
@@ -144,7 +146,7 @@ pub struct NewView {
 }
 
 /// What validators send each other.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
 pub enum Message {
     PrePrepare(Vote),
     /// Carries the primary's pre-prepare it answers, so a replica holding a different one
@@ -266,7 +268,7 @@ pub enum PbftEffect {
 }
 
 /// One sequence's durable state.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct PersistedEntry {
     pub sequence: u64,
     pub view: u64,
@@ -278,7 +280,7 @@ pub struct PersistedEntry {
 }
 
 /// What must survive a restart so the replica never contradicts itself.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct PersistedState {
     pub view: u64,
     pub view_active: bool,

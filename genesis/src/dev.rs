@@ -1,4 +1,5 @@
-//! A development consortium: five organizations, one member key each, one validator.
+//! A development consortium: five organizations, one member key each, and one validator (solo)
+//! or several (pbft).
 //!
 //! Used by `rxchain genesis new` and `rxchain demo`. The story it supports: a manufacturer makes
 //! packs, a distributor moves them, a pharmacy and a hospital dispense them, a regulator watches.
@@ -6,7 +7,7 @@
 use crate::keystore::{create_private_dir, generate, write_key};
 use crate::{
     ConsensusFile, ContractFile, GenesisError, GenesisFile, MemberFile, OrganizationFile,
-    REGISTRY_WASM, TRACE_WASM, ValidatorFile, sm3,
+    REGISTRY_WASM, TRACE_WASM, VALIDATORS_MAX, ValidatorFile, sm3,
 };
 use std::path::{Path, PathBuf};
 
@@ -72,6 +73,11 @@ pub struct DevOptions {
     pub genesis_time_ms: u64,
     pub block_interval_ms: u64,
     pub empty_blocks: bool,
+    /// `solo` or `pbft`.
+    pub consensus: String,
+    /// How many validators (exactly 1 for solo; 4 = 3f+1 with f = 1 is the smallest set that
+    /// tolerates a Byzantine validator). Validator `i` belongs to organization `i mod 5`.
+    pub validators: usize,
 }
 
 impl Default for DevOptions {
@@ -81,6 +87,8 @@ impl Default for DevOptions {
             genesis_time_ms: 0,
             block_interval_ms: 100,
             empty_blocks: false,
+            consensus: "solo".into(),
+            validators: 1,
         }
     }
 }
@@ -89,8 +97,9 @@ impl Default for DevOptions {
 #[derive(Clone, Debug)]
 pub struct DevConsortium {
     pub genesis_path: PathBuf,
-    /// Folder with `<organization id>.key` member keys and `validator-0.key`.
+    /// Folder with `<organization id>.key` member keys and `validator-<i>.key`.
     pub keystore: PathBuf,
+    pub validators: usize,
 }
 
 impl DevConsortium {
@@ -100,7 +109,12 @@ impl DevConsortium {
     }
 
     pub fn validator_key(&self) -> PathBuf {
-        self.keystore.join("validator-0.key")
+        self.validator_key_at(0)
+    }
+
+    /// Path of validator `index`'s key (also its node's network identity).
+    pub fn validator_key_at(&self, index: usize) -> PathBuf {
+        self.keystore.join(format!("validator-{index}.key"))
     }
 }
 
@@ -149,13 +163,22 @@ pub fn create_dev_consortium(
                 .collect(),
         });
     }
-    let validator_key = generate();
-    write_key(
-        &keystore,
-        "validator-0",
-        ORGANIZATIONS[0].id,
-        &validator_key,
-    )?;
+    if !(1..=VALIDATORS_MAX).contains(&options.validators) {
+        return Err(GenesisError::Invalid {
+            field: "validators".into(),
+            message: format!("1 to {VALIDATORS_MAX} validators"),
+        });
+    }
+    let mut validators = Vec::with_capacity(options.validators);
+    for index in 0..options.validators {
+        let organization = ORGANIZATIONS[index % ORGANIZATIONS.len()].id;
+        let key = generate();
+        write_key(&keystore, &format!("validator-{index}"), organization, &key)?;
+        validators.push(ValidatorFile {
+            organization: organization.into(),
+            public_key: hex::encode(key.verifying_key().as_bytes()),
+        });
+    }
 
     let contracts_dir = dir.join("contracts");
     std::fs::create_dir_all(&contracts_dir).map_err(|source| GenesisError::Write {
@@ -178,18 +201,18 @@ pub fn create_dev_consortium(
         chain_id: options.chain_id.clone(),
         genesis_time_ms: options.genesis_time_ms,
         consensus: ConsensusFile {
-            kind: "solo".into(),
+            kind: options.consensus.clone(),
             block_interval_ms: options.block_interval_ms,
             block_transactions_max: 5_000,
             block_bytes_max: 8 * 1024 * 1024,
             empty_blocks: options.empty_blocks,
+            view_change_timeout_ms: 1_000,
+            checkpoint_interval_sequences: 32,
+            retransmit_interval_ms: 200,
         },
         organizations,
         members,
-        validators: vec![ValidatorFile {
-            organization: ORGANIZATIONS[0].id.into(),
-            public_key: hex::encode(validator_key.verifying_key().as_bytes()),
-        }],
+        validators,
         contracts,
     };
     let text = format!(
@@ -207,5 +230,6 @@ pub fn create_dev_consortium(
     Ok(DevConsortium {
         genesis_path,
         keystore,
+        validators: options.validators,
     })
 }

@@ -2,7 +2,8 @@
 
 use crate::{
     CHAIN_ID_CHARACTERS_MAX, CONTRACT_WASM_BYTES_MAX, Consensus, Genesis, GenesisContract,
-    GenesisError, MEMBERS_MAX, ORGANIZATIONS_MAX, SoloParameters, VALIDATORS_MAX, invalid, sm3,
+    GenesisError, MEMBERS_MAX, ORGANIZATIONS_MAX, PbftParameters, SoloParameters, VALIDATORS_MAX,
+    invalid, sm3,
 };
 use rxchain_contract_types::PublicKeyBytes;
 use rxchain_contract_types::registry::{Member, Organization, Validator};
@@ -27,7 +28,7 @@ pub struct GenesisFile {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsensusFile {
-    /// `solo` (raft and pbft come with the multi-node work).
+    /// `solo` (exactly one validator) or `pbft` (3f+1 validators tolerate f Byzantine ones).
     pub kind: String,
     #[serde(default = "default_block_interval_ms")]
     pub block_interval_ms: u64,
@@ -37,6 +38,25 @@ pub struct ConsensusFile {
     pub block_bytes_max: u64,
     #[serde(default)]
     pub empty_blocks: bool,
+    /// PBFT: no block for this long while transactions wait starts a view change.
+    #[serde(default = "default_view_change_timeout_ms")]
+    pub view_change_timeout_ms: u64,
+    /// PBFT: a checkpoint (and log garbage collection) every this many sequences.
+    #[serde(default = "default_checkpoint_interval_sequences")]
+    pub checkpoint_interval_sequences: u64,
+    /// PBFT: period of status messages and re-sends of possibly lost votes.
+    #[serde(default = "default_retransmit_interval_ms")]
+    pub retransmit_interval_ms: u64,
+}
+
+fn default_view_change_timeout_ms() -> u64 {
+    1_000
+}
+fn default_checkpoint_interval_sequences() -> u64 {
+    32
+}
+fn default_retransmit_interval_ms() -> u64 {
+    200
 }
 
 fn default_block_interval_ms() -> u64 {
@@ -227,8 +247,7 @@ impl GenesisFile {
                 format!("1 to {VALIDATORS_MAX} validators"),
             ));
         }
-        let Consensus::Solo(_) = &consensus;
-        if self.validators.len() != 1 {
+        if matches!(consensus, Consensus::Solo(_)) && self.validators.len() != 1 {
             return Err(invalid(
                 "validators",
                 "the solo engine runs exactly one validator",
@@ -328,23 +347,27 @@ impl GenesisFile {
 
 impl ConsensusFile {
     fn validate(&self) -> Result<Consensus, GenesisError> {
+        let block_limits = || -> Result<(), GenesisError> {
+            if !(1..=60_000).contains(&self.block_interval_ms) {
+                return Err(invalid(
+                    "consensus.block_interval_ms",
+                    "1 to 60000 milliseconds",
+                ));
+            }
+            if !(1..=100_000).contains(&self.block_transactions_max) {
+                return Err(invalid(
+                    "consensus.block_transactions_max",
+                    "1 to 100000 transactions",
+                ));
+            }
+            if !(1024..=64 * 1024 * 1024).contains(&self.block_bytes_max) {
+                return Err(invalid("consensus.block_bytes_max", "1 KiB to 64 MiB"));
+            }
+            Ok(())
+        };
         match self.kind.as_str() {
             "solo" => {
-                if !(1..=60_000).contains(&self.block_interval_ms) {
-                    return Err(invalid(
-                        "consensus.block_interval_ms",
-                        "1 to 60000 milliseconds",
-                    ));
-                }
-                if !(1..=100_000).contains(&self.block_transactions_max) {
-                    return Err(invalid(
-                        "consensus.block_transactions_max",
-                        "1 to 100000 transactions",
-                    ));
-                }
-                if !(1024..=64 * 1024 * 1024).contains(&self.block_bytes_max) {
-                    return Err(invalid("consensus.block_bytes_max", "1 KiB to 64 MiB"));
-                }
+                block_limits()?;
                 Ok(Consensus::Solo(SoloParameters {
                     block_interval_ms: self.block_interval_ms,
                     block_transactions_max: self.block_transactions_max,
@@ -352,12 +375,44 @@ impl ConsensusFile {
                     empty_blocks: self.empty_blocks,
                 }))
             }
-            "raft" | "pbft" => Err(invalid(
+            "pbft" => {
+                block_limits()?;
+                if self.empty_blocks {
+                    return Err(invalid(
+                        "consensus.empty_blocks",
+                        "pbft makes blocks only for transactions",
+                    ));
+                }
+                if !(50..=600_000).contains(&self.view_change_timeout_ms) {
+                    return Err(invalid(
+                        "consensus.view_change_timeout_ms",
+                        "50 to 600000 milliseconds",
+                    ));
+                }
+                if !(1..=10_000).contains(&self.checkpoint_interval_sequences) {
+                    return Err(invalid(
+                        "consensus.checkpoint_interval_sequences",
+                        "1 to 10000 sequences",
+                    ));
+                }
+                if !(10..=self.view_change_timeout_ms).contains(&self.retransmit_interval_ms) {
+                    return Err(invalid(
+                        "consensus.retransmit_interval_ms",
+                        "10 milliseconds to the view change timeout",
+                    ));
+                }
+                Ok(Consensus::Pbft(PbftParameters {
+                    block_interval_ms: self.block_interval_ms,
+                    block_transactions_max: self.block_transactions_max,
+                    block_bytes_max: self.block_bytes_max,
+                    view_change_timeout_ms: self.view_change_timeout_ms,
+                    checkpoint_interval_sequences: self.checkpoint_interval_sequences,
+                    retransmit_interval_ms: self.retransmit_interval_ms,
+                }))
+            }
+            "raft" => Err(invalid(
                 "consensus.kind",
-                format!(
-                    "'{}' is not available in this build yet; use 'solo'",
-                    self.kind
-                ),
+                "'raft' is not available in this build yet; use 'solo' or 'pbft'",
             )),
             other => Err(invalid(
                 "consensus.kind",

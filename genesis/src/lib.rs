@@ -74,6 +74,34 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> GenesisError
 pub enum Consensus {
     /// One validator orders blocks (development and single-organization pilots).
     Solo(SoloParameters),
+    /// 3f+1 validators tolerate f Byzantine ones (pre-prepare / prepare / commit, view change).
+    Pbft(PbftParameters),
+}
+
+impl Consensus {
+    /// The engine's name as the genesis file writes it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Consensus::Solo(_) => "solo",
+            Consensus::Pbft(_) => "pbft",
+        }
+    }
+}
+
+/// Parameters of the PBFT engine.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct PbftParameters {
+    /// The primary cuts a block this long after the first waiting transaction arrived.
+    pub block_interval_ms: u64,
+    pub block_transactions_max: u32,
+    pub block_bytes_max: u64,
+    /// No block for this long while transactions wait starts a view change (doubling per
+    /// consecutive view change, up to 16 times this).
+    pub view_change_timeout_ms: u64,
+    /// A checkpoint every this many sequences; the log below a stable one is dropped.
+    pub checkpoint_interval_sequences: u64,
+    /// Status broadcasts and re-sends of possibly lost votes happen this often.
+    pub retransmit_interval_ms: u64,
 }
 
 /// Parameters of the solo engine.

@@ -225,7 +225,10 @@ async fn chain(State(node): State<Node>) -> ApiResult {
     Ok(Json(json!({
         "chain_id": node.genesis().chain_id,
         "genesis_hash": hex::encode(node.genesis_hash()),
-        "consensus": "solo",
+        "consensus": node.genesis().consensus.kind(),
+        "view": node.metrics().consensus_view.load(std::sync::atomic::Ordering::Relaxed),
+        "peers_connected": node.metrics().peers_connected.load(std::sync::atomic::Ordering::Relaxed),
+        "halted": node.halted(),
         "head": {
             "height": head.height,
             "hash": hex::encode(head.hash),

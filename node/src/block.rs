@@ -44,6 +44,20 @@ pub struct ValidatorSignature {
     pub signature: [u8; 64],
 }
 
+impl ValidatorSignature {
+    /// Whether this is the validator's strict-valid signature over block `height` with `block_hash`.
+    pub fn verifies(&self, height: u64, block_hash: &Hash) -> bool {
+        let Ok(key) = VerifyingKey::from_bytes(&self.validator) else {
+            return false;
+        };
+        key.verify_strict(
+            &certificate_message(height, block_hash),
+            &Signature::from_bytes(&self.signature),
+        )
+        .is_ok()
+    }
+}
+
 /// Signatures of a quorum of the validator set over the header hash.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct FinalityCertificate {
@@ -100,7 +114,12 @@ impl FinalityCertificate {
                 found: hex::encode(self.block_hash),
             });
         }
-        let message = certificate_message(self.height, &self.block_hash);
+        self.verify_signatures(validators)
+    }
+
+    /// Checks the signatures alone (every signer a distinct validator, every signature
+    /// strict-valid, a quorum of them) for the height and block hash the certificate names.
+    pub fn verify_signatures(&self, validators: &[[u8; 32]]) -> Result<(), CertificateError> {
         let mut seen = Vec::new();
         for entry in &self.signatures {
             let name = hex::encode(entry.validator);
@@ -110,10 +129,9 @@ impl FinalityCertificate {
             if seen.contains(&entry.validator) {
                 return Err(CertificateError::DuplicateSigner(name));
             }
-            let key = VerifyingKey::from_bytes(&entry.validator)
-                .map_err(|_| CertificateError::BadSignature(name.clone()))?;
-            key.verify_strict(&message, &Signature::from_bytes(&entry.signature))
-                .map_err(|_| CertificateError::BadSignature(name))?;
+            if !entry.verifies(self.height, &self.block_hash) {
+                return Err(CertificateError::BadSignature(name));
+            }
             seen.push(entry.validator);
         }
         let quorum = quorum(validators.len());

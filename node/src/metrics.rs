@@ -14,6 +14,12 @@ pub struct Metrics {
     pub mempool_transactions: AtomicU64,
     pub block_execution_microseconds_total: AtomicU64,
     pub fuel_used_total: AtomicU64,
+    /// Other validators this node is connected to (multi-node chains).
+    pub peers_connected: AtomicU64,
+    /// The consensus view (PBFT), which changes when a primary is replaced.
+    pub consensus_view: AtomicU64,
+    pub view_changes: AtomicU64,
+    pub blocks_synced: AtomicU64,
 }
 
 impl Metrics {
@@ -27,7 +33,7 @@ impl Metrics {
 
     /// The Prometheus text exposition of every counter.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 9] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 13] = [
             (
                 "rxchain_transactions_admitted_total",
                 "counter",
@@ -81,6 +87,30 @@ impl Metrics {
                 "counter",
                 "Contract fuel used by committed transactions.",
                 &self.fuel_used_total,
+            ),
+            (
+                "rxchain_peers_connected",
+                "gauge",
+                "Other validators this node is connected to.",
+                &self.peers_connected,
+            ),
+            (
+                "rxchain_consensus_view",
+                "gauge",
+                "The consensus view (PBFT).",
+                &self.consensus_view,
+            ),
+            (
+                "rxchain_view_changes_total",
+                "counter",
+                "Views this node moved to after a primary failed or misbehaved.",
+                &self.view_changes,
+            ),
+            (
+                "rxchain_blocks_synced_total",
+                "counter",
+                "Certified blocks fetched from peers and re-executed.",
+                &self.blocks_synced,
             ),
         ];
         let mut text = String::new();

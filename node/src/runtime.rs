@@ -35,6 +35,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
+mod replica;
+pub use replica::ReplicaNetwork;
+
+/// Transactions kept for a later gossip when no peer took them, at most (the oldest go first).
+const UNSENT_GOSSIP_MAX: usize = 10_000;
+
 /// How often the driver wakes without news, at most.
 const DRIVER_TICK_MS_MAX: u64 = 20;
 
@@ -54,6 +60,16 @@ pub struct NodeConfig {
 enum DriverMessage {
     Wake,
     Stop,
+    /// A consensus message from a validator (the network authenticated the peer).
+    Consensus {
+        from: [u8; 32],
+        bytes: Vec<u8>,
+    },
+    /// The answer to a block sync request.
+    Synced {
+        from: [u8; 32],
+        result: Result<Vec<u8>, String>,
+    },
 }
 
 struct Inner {
@@ -75,6 +91,12 @@ struct Inner {
     /// Held while the node picks nonces and queues transactions it signs itself, so two
     /// captures for one key never choose the same nonce.
     signing: Mutex<()>,
+    /// With a multi-node engine: where admitted transactions are gossiped.
+    gossip: Mutex<Option<(crate::network::NetworkHandle, tokio::runtime::Handle)>>,
+    /// Transactions admitted while no peer could take them; gossiped when a peer subscribes.
+    unsent_gossip: Mutex<VecDeque<Vec<u8>>>,
+    /// Why block production stopped for good (a diverging state root, a failed write).
+    halted: Mutex<Option<String>>,
 }
 
 /// A running (or ready to run) node. Cheap to clone; clones share the node.
@@ -294,7 +316,6 @@ pub struct LocatedEvent {
 impl Node {
     /// Opens the data folder and prepares the node; call [`Node::start`] to produce blocks.
     pub fn open(config: NodeConfig) -> Result<Node, NodeError> {
-        let Consensus::Solo(_) = &config.genesis.consensus;
         let validators = validator_keys(&config.genesis);
         let own_key = config.validator_key.verifying_key().to_bytes();
         if !validators.contains(&own_key) {
@@ -338,18 +359,26 @@ impl Node {
                 capture_keys: config.capture_keys,
                 capture_jobs: crate::epcis::CaptureJobs::default(),
                 signing: Mutex::new(()),
+                gossip: Mutex::new(None),
+                unsent_gossip: Mutex::new(VecDeque::new()),
+                halted: Mutex::new(None),
             }),
             driver: Arc::new(Mutex::new(None)),
         })
     }
 
-    /// Starts the consensus driver thread.
+    /// Starts the consensus driver thread of a solo chain.
     pub fn start(&self) -> Result<(), NodeError> {
         let mut driver = self.driver.lock().expect("driver lock");
         if driver.is_some() {
             return Ok(());
         }
-        let Consensus::Solo(parameters) = &self.inner.genesis.consensus;
+        let Consensus::Solo(parameters) = &self.inner.genesis.consensus else {
+            return Err(NodeError::Config(format!(
+                "a {} chain needs the network: start it with a listen address and peers",
+                self.inner.genesis.consensus.kind()
+            )));
+        };
         let engine = SoloEngine::new(
             SoloConfig {
                 block_interval_ms: parameters.block_interval_ms,
@@ -370,6 +399,23 @@ impl Node {
                 .spawn(move || drive(inner, Box::new(engine), receiver, tick_ms))?,
         );
         Ok(())
+    }
+
+    /// Starts a replica of a multi-node chain: the libp2p network (listening on
+    /// `network.listen`, dialing `network.peers`) and the consensus driver. Must be called
+    /// inside a tokio runtime.
+    pub fn start_replica(&self, network: replica::ReplicaNetwork) -> Result<(), NodeError> {
+        let mut driver = self.driver.lock().expect("driver lock");
+        if driver.is_some() {
+            return Ok(());
+        }
+        *driver = Some(replica::start(self, network)?);
+        Ok(())
+    }
+
+    /// Why the node stopped producing blocks, if it did (it keeps serving reads).
+    pub fn halted(&self) -> Option<String> {
+        self.inner.halted.lock().expect("halted lock").clone()
     }
 
     /// Stops the driver after the block in progress (if any) is committed.
@@ -468,8 +514,52 @@ impl Node {
         Ok(submitted)
     }
 
-    /// Checks and queues a transaction's canonical bytes; returns its id.
+    /// Checks and queues a transaction's canonical bytes; returns its id. On a multi-node
+    /// chain an admitted transaction is also gossiped to the other nodes.
     pub fn submit(&self, bytes: &[u8]) -> Result<Hash, TransactionError> {
+        let result = self.submit_from_peer(bytes);
+        if result.is_ok() {
+            self.gossip(bytes.to_vec());
+        }
+        result
+    }
+
+    /// Publishes an admitted transaction to the other nodes; one no peer took is kept and
+    /// published again when a peer subscribes.
+    fn gossip(&self, bytes: Vec<u8>) {
+        let Some((network, runtime)) = self.inner.gossip.lock().expect("gossip lock").clone()
+        else {
+            return;
+        };
+        let node = self.clone();
+        runtime.spawn(async move {
+            if let Err(error) = network.publish_transaction(bytes.clone()).await {
+                tracing::debug!(%error, "gossiping a transaction failed; kept for later");
+                let mut unsent = node.inner.unsent_gossip.lock().expect("gossip lock");
+                if unsent.len() >= UNSENT_GOSSIP_MAX {
+                    unsent.pop_front();
+                }
+                unsent.push_back(bytes);
+            }
+        });
+    }
+
+    /// Publishes again what no peer took (called when a peer subscribes).
+    fn gossip_unsent(&self) {
+        let unsent: Vec<Vec<u8>> = self
+            .inner
+            .unsent_gossip
+            .lock()
+            .expect("gossip lock")
+            .drain(..)
+            .collect();
+        for bytes in unsent {
+            self.gossip(bytes);
+        }
+    }
+
+    /// Checks and queues a transaction that arrived by gossip (gossipsub forwards it itself).
+    pub fn submit_from_peer(&self, bytes: &[u8]) -> Result<Hash, TransactionError> {
         let result = self.admit(bytes);
         match &result {
             Ok(_) => {
@@ -828,6 +918,7 @@ fn build_block(
     height: u64,
     transactions_max: u32,
     bytes_max: u64,
+    certify_alone: bool,
 ) -> Result<Prepared, NodeError> {
     let storage = &inner.storage;
     let head = inner.head.borrow().clone();
@@ -857,7 +948,9 @@ fn build_block(
         validator_set_hash: validator_set_hash(&inner.validators),
     };
     let block_hash = header.hash();
-    let certificate = FinalityCertificate {
+    // Solo: this validator is the whole quorum. Otherwise the certificate is assembled from
+    // the validators' signatures once the block is final.
+    let certificate = certify_alone.then(|| FinalityCertificate {
         height,
         block_hash,
         signatures: vec![FinalityCertificate::sign(
@@ -865,14 +958,14 @@ fn build_block(
             block_hash,
             &inner.validator_key,
         )],
-    };
+    });
     Ok(Prepared {
         committed: CommittedBlock {
             block: Block {
                 header,
                 transactions,
             },
-            certificate: Some(certificate),
+            certificate,
             effects,
         },
         execution,
@@ -914,6 +1007,12 @@ fn commit(inner: &Inner, prepared: Prepared) -> Result<(), NodeError> {
     Ok(())
 }
 
+/// Stops block production for good and says why (the API keeps serving reads).
+fn halt(inner: &Inner, reason: String) {
+    tracing::error!(%reason, "the node stops producing blocks");
+    *inner.halted.lock().expect("halted lock") = Some(reason);
+}
+
 fn drive(
     inner: Arc<Inner>,
     mut engine: Box<dyn ConsensusEngine>,
@@ -924,7 +1023,7 @@ fn drive(
     loop {
         match receiver.recv_timeout(Duration::from_millis(tick_ms)) {
             Ok(DriverMessage::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => return,
-            Ok(DriverMessage::Wake) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {}
         }
         // Many wake-ups may have queued while a block was executing; one pass serves them all.
         while let Ok(message) = receiver.try_recv() {
@@ -949,7 +1048,7 @@ fn drive(
                         height,
                         transactions_max,
                         bytes_max,
-                    } => match build_block(&inner, height, transactions_max, bytes_max) {
+                    } => match build_block(&inner, height, transactions_max, bytes_max, true) {
                         Ok(block) => {
                             let payload_hash = block.committed.block.header.hash();
                             prepared = Some(block);
@@ -975,7 +1074,7 @@ fn drive(
                         if let Err(error) = commit(&inner, block) {
                             // A block that cannot be stored must not be acknowledged; stop
                             // producing rather than continue on a head that is not on disk.
-                            tracing::error!(%error, height, "commit failed; the node stops producing blocks");
+                            halt(&inner, format!("storing block {height} failed: {error}"));
                             return;
                         }
                         // A full backlog should not wait for the next tick.

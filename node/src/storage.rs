@@ -66,6 +66,7 @@ const COLUMN_FAMILIES: [&str; 13] = [
 
 const HEAD_KEY: &[u8] = b"head";
 const GENESIS_HASH_KEY: &[u8] = b"genesis_hash";
+const CONSENSUS_STATE_KEY: &[u8] = b"consensus_state";
 
 /// Most index entries one topic lookup returns.
 pub const EVENTS_PER_LOOKUP_MAX: usize = 10_000;
@@ -474,6 +475,25 @@ impl Storage {
         write_options.set_sync(true);
         self.db.write_opt(batch, &write_options)?;
         Ok(head)
+    }
+
+    /// The consensus engine's durable state (PBFT votes and view), as last saved.
+    pub fn consensus_state(&self) -> Result<Option<Vec<u8>>, NodeError> {
+        self.get(META, CONSENSUS_STATE_KEY)
+    }
+
+    /// Saves the consensus engine's state with a synced write: the engine may send votes that
+    /// depend on it only after this returns.
+    pub fn save_consensus_state(&self, bytes: &[u8]) -> Result<(), NodeError> {
+        let mut write_options = WriteOptions::default();
+        write_options.set_sync(true);
+        self.db.put_cf_opt(
+            self.family(META),
+            CONSENSUS_STATE_KEY,
+            bytes,
+            &write_options,
+        )?;
+        Ok(())
     }
 
     /// Counts one lookup of `code` from `place` and returns the record including it.

@@ -1,0 +1,224 @@
+//! Running nodes from configuration files, and local clusters of `rxchain node` processes.
+//!
+//! A development consortium with N validators gets one `node-<i>.toml` per validator (API on
+//! `api_port + i`, libp2p on `p2p_port + i`, every other validator as a peer). [`open_node`]
+//! starts a node from such a file: solo chains run alone, multi-node chains start the libp2p
+//! network and the replica driver. [`Cluster`] runs nodes as child processes of this binary and
+//! kills them when dropped, so a demo or benchmark never leaves processes behind.
+
+use crate::config::NodeConfigFile;
+use anyhow::{Context, Result, bail};
+use rxchain_genesis::Genesis;
+use rxchain_genesis::dev::DevConsortium;
+use rxchain_genesis::keystore::read_key;
+use rxchain_node::mempool::MempoolLimits;
+use rxchain_node::runtime::ReplicaNetwork;
+use rxchain_node::{Node, NodeConfig};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Ports of node `i`: API `api_port + i`, libp2p `p2p_port + i`.
+#[derive(Clone, Copy, Debug)]
+pub struct Ports {
+    pub api_port: u16,
+    pub p2p_port: u16,
+}
+
+fn p2p_address(port: u16) -> String {
+    format!("/ip4/127.0.0.1/tcp/{port}")
+}
+
+/// Writes `node.toml` (one validator) or `node-<i>.toml` for each validator; returns the paths.
+pub fn write_node_configs(
+    dir: &Path,
+    consortium: &DevConsortium,
+    ports: Ports,
+) -> Result<Vec<PathBuf>> {
+    let count = consortium.validators;
+    let mut paths = Vec::with_capacity(count);
+    for index in 0..count {
+        let offset = u16::try_from(index).context("too many validators")?;
+        let path = if count == 1 {
+            dir.join("node.toml")
+        } else {
+            dir.join(format!("node-{index}.toml"))
+        };
+        let key = consortium.validator_key_at(index);
+        let config = NodeConfigFile {
+            genesis: PathBuf::from("genesis.toml"),
+            data_dir: if count == 1 {
+                PathBuf::from("data")
+            } else {
+                PathBuf::from(format!("data-{index}"))
+            },
+            validator_key: key.strip_prefix(dir).unwrap_or(&key).to_path_buf(),
+            api_listen: format!("127.0.0.1:{}", ports.api_port + offset),
+            // A development consortium's nodes capture EPCIS for all of its organizations.
+            capture_keys: rxchain_genesis::dev::ORGANIZATIONS
+                .iter()
+                .map(|organization| PathBuf::from("keys").join(format!("{}.key", organization.id)))
+                .collect(),
+            p2p_listen: (count > 1).then(|| p2p_address(ports.p2p_port + offset)),
+            peers: if count > 1 {
+                (0..count)
+                    .filter(|other| *other != index)
+                    .map(|other| p2p_address(ports.p2p_port + other as u16))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        };
+        std::fs::write(&path, toml::to_string_pretty(&config)?)?;
+        paths.push(path);
+    }
+    Ok(paths)
+}
+
+/// Opens and starts the node a configuration describes (must run inside a tokio runtime).
+pub fn open_node(config: &NodeConfigFile) -> Result<Node> {
+    let genesis = Genesis::load(&config.genesis)?;
+    let validator_key = read_key(&config.validator_key)?.signing_key;
+    let capture_keys = config
+        .capture_keys
+        .iter()
+        .map(|path| read_key(path).map(|key| key.signing_key))
+        .collect::<Result<Vec<_>, _>>()?;
+    let multi_node = genesis.validators.len() > 1
+        || !matches!(genesis.consensus, rxchain_genesis::Consensus::Solo(_));
+    let node = Node::open(NodeConfig {
+        data_dir: config.data_dir.clone(),
+        genesis,
+        validator_key,
+        mempool: MempoolLimits::default(),
+        host: Default::default(),
+        capture_keys,
+    })?;
+    if multi_node {
+        let listen = config
+            .p2p_listen
+            .as_deref()
+            .context("a multi-node chain needs p2p_listen in the node config")?;
+        let network = ReplicaNetwork {
+            listen: listen
+                .parse()
+                .with_context(|| format!("p2p_listen '{listen}' is not a multiaddr"))?,
+            peers: config
+                .peers
+                .iter()
+                .map(|peer| {
+                    peer.parse()
+                        .with_context(|| format!("peer '{peer}' is not a multiaddr"))
+                })
+                .collect::<Result<_>>()?,
+        };
+        node.start_replica(network)?;
+    } else {
+        node.start()?;
+    }
+    Ok(node)
+}
+
+/// `rxchain node` child processes; killed (SIGKILL) when dropped.
+#[derive(Debug, Default)]
+pub struct Cluster {
+    children: Vec<(PathBuf, Option<Child>)>,
+}
+
+impl Cluster {
+    /// Starts `rxchain node --config <path>` for each path, with this executable.
+    pub fn spawn(configs: &[PathBuf], log_dir: &Path) -> Result<Cluster> {
+        let mut cluster = Cluster::default();
+        for config in configs {
+            cluster.children.push((config.clone(), None));
+        }
+        for index in 0..configs.len() {
+            cluster.restart(index, log_dir)?;
+        }
+        Ok(cluster)
+    }
+
+    /// Starts node `index` again (after [`Cluster::kill`]).
+    pub fn restart(&mut self, index: usize, log_dir: &Path) -> Result<()> {
+        let (config, child) = &mut self.children[index];
+        if child.is_some() {
+            bail!("node {index} is running");
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log_dir.join(format!("node-{index}.log")))?;
+        let spawned = Command::new(std::env::current_exe()?)
+            .args(["node", "--config"])
+            .arg(&*config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("starting an rxchain node process")?;
+        *child = Some(spawned);
+        Ok(())
+    }
+
+    /// SIGKILLs node `index`.
+    pub fn kill(&mut self, index: usize) -> Result<()> {
+        if let Some(mut child) = self.children[index].1.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.children.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.children.is_empty()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for index in 0..self.children.len() {
+            let _ = self.kill(index);
+        }
+    }
+}
+
+/// Waits until `url` answers 200, or fails after `timeout`.
+pub async fn wait_until_serving(url: &str, timeout: Duration) -> Result<()> {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(response) = client.get(url).send().await
+            && response.status().is_success()
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("{url} did not answer within {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until `node` is connected to `peers` other validators, or fails after `timeout`.
+pub async fn wait_for_peers(node: &Node, peers: usize, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    let connected = || {
+        node.metrics()
+            .peers_connected
+            .load(std::sync::atomic::Ordering::Relaxed) as usize
+    };
+    while connected() < peers {
+        if Instant::now() > deadline {
+            bail!(
+                "connected to {} of {peers} other validators after {timeout:?}",
+                connected()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}

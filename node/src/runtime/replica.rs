@@ -1,0 +1,1152 @@
+//! The PBFT driver: runs the pure [`PbftEngine`] against libp2p, RocksDB and the executor.
+//!
+//! What the engine leaves to its driver, and how this one does it:
+//! - **Signing.** Every consensus message travels in an [`Envelope`] signed by its sender over
+//!   the genesis hash and the message; the receiver checks the signature against the peer the
+//!   network authenticated (Noise, allow-listed to the validators' keys). Votes embedded in
+//!   certificates that a validator forwards (prepared certificates in view changes, commit and
+//!   checkpoint proofs) are covered by the forwarder's signature only; what makes a block
+//!   final here is the finality certificate below, which is checked signature by signature.
+//! - **Bodies.** The engine orders block hashes. The primary builds and executes a block, and
+//!   sends the block with its pre-prepare; a backup checks the block (hash, chain, validator
+//!   set, transaction root and signatures, parent, timestamp) and executes it on its head,
+//!   comparing receipts and state root, before the engine may prepare it. An invalid block
+//!   makes the engine start a view change. A pre-prepare for a block above the head waits until
+//!   the head catches up.
+//! - **Finality certificates.** With its commit a validator sends its Ed25519 signature over the
+//!   block's height and hash. A block final in the engine is stored (executed effects, block and
+//!   certificate in one synced batch) once a quorum of those signatures is at hand; if they do
+//!   not arrive, the block and its certificate are fetched from peers.
+//! - **Durability.** `Persist` is written with a synced write before any message after it is
+//!   sent, so a restarted replica never contradicts a vote it sent.
+//! - **Block sync.** A replica behind (after downtime, a partition, or a state transfer the
+//!   engine asked for) fetches blocks with certificates from peers, checks each certificate
+//!   against the validator set, re-executes the block and compares the state root. A certified
+//!   block whose state root this node cannot reproduce halts block production with an error
+//!   naming the height and both roots, instead of diverging.
+
+use super::{
+    DriverMessage, Inner, Node, Prepared, build_block, commit, committed_nonce, halt, now_ms,
+};
+use crate::NodeError;
+use crate::block::{
+    BLOCK_VERSION, Block, FinalityCertificate, ValidatorSignature, quorum, transactions_root,
+    validator_set_hash,
+};
+use crate::hash::Hash;
+use crate::metrics::Metrics;
+use crate::network::{Channel, NetworkConfig, NetworkEvent, NetworkHandle, peer_id};
+use crate::receipt::receipts_root;
+use crate::state::next_state_root;
+use crate::storage::{CommittedBlock, Storage};
+use borsh::{BorshDeserialize, BorshSerialize};
+use ed25519_dalek::{Signature, Signer, VerifyingKey};
+use libp2p::{Multiaddr, PeerId};
+use rxchain_consensus::pbft::{
+    ChainStart, Message, NULL_PAYLOAD_HASH, PbftConfig, PbftEffect, PbftEngine, PbftInput,
+    PersistedState, ValidatorId, Vote,
+};
+use rxchain_genesis::{Consensus, PbftParameters};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+/// Version byte in front of every envelope.
+const ENVELOPE_VERSION: u8 = 1;
+/// Domain separation tag of consensus message signatures.
+const ENVELOPE_DOMAIN: &[u8] = b"rxchain/consensus-message/v1";
+/// Block bodies received ahead of the head that are kept, at most.
+const BODIES_MAX: usize = 64;
+/// Bodies further above the head than this are not kept (a window's worth of blocks).
+const BODIES_AHEAD_BLOCKS_MAX: u64 = 128;
+/// Pre-prepares waiting for the head to reach their parent, at most.
+const WAITING_PRE_PREPARES_MAX: usize = 64;
+/// Blocks per sync response, at most.
+const SYNC_BLOCKS_PER_REQUEST_MAX: u64 = 64;
+/// Bytes of blocks per sync response, at most (the network limit is 32 MiB).
+const SYNC_RESPONSE_BYTES_MAX: usize = 24 * 1024 * 1024;
+/// A block may be stamped at most this far ahead of this node's clock.
+const TIMESTAMP_AHEAD_MS_MAX: u64 = 10_000;
+/// A final block whose certificate has not gathered for this long is fetched from peers.
+const CERTIFICATE_WAIT_MS: u64 = 1_000;
+/// A sync request unanswered for this long is given up and sent to another peer.
+const SYNC_REQUEST_TIMEOUT_MS: u64 = 5_000;
+/// Unconnected validators are dialed again this often.
+const REDIAL_INTERVAL_MS: u64 = 500;
+/// The watermark window, in checkpoint intervals.
+const WATERMARK_WINDOW_INTERVALS: u64 = 4;
+/// The view-change timeout doubles per consecutive view change up to this factor.
+const VIEW_CHANGE_TIMEOUT_GROWTH_MAX: u64 = 16;
+/// View changes further ahead than this many views are ignored.
+const VIEWS_AHEAD_MAX: u64 = 16;
+/// How often the driver wakes without news, at most.
+const TICK_MS_MAX: u64 = 10;
+/// Messages drained from the driver's queue per pass, at most (then the engine gets time).
+const MESSAGES_PER_PASS_MAX: usize = 1_024;
+
+/// Where a replica listens and whom it dials.
+#[derive(Clone, Debug)]
+pub struct ReplicaNetwork {
+    pub listen: Multiaddr,
+    /// The other validators' addresses, dialed until connected (and again after a drop).
+    pub peers: Vec<Multiaddr>,
+}
+
+/// A consensus message on the wire, with what the receiver needs besides the engine's votes.
+#[derive(BorshSerialize, BorshDeserialize)]
+struct Envelope {
+    message: Message,
+    /// The block bodies of a `PrePrepare` or of a `NewView`'s pre-prepares.
+    blocks: Vec<Block>,
+    /// With a `Commit`: the sender's finality signature over (height, block hash).
+    finality: Option<(u64, [u8; 64])>,
+    /// With a `CommitProof`: the block's finality certificate.
+    certificate: Option<FinalityCertificate>,
+    /// The sender's signature over [`ENVELOPE_DOMAIN`], the genesis hash and `message`.
+    signature: [u8; 64],
+}
+
+fn message_signing_bytes(genesis_hash: &Hash, message: &Message) -> Vec<u8> {
+    let mut bytes = ENVELOPE_DOMAIN.to_vec();
+    bytes.extend_from_slice(genesis_hash);
+    borsh::to_writer(&mut bytes, message).expect("writing to a Vec cannot fail");
+    bytes
+}
+
+/// "Send me blocks from `from_height` on."
+#[derive(BorshSerialize, BorshDeserialize)]
+struct SyncRequest {
+    from_height: u64,
+    count: u64,
+}
+
+/// Consecutive certified blocks from the requested height, and the server's head height.
+#[derive(BorshSerialize, BorshDeserialize)]
+struct SyncResponse {
+    head_height: u64,
+    blocks: Vec<(Block, FinalityCertificate)>,
+}
+
+/// Answers a block sync request from storage.
+fn serve_sync(storage: &Storage, request: &[u8]) -> Vec<u8> {
+    let mut response = SyncResponse {
+        head_height: 0,
+        blocks: Vec::new(),
+    };
+    let answer = (|| -> Result<(), NodeError> {
+        let request: SyncRequest = borsh::from_slice(request)
+            .map_err(|error| NodeError::Network(format!("bad sync request: {error}")))?;
+        let head = storage.head()?.map(|head| head.height).unwrap_or(0);
+        response.head_height = head;
+        let last = head.min(
+            request
+                .from_height
+                .saturating_add(request.count.min(SYNC_BLOCKS_PER_REQUEST_MAX))
+                .saturating_sub(1),
+        );
+        let mut bytes = 0;
+        for height in request.from_height.max(1)..=last {
+            let (Some(block), Some(certificate)) =
+                (storage.block(height)?, storage.certificate(height)?)
+            else {
+                break;
+            };
+            bytes += block.encode().len();
+            if bytes > SYNC_RESPONSE_BYTES_MAX && !response.blocks.is_empty() {
+                break;
+            }
+            response.blocks.push((block, certificate));
+        }
+        Ok(())
+    })();
+    if let Err(error) = answer {
+        tracing::warn!(%error, "serving a block sync request failed");
+    }
+    borsh::to_vec(&response).expect("encodes")
+}
+
+/// A block checked and executed on the head it builds on, waiting to become final.
+struct Executed {
+    prepared: Prepared,
+}
+
+/// A state transfer the engine asked for.
+#[derive(Clone, Copy)]
+struct Transfer {
+    sequence: u64,
+    height: u64,
+    payload_hash: Hash,
+}
+
+struct Replica {
+    inner: Arc<Inner>,
+    engine: PbftEngine,
+    parameters: PbftParameters,
+    network: NetworkHandle,
+    runtime: tokio::runtime::Handle,
+    /// The driver's own queue, for answers of requests it makes.
+    queue: mpsc::Sender<DriverMessage>,
+    own_id: ValidatorId,
+    /// Every validator, ascending.
+    validators: Vec<ValidatorId>,
+    /// The other validators' network identities.
+    peers: BTreeMap<ValidatorId, PeerId>,
+    executed: HashMap<Hash, Executed>,
+    bodies: HashMap<Hash, Block>,
+    waiting: Vec<(ValidatorId, Vote)>,
+    /// Finality signatures by (height, block hash) and validator.
+    finality: BTreeMap<(u64, Hash), BTreeMap<ValidatorId, [u8; 64]>>,
+    /// Final in the engine, not yet stored: height → (hash, when the engine said so).
+    commits: BTreeMap<u64, (Hash, u64)>,
+    transfer: Option<Transfer>,
+    /// When the sync request in flight gives up.
+    sync_deadline_ms: Option<u64>,
+    sync_round: usize,
+    /// Since when the mempool has had executable transactions.
+    backlog_since_ms: Option<u64>,
+    halted: bool,
+}
+
+fn engine_config(
+    parameters: &PbftParameters,
+    validators: &[ValidatorId],
+    own_id: ValidatorId,
+) -> PbftConfig {
+    PbftConfig {
+        validators: validators.to_vec(),
+        own_id,
+        checkpoint_interval_sequences: parameters.checkpoint_interval_sequences,
+        watermark_window_sequences: parameters.checkpoint_interval_sequences
+            * WATERMARK_WINDOW_INTERVALS,
+        // Each block is built on the previous one's state, so one proposal at a time.
+        proposals_in_flight_max: 1,
+        view_change_timeout_ms: parameters.view_change_timeout_ms,
+        view_change_timeout_max_ms: parameters.view_change_timeout_ms
+            * VIEW_CHANGE_TIMEOUT_GROWTH_MAX,
+        retransmit_interval_ms: parameters.retransmit_interval_ms,
+        views_ahead_max: VIEWS_AHEAD_MAX,
+    }
+}
+
+/// Starts the network, the bridge task and the driver thread.
+pub(super) fn start(
+    node: &Node,
+    network: ReplicaNetwork,
+) -> Result<std::thread::JoinHandle<()>, NodeError> {
+    let inner = node.inner.clone();
+    let Consensus::Pbft(parameters) = &inner.genesis.consensus else {
+        return Err(NodeError::Config(format!(
+            "a {} chain runs without the network; start it with `start`",
+            inner.genesis.consensus.kind()
+        )));
+    };
+    let parameters = parameters.clone();
+    let runtime = tokio::runtime::Handle::try_current()
+        .map_err(|_| NodeError::Config("a replica starts inside a tokio runtime".into()))?;
+    let mut validators = inner.validators.clone();
+    validators.sort();
+    let own_id = inner.validator_key.verifying_key().to_bytes();
+    let (handle, events) = crate::network::start(NetworkConfig {
+        node_secret_key: inner.validator_key.to_bytes(),
+        listen: network.listen,
+        allowed_node_keys: validators.clone(),
+    })?;
+    let mut peers = BTreeMap::new();
+    let mut validators_by_peer = HashMap::new();
+    for validator in validators.iter().filter(|validator| **validator != own_id) {
+        let peer = peer_id(validator)?;
+        peers.insert(*validator, peer);
+        validators_by_peer.insert(peer, *validator);
+    }
+
+    let config = engine_config(&parameters, &validators, own_id);
+    let genesis_block = inner
+        .storage
+        .block(0)?
+        .ok_or_else(|| NodeError::Corrupt("the genesis block is missing".into()))?;
+    // Sequence numbers count from genesis on every replica, so the chain start is genesis
+    // even for a replica that restarts with blocks (it skips commits it has stored).
+    let chain_start = ChainStart {
+        height: 0,
+        payload_hash: genesis_block.header.hash(),
+    };
+    let engine = match inner.storage.consensus_state()? {
+        Some(bytes) => {
+            let state: PersistedState = borsh::from_slice(&bytes).map_err(|error| {
+                NodeError::Corrupt(format!("the saved consensus state: {error}"))
+            })?;
+            PbftEngine::restore(config, chain_start, state, now_ms())?
+        }
+        None => PbftEngine::new(config, chain_start, now_ms())?,
+    };
+
+    let (queue, receiver) = mpsc::channel();
+    *inner.wake.lock().expect("wake lock") = Some(queue.clone());
+    *inner.gossip.lock().expect("gossip lock") = Some((handle.clone(), runtime.clone()));
+    runtime.spawn(bridge(
+        node.clone(),
+        handle.clone(),
+        events,
+        queue.clone(),
+        validators_by_peer,
+        network.peers,
+    ));
+    let tick_ms = (parameters.block_interval_ms / 2)
+        .min(parameters.retransmit_interval_ms / 2)
+        .clamp(1, TICK_MS_MAX);
+    let replica = Replica {
+        inner,
+        engine,
+        parameters,
+        network: handle,
+        runtime,
+        queue,
+        own_id,
+        validators,
+        peers,
+        executed: HashMap::new(),
+        bodies: HashMap::new(),
+        waiting: Vec::new(),
+        finality: BTreeMap::new(),
+        commits: BTreeMap::new(),
+        transfer: None,
+        sync_deadline_ms: None,
+        sync_round: 0,
+        backlog_since_ms: None,
+        halted: false,
+    };
+    Ok(std::thread::Builder::new()
+        .name("rxchain-replica".into())
+        .spawn(move || run(replica, receiver, tick_ms))?)
+}
+
+/// Carries network events to the node and the driver; answers block sync from storage.
+async fn bridge(
+    node: Node,
+    network: NetworkHandle,
+    mut events: tokio::sync::mpsc::Receiver<NetworkEvent>,
+    driver: mpsc::Sender<DriverMessage>,
+    validators_by_peer: HashMap<PeerId, ValidatorId>,
+    addresses: Vec<Multiaddr>,
+) {
+    let mut connected: HashSet<PeerId> = HashSet::new();
+    let mut redial = tokio::time::interval(Duration::from_millis(REDIAL_INTERVAL_MS));
+    loop {
+        tokio::select! {
+            _ = redial.tick() => {
+                if connected.len() < validators_by_peer.len() {
+                    for address in &addresses {
+                        let _ = network.dial(address.clone()).await;
+                    }
+                }
+            }
+            event = events.recv() => {
+                let Some(event) = event else { return };
+                match event {
+                    NetworkEvent::PeerConnected(peer) => {
+                        if validators_by_peer.contains_key(&peer) {
+                            connected.insert(peer);
+                        }
+                        Metrics::set(&node.metrics().peers_connected, connected.len() as u64);
+                    }
+                    NetworkEvent::PeerDisconnected(peer) => {
+                        connected.remove(&peer);
+                        Metrics::set(&node.metrics().peers_connected, connected.len() as u64);
+                    }
+                    NetworkEvent::PeerSubscribed(_) => node.gossip_unsent(),
+                    NetworkEvent::Transaction { bytes, .. } => {
+                        // Refusals are normal here (a duplicate, a nonce already used).
+                        let _ = node.submit_from_peer(&bytes);
+                    }
+                    NetworkEvent::Request { channel: Channel::Consensus, from, request, bytes } => {
+                        let _ = network.respond(request, Vec::new()).await;
+                        if let Some(validator) = validators_by_peer.get(&from)
+                            && driver.send(DriverMessage::Consensus { from: *validator, bytes }).is_err()
+                        {
+                            return;
+                        }
+                    }
+                    NetworkEvent::Request { channel: Channel::BlockSync, request, bytes, .. } => {
+                        let storage = node.storage().clone();
+                        let network = network.clone();
+                        tokio::spawn(async move {
+                            let response = tokio::task::spawn_blocking(move || serve_sync(&storage, &bytes)).await;
+                            if let Ok(response) = response {
+                                let _ = network.respond(request, response).await;
+                            }
+                        });
+                    }
+                    NetworkEvent::ConnectionRefused { peer, reason } => {
+                        tracing::debug!(?peer, %reason, "connection failed or refused");
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+fn run(mut replica: Replica, receiver: mpsc::Receiver<DriverMessage>, tick_ms: u64) {
+    loop {
+        let mut messages = Vec::new();
+        match receiver.recv_timeout(Duration::from_millis(tick_ms)) {
+            Ok(message) => messages.push(message),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+        while messages.len() < MESSAGES_PER_PASS_MAX {
+            match receiver.try_recv() {
+                Ok(message) => messages.push(message),
+                Err(_) => break,
+            }
+        }
+        for message in messages {
+            match message {
+                DriverMessage::Stop => return,
+                DriverMessage::Wake => {}
+                DriverMessage::Consensus { from, bytes } => replica.receive(from, &bytes),
+                DriverMessage::Synced { from, result } => replica.synced(from, result),
+            }
+            if replica.halted {
+                return;
+            }
+        }
+        replica.step();
+        if replica.halted {
+            return;
+        }
+    }
+}
+
+impl Replica {
+    fn head(&self) -> crate::storage::Head {
+        self.inner.head.borrow().clone()
+    }
+
+    fn halt(&mut self, reason: String) {
+        halt(&self.inner, reason);
+        self.halted = true;
+    }
+
+    /// Time, backlog, stored commits, sync and proposing: one pass.
+    fn step(&mut self) {
+        let now = now_ms();
+        let (backlog, _) = self
+            .inner
+            .mempool
+            .lock()
+            .expect("mempool lock")
+            .ready_backlog(|sender| committed_nonce(&self.inner.storage, sender));
+        self.backlog_since_ms = match (backlog, self.backlog_since_ms) {
+            (0, _) => None,
+            (_, None) => Some(now),
+            (_, since) => since,
+        };
+        self.feed(PbftInput::Tick { now_ms: now });
+        self.feed(PbftInput::Pending {
+            payloads: backlog,
+            now_ms: now,
+        });
+        self.apply_commits();
+        self.request_sync_if_behind(now);
+        self.propose_if_due(now, backlog);
+    }
+
+    fn feed(&mut self, input: PbftInput) {
+        if self.halted {
+            return;
+        }
+        let view = self.engine.view();
+        let effects = self.engine.handle(input);
+        if self.engine.view() != view {
+            let metrics = &self.inner.metrics;
+            Metrics::set(&metrics.consensus_view, self.engine.view());
+            Metrics::add(&metrics.view_changes, 1);
+            tracing::info!(
+                view = self.engine.view(),
+                primary = %hex::encode(self.engine.primary()),
+                "view change"
+            );
+        }
+        for effect in effects {
+            self.carry_out(effect);
+            if self.halted {
+                return;
+            }
+        }
+    }
+
+    fn carry_out(&mut self, effect: PbftEffect) {
+        match effect {
+            PbftEffect::Commit {
+                height,
+                payload_hash,
+                ..
+            } => {
+                let head = self.head();
+                if height <= head.height {
+                    // A restarted engine repeats commits the node stored before the crash.
+                    self.check_stored(height, &payload_hash);
+                } else {
+                    self.commits.insert(height, (payload_hash, now_ms()));
+                }
+            }
+            PbftEffect::Persist(state) => {
+                let bytes = borsh::to_vec(&*state).expect("encodes");
+                if let Err(error) = self.inner.storage.save_consensus_state(&bytes) {
+                    // Sending votes that a restart could contradict is how forks happen.
+                    self.halt(format!("saving the consensus state failed: {error}"));
+                }
+            }
+            PbftEffect::Broadcast(message) => {
+                let bytes = self.envelope(message);
+                let peers: Vec<ValidatorId> = self.peers.keys().copied().collect();
+                for peer in peers {
+                    self.send(peer, bytes.clone());
+                }
+            }
+            PbftEffect::Send { to, message } => {
+                let bytes = self.envelope(message);
+                self.send(to, bytes);
+            }
+            PbftEffect::StateTransfer {
+                sequence,
+                height,
+                payload_hash,
+                ..
+            } => {
+                self.transfer = Some(Transfer {
+                    sequence,
+                    height,
+                    payload_hash,
+                });
+                self.finish_transfer_if_reached();
+            }
+            PbftEffect::ProposalRefused {
+                payload_hash,
+                reason,
+            } => {
+                tracing::debug!(?reason, block = %hex::encode(payload_hash), "proposal refused");
+                self.executed.remove(&payload_hash);
+            }
+        }
+    }
+
+    /// Halts unless the stored block at `height` has `hash`.
+    fn check_stored(&mut self, height: u64, hash: &Hash) {
+        match self.inner.storage.block(height) {
+            Ok(Some(block)) if block.header.hash() == *hash => {}
+            Ok(Some(block)) => self.halt(format!(
+                "consensus made block {} final at height {height}, but this node stored {}",
+                hex::encode(hash),
+                hex::encode(block.header.hash())
+            )),
+            Ok(None) => self.halt(format!("block {height} is missing below the head")),
+            Err(error) => self.halt(format!("reading block {height} failed: {error}")),
+        }
+    }
+
+    /// The body of a block this node knows by hash (executed, received, or stored).
+    fn body(&self, hash: &Hash) -> Option<Block> {
+        if let Some(executed) = self.executed.get(hash) {
+            return Some(executed.prepared.committed.block.clone());
+        }
+        if let Some(block) = self.bodies.get(hash) {
+            return Some(block.clone());
+        }
+        let height = self.inner.storage.height_of_block(hash).ok()??;
+        self.inner.storage.block(height).ok()?
+    }
+
+    fn height_of(&self, hash: &Hash) -> Option<u64> {
+        if let Some(executed) = self.executed.get(hash) {
+            return Some(executed.prepared.committed.block.header.height);
+        }
+        if let Some(block) = self.bodies.get(hash) {
+            return Some(block.header.height);
+        }
+        self.inner.storage.height_of_block(hash).ok()?
+    }
+
+    /// A certificate for the block with `hash`: the stored one, or one from gathered signatures.
+    fn certificate_for(&self, hash: &Hash) -> Option<FinalityCertificate> {
+        let height = self.height_of(hash)?;
+        if let Ok(Some(certificate)) = self.inner.storage.certificate(height)
+            && certificate.block_hash == *hash
+        {
+            return Some(certificate);
+        }
+        let signatures = self.finality.get(&(height, *hash))?;
+        (signatures.len() >= quorum(self.validators.len())).then(|| FinalityCertificate {
+            height,
+            block_hash: *hash,
+            signatures: signatures
+                .iter()
+                .map(|(validator, signature)| ValidatorSignature {
+                    validator: *validator,
+                    signature: *signature,
+                })
+                .collect(),
+        })
+    }
+
+    /// Signs `message` and encodes it with what the receiver needs.
+    fn envelope(&mut self, message: Message) -> Vec<u8> {
+        let mut blocks = Vec::new();
+        let mut finality = None;
+        let mut certificate = None;
+        match &message {
+            Message::PrePrepare(vote) => blocks.extend(self.body(&vote.payload_hash)),
+            Message::NewView(new_view) => {
+                for vote in &new_view.pre_prepares {
+                    if vote.payload_hash != NULL_PAYLOAD_HASH {
+                        blocks.extend(self.body(&vote.payload_hash));
+                    }
+                }
+            }
+            Message::Commit(vote) => {
+                if let Some(height) = self.height_of(&vote.payload_hash) {
+                    let signature = FinalityCertificate::sign(
+                        height,
+                        vote.payload_hash,
+                        &self.inner.validator_key,
+                    );
+                    self.finality
+                        .entry((height, vote.payload_hash))
+                        .or_default()
+                        .insert(self.own_id, signature.signature);
+                    finality = Some((height, signature.signature));
+                }
+            }
+            Message::CommitProof { commits, .. } => {
+                certificate = commits
+                    .first()
+                    .and_then(|vote| self.certificate_for(&vote.payload_hash));
+            }
+            _ => {}
+        }
+        let signature = self
+            .inner
+            .validator_key
+            .sign(&message_signing_bytes(&self.inner.genesis_hash, &message))
+            .to_bytes();
+        let envelope = Envelope {
+            message,
+            blocks,
+            finality,
+            certificate,
+            signature,
+        };
+        let mut bytes = vec![ENVELOPE_VERSION];
+        borsh::to_writer(&mut bytes, &envelope).expect("writing to a Vec cannot fail");
+        bytes
+    }
+
+    fn send(&self, to: ValidatorId, bytes: Vec<u8>) {
+        let Some(peer) = self.peers.get(&to).copied() else {
+            return;
+        };
+        let network = self.network.clone();
+        self.runtime.spawn(async move {
+            // A lost message is the engine's business: it re-sends what matters.
+            if let Err(error) = network.request(Channel::Consensus, peer, bytes).await {
+                tracing::trace!(%error, "sending a consensus message failed");
+            }
+        });
+    }
+
+    /// A message from validator `from` (the network authenticated the peer).
+    fn receive(&mut self, from: ValidatorId, bytes: &[u8]) {
+        let envelope = match bytes.split_first() {
+            Some((&ENVELOPE_VERSION, rest)) => match borsh::from_slice::<Envelope>(rest) {
+                Ok(envelope) => envelope,
+                Err(error) => {
+                    tracing::warn!(%error, from = %hex::encode(from), "undecodable consensus message");
+                    return;
+                }
+            },
+            _ => {
+                tracing::warn!(from = %hex::encode(from), "consensus message of unknown version");
+                return;
+            }
+        };
+        let sender = envelope.message.sender();
+        let signed = sender == from
+            && VerifyingKey::from_bytes(&from).is_ok_and(|key| {
+                key.verify_strict(
+                    &message_signing_bytes(&self.inner.genesis_hash, &envelope.message),
+                    &Signature::from_bytes(&envelope.signature),
+                )
+                .is_ok()
+            });
+        if !signed {
+            tracing::warn!(from = %hex::encode(from), "consensus message with a bad signature or sender");
+            return;
+        }
+        let head_height = self.head().height;
+        let ahead =
+            |height: u64| height > head_height && height <= head_height + BODIES_AHEAD_BLOCKS_MAX;
+        if let (Message::Commit(vote), Some((height, signature))) =
+            (&envelope.message, envelope.finality)
+        {
+            let entry = ValidatorSignature {
+                validator: from,
+                signature,
+            };
+            if ahead(height) && entry.verifies(height, &vote.payload_hash) {
+                self.finality
+                    .entry((height, vote.payload_hash))
+                    .or_default()
+                    .insert(from, signature);
+            }
+        }
+        if let Some(certificate) = envelope.certificate
+            && ahead(certificate.height)
+            && certificate.verify_signatures(&self.validators).is_ok()
+        {
+            let signatures = self
+                .finality
+                .entry((certificate.height, certificate.block_hash))
+                .or_default();
+            for entry in certificate.signatures {
+                signatures.insert(entry.validator, entry.signature);
+            }
+        }
+        for block in envelope.blocks {
+            if ahead(block.header.height) && self.bodies.len() < BODIES_MAX {
+                self.bodies.insert(block.header.hash(), block);
+            }
+        }
+        match envelope.message {
+            Message::PrePrepare(vote) => self.pre_prepare(from, vote),
+            message => self.feed(PbftInput::Message { from, message }),
+        }
+        self.apply_commits();
+    }
+
+    /// Checks the block of a pre-prepare before the engine may prepare it.
+    fn pre_prepare(&mut self, from: ValidatorId, vote: Vote) {
+        let hash = vote.payload_hash;
+        if hash == NULL_PAYLOAD_HASH || self.executed.contains_key(&hash) {
+            self.feed(PbftInput::Message {
+                from,
+                message: Message::PrePrepare(vote),
+            });
+            return;
+        }
+        let Some(block) = self.bodies.get(&hash).cloned() else {
+            // No body: the primary sends it with every retransmission.
+            return;
+        };
+        if let Err(reason) = self.check_block(&block, &hash, Some(&from)) {
+            tracing::warn!(%reason, from = %hex::encode(from), "invalid proposal");
+            self.bodies.remove(&hash);
+            self.feed(PbftInput::InvalidProposal {
+                from,
+                pre_prepare: vote,
+            });
+            return;
+        }
+        let head = self.head();
+        let height = block.header.height;
+        if height > head.height + 1 {
+            if self.waiting.len() < WAITING_PRE_PREPARES_MAX {
+                self.waiting.push((from, vote));
+            }
+            return;
+        }
+        if height <= head.height {
+            return;
+        }
+        match self.execute(block) {
+            Ok(()) => self.feed(PbftInput::Message {
+                from,
+                message: Message::PrePrepare(vote),
+            }),
+            Err(Rejection::Invalid(reason)) => {
+                tracing::warn!(%reason, from = %hex::encode(from), "invalid proposal");
+                self.bodies.remove(&hash);
+                self.feed(PbftInput::InvalidProposal {
+                    from,
+                    pre_prepare: vote,
+                });
+            }
+            Err(Rejection::Local(error)) => {
+                tracing::error!(%error, "executing a proposal failed here");
+            }
+        }
+    }
+
+    /// What can be checked without executing: the block is what its hash says, for this chain
+    /// and validator set, with the transactions its header commits to, all validly signed.
+    fn check_block(
+        &self,
+        block: &Block,
+        hash: &Hash,
+        proposer: Option<&ValidatorId>,
+    ) -> Result<(), String> {
+        let header = &block.header;
+        if header.hash() != *hash {
+            return Err("the header does not hash to the proposed hash".into());
+        }
+        if header.version != BLOCK_VERSION || header.chain_id != self.inner.genesis.chain_id {
+            return Err("wrong block version or chain".into());
+        }
+        if let Some(proposer) = proposer
+            && header.proposer != *proposer
+        {
+            return Err("the proposer is not the primary that sent it".into());
+        }
+        if header.validator_set_hash != validator_set_hash(&self.validators) {
+            return Err("wrong validator set".into());
+        }
+        if block.transactions.len() > self.parameters.block_transactions_max as usize {
+            return Err("too many transactions".into());
+        }
+        let bytes: usize = block
+            .transactions
+            .iter()
+            .map(|transaction| transaction.encode().len())
+            .sum();
+        if bytes as u64 > self.parameters.block_bytes_max {
+            return Err("too many bytes of transactions".into());
+        }
+        if transactions_root(&block.transactions) != header.transactions_root {
+            return Err("the transactions do not match the header's root".into());
+        }
+        let mempool = self.inner.mempool.lock().expect("mempool lock");
+        for transaction in &block.transactions {
+            // Transactions this node admitted were verified on admission.
+            if transaction.body.chain_id != self.inner.genesis.chain_id
+                || (!mempool.contains(&transaction.id()) && !transaction.verify_signature())
+            {
+                return Err(format!(
+                    "transaction {} is not validly signed for this chain",
+                    hex::encode(transaction.id())
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Executes a checked block on the head and keeps the result for its commit.
+    fn execute(&mut self, block: Block) -> Result<(), Rejection> {
+        let head = self.head();
+        let header = &block.header;
+        if header.height != head.height + 1 || header.previous_hash != head.hash {
+            return Err(Rejection::Invalid("does not build on the head".into()));
+        }
+        if header.timestamp_ms < head.timestamp_ms
+            || header.timestamp_ms > now_ms() + TIMESTAMP_AHEAD_MS_MAX
+        {
+            return Err(Rejection::Invalid("timestamp out of range".into()));
+        }
+        let started = Instant::now();
+        let effects = self
+            .inner
+            .executor
+            .execute_block(
+                &self.inner.storage,
+                header.height,
+                header.timestamp_ms,
+                &block.transactions,
+            )
+            .map_err(Rejection::Local)?;
+        let execution = started.elapsed();
+        if receipts_root(&effects.receipts) != header.receipts_root {
+            return Err(Rejection::Invalid(
+                "receipts differ from the header's".into(),
+            ));
+        }
+        let state_root = next_state_root(&head.state_root, &effects);
+        if state_root != header.state_root {
+            return Err(Rejection::Invalid(format!(
+                "state root {} differs from the header's {}",
+                hex::encode(state_root),
+                hex::encode(header.state_root)
+            )));
+        }
+        let hash = header.hash();
+        self.bodies.remove(&hash);
+        self.executed.insert(
+            hash,
+            Executed {
+                prepared: Prepared {
+                    committed: CommittedBlock {
+                        block,
+                        certificate: None,
+                        effects,
+                    },
+                    execution,
+                },
+            },
+        );
+        Ok(())
+    }
+
+    /// Stores blocks final in the engine, in height order, once each has its certificate.
+    fn apply_commits(&mut self) {
+        while !self.halted {
+            let head = self.head();
+            let Some((&height, &(hash, _))) = self.commits.first_key_value() else {
+                break;
+            };
+            if height <= head.height {
+                self.commits.remove(&height);
+                self.check_stored(height, &hash);
+                continue;
+            }
+            if height != head.height + 1 {
+                break;
+            }
+            if !self.executed.contains_key(&hash) {
+                // The body came without (or before) its pre-prepare, e.g. in a new view.
+                let Some(block) = self.bodies.get(&hash).cloned() else {
+                    break;
+                };
+                if let Err(reason) = self.check_block(&block, &hash, None) {
+                    self.halt(format!("a final block is invalid here: {reason}"));
+                    break;
+                }
+                match self.execute(block) {
+                    Ok(()) => {}
+                    Err(Rejection::Invalid(reason)) => {
+                        self.halt(format!(
+                            "final block {height} does not execute here: {reason}"
+                        ));
+                        break;
+                    }
+                    Err(Rejection::Local(error)) => {
+                        self.halt(format!("executing final block {height} failed: {error}"));
+                        break;
+                    }
+                }
+            }
+            let Some(certificate) = self.certificate_for(&hash) else {
+                break;
+            };
+            let mut executed = self.executed.remove(&hash).expect("executed above");
+            executed.prepared.committed.certificate = Some(certificate);
+            self.store(executed.prepared);
+        }
+    }
+
+    /// Stores a final, certified, executed block and drops what it made stale.
+    fn store(&mut self, prepared: Prepared) {
+        let height = prepared.committed.block.header.height;
+        let hash = prepared.committed.block.header.hash();
+        if let Err(error) = commit(&self.inner, prepared) {
+            self.halt(format!("storing block {height} failed: {error}"));
+            return;
+        }
+        if let Some((final_hash, _)) = self.commits.remove(&height)
+            && final_hash != hash
+        {
+            self.halt(format!(
+                "stored block {height} {} but consensus made {} final",
+                hex::encode(hash),
+                hex::encode(final_hash)
+            ));
+            return;
+        }
+        self.executed
+            .retain(|_, executed| executed.prepared.committed.block.header.height > height);
+        self.bodies.retain(|_, block| block.header.height > height);
+        self.finality.retain(|(at, _), _| *at > height);
+        self.finish_transfer_if_reached();
+        for (from, vote) in std::mem::take(&mut self.waiting) {
+            self.pre_prepare(from, vote);
+        }
+    }
+
+    fn finish_transfer_if_reached(&mut self) {
+        let Some(transfer) = self.transfer else {
+            return;
+        };
+        if transfer.height > self.head().height {
+            return;
+        }
+        self.transfer = None;
+        self.check_stored(transfer.height, &transfer.payload_hash);
+        self.feed(PbftInput::StateTransferred {
+            sequence: transfer.sequence,
+            height: transfer.height,
+            payload_hash: transfer.payload_hash,
+        });
+    }
+
+    /// Asks a peer for blocks when the node is behind what the engine or its peers know.
+    fn request_sync_if_behind(&mut self, now: u64) {
+        if self.sync_deadline_ms.is_some_and(|deadline| now < deadline) || self.peers.is_empty() {
+            return;
+        }
+        self.sync_deadline_ms = None;
+        let head = self.head().height;
+        let mut target = 0;
+        if let Some(transfer) = self.transfer {
+            target = target.max(transfer.height);
+        }
+        if let Some((&first, &(_, since))) = self.commits.first_key_value()
+            && (first > head + 1 || now.saturating_sub(since) >= CERTIFICATE_WAIT_MS)
+        {
+            target = target.max(*self.commits.keys().last().expect("not empty"));
+        }
+        if self.engine.height() > head && !self.commits.contains_key(&(head + 1)) {
+            target = target.max(self.engine.height());
+        }
+        if target <= head {
+            return;
+        }
+        let peers: Vec<ValidatorId> = self.peers.keys().copied().collect();
+        let peer = peers[self.sync_round % peers.len()];
+        self.sync_round += 1;
+        self.sync_deadline_ms = Some(now + SYNC_REQUEST_TIMEOUT_MS);
+        let request = borsh::to_vec(&SyncRequest {
+            from_height: head + 1,
+            count: (target - head).min(SYNC_BLOCKS_PER_REQUEST_MAX),
+        })
+        .expect("encodes");
+        let network = self.network.clone();
+        let queue = self.queue.clone();
+        let peer_id = self.peers[&peer];
+        self.runtime.spawn(async move {
+            let result = network
+                .request(Channel::BlockSync, peer_id, request)
+                .await
+                .map_err(|error| error.to_string());
+            let _ = queue.send(DriverMessage::Synced { from: peer, result });
+        });
+    }
+
+    /// Checks, re-executes and stores synced blocks.
+    fn synced(&mut self, from: ValidatorId, result: Result<Vec<u8>, String>) {
+        self.sync_deadline_ms = None;
+        let response = match result.and_then(|bytes| {
+            borsh::from_slice::<SyncResponse>(&bytes).map_err(|error| error.to_string())
+        }) {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::debug!(%error, from = %hex::encode(from), "block sync failed");
+                return;
+            }
+        };
+        for (block, certificate) in response.blocks {
+            let head = self.head();
+            let height = block.header.height;
+            if height != head.height + 1 {
+                break;
+            }
+            if let Err(error) = certificate.verify(&block.header, &self.validators) {
+                tracing::warn!(%error, height, from = %hex::encode(from), "synced block with a bad certificate");
+                break;
+            }
+            let hash = block.header.hash();
+            if let Err(reason) = self.check_block(&block, &hash, None) {
+                tracing::warn!(%reason, height, from = %hex::encode(from), "synced block does not match its header");
+                break;
+            }
+            if block.header.previous_hash != head.hash {
+                self.halt(format!(
+                    "certified block {height} builds on {}, but this node's block {} is {}",
+                    hex::encode(block.header.previous_hash),
+                    head.height,
+                    hex::encode(head.hash)
+                ));
+                return;
+            }
+            let effects = match self.inner.executor.execute_block(
+                &self.inner.storage,
+                height,
+                block.header.timestamp_ms,
+                &block.transactions,
+            ) {
+                Ok(effects) => effects,
+                Err(error) => {
+                    self.halt(format!("executing synced block {height} failed: {error}"));
+                    return;
+                }
+            };
+            let computed = next_state_root(&head.state_root, &effects);
+            if computed != block.header.state_root {
+                // A quorum certified this block; a node that computes another state has
+                // diverged (different code or corrupted state) and must not go on.
+                self.halt(
+                    NodeError::StateRootMismatch {
+                        height,
+                        expected: hex::encode(block.header.state_root),
+                        computed: hex::encode(computed),
+                    }
+                    .to_string(),
+                );
+                return;
+            }
+            self.store(Prepared {
+                committed: CommittedBlock {
+                    block,
+                    certificate: Some(certificate),
+                    effects,
+                },
+                execution: Duration::ZERO,
+            });
+            Metrics::add(&self.inner.metrics.blocks_synced, 1);
+            if self.halted {
+                return;
+            }
+        }
+        self.apply_commits();
+    }
+
+    /// The primary cuts a block when enough transactions wait or the first waited long enough.
+    fn propose_if_due(&mut self, now: u64, backlog: u64) {
+        if backlog == 0
+            || !self.engine.can_propose()
+            || self.head().height != self.engine.height()
+            || !self.commits.is_empty()
+        {
+            return;
+        }
+        let full = backlog >= u64::from(self.parameters.block_transactions_max);
+        let waited = self
+            .backlog_since_ms
+            .is_some_and(|since| now.saturating_sub(since) >= self.parameters.block_interval_ms);
+        if !full && !waited {
+            return;
+        }
+        let height = self.head().height + 1;
+        let prepared = match build_block(
+            &self.inner,
+            height,
+            self.parameters.block_transactions_max,
+            self.parameters.block_bytes_max,
+            false,
+        ) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                tracing::error!(%error, height, "building a block failed");
+                return;
+            }
+        };
+        if prepared.committed.block.transactions.is_empty() {
+            return;
+        }
+        let hash = prepared.committed.block.header.hash();
+        self.executed.insert(hash, Executed { prepared });
+        self.feed(PbftInput::Propose { payload_hash: hash });
+    }
+}
+
+enum Rejection {
+    /// The block is wrong: the proposer is to blame.
+    Invalid(String),
+    /// This node could not execute it (storage, host): nobody is to blame yet.
+    Local(NodeError),
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rejection::Invalid(reason) => formatter.write_str(reason),
+            Rejection::Local(error) => write!(formatter, "{error}"),
+        }
+    }
+}
