@@ -68,6 +68,7 @@ pub fn write_node_configs(
             } else {
                 Vec::new()
             },
+            fault_injection: false,
         };
         std::fs::write(&path, toml::to_string_pretty(&config)?)?;
         paths.push(path);
@@ -111,6 +112,7 @@ pub fn open_node(config: &NodeConfigFile) -> Result<Node> {
                         .with_context(|| format!("peer '{peer}' is not a multiaddr"))
                 })
                 .collect::<Result<_>>()?,
+            fault_injection: config.fault_injection,
         };
         node.start_replica(network)?;
     } else {
@@ -120,15 +122,20 @@ pub fn open_node(config: &NodeConfigFile) -> Result<Node> {
 }
 
 /// `rxchain node` child processes; killed (SIGKILL) when dropped.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Cluster {
+    binary: PathBuf,
     children: Vec<(PathBuf, Option<Child>)>,
 }
 
 impl Cluster {
-    /// Starts `rxchain node --config <path>` for each path, with this executable.
-    pub fn spawn(configs: &[PathBuf], log_dir: &Path) -> Result<Cluster> {
-        let mut cluster = Cluster::default();
+    /// Starts `<binary> node --config <path>` for each path; each node's output goes to
+    /// `log_dir/<config file stem>.log`.
+    pub fn spawn(binary: &Path, configs: &[PathBuf], log_dir: &Path) -> Result<Cluster> {
+        let mut cluster = Cluster {
+            binary: binary.to_path_buf(),
+            children: Vec::new(),
+        };
         for config in configs {
             cluster.children.push((config.clone(), None));
         }
@@ -144,11 +151,15 @@ impl Cluster {
         if child.is_some() {
             bail!("node {index} is running");
         }
+        let name = config
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_else(|| format!("node-{index}"));
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(log_dir.join(format!("node-{index}.log")))?;
-        let spawned = Command::new(std::env::current_exe()?)
+            .open(log_dir.join(format!("{name}.log")))?;
+        let spawned = Command::new(&self.binary)
             .args(["node", "--config"])
             .arg(&*config)
             .stdin(Stdio::null())

@@ -33,6 +33,9 @@ pub struct NodeConfigFile {
     /// The other validators' libp2p addresses.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub peers: Vec<String>,
+    /// Lets `POST /v1/faults/isolation` cut the node off (tests of partitions only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fault_injection: bool,
 }
 
 pub fn default_api_listen() -> String {

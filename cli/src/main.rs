@@ -646,7 +646,7 @@ async fn demo(
     // killed when the demo ends.
     let mut own_config = NodeConfigFile::load(&configs[0])?;
     own_config.api_listen = api.to_string();
-    let _cluster = cluster::Cluster::spawn(&configs[1..], &dir)?;
+    let _cluster = cluster::Cluster::spawn(&std::env::current_exe()?, &configs[1..], &dir)?;
     let node = cluster::open_node(&own_config)?;
     cluster::wait_for_peers(&node, consortium.validators - 1, Duration::from_secs(60)).await?;
     let listener = tokio::net::TcpListener::bind(api)

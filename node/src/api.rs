@@ -4,7 +4,8 @@
 //! |---|---|
 //! | `GET /healthz` | liveness |
 //! | `GET /metrics` | Prometheus counters |
-//! | `GET /v1/chain` | chain id, genesis hash, head, validators |
+//! | `GET /v1/chain` | chain id, genesis hash, head, validators, consensus view and primary |
+//! | `POST /v1/faults/isolation` | `{"isolated": bool}`: cut the node off or heal it (only with fault injection on) |
 //! | `POST /v1/transactions` | submit `{"transaction": "<hex of canonical bytes>"}` → 202 `{"id"}` |
 //! | `GET /v1/transactions/{id}` | status, receipt and decoded events |
 //! | `GET /v1/accounts/{public_key}` | next nonce and registry membership |
@@ -162,6 +163,7 @@ pub fn router(node: Node) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .route("/v1/chain", get(chain))
+        .route("/v1/faults/isolation", post(isolation))
         .route("/v1/transactions", post(submit))
         .route("/v1/transactions/{id}", get(transaction))
         .route("/v1/accounts/{public_key}", get(account))
@@ -229,6 +231,8 @@ async fn chain(State(node): State<Node>) -> ApiResult {
         "view": node.metrics().consensus_view.load(std::sync::atomic::Ordering::Relaxed),
         "peers_connected": node.metrics().peers_connected.load(std::sync::atomic::Ordering::Relaxed),
         "halted": node.halted(),
+        "isolated": node.is_isolated(),
+        "primary": primary(&node),
         "head": {
             "height": head.height,
             "hash": hex::encode(head.hash),
@@ -239,6 +243,38 @@ async fn chain(State(node): State<Node>) -> ApiResult {
         "mempool_transactions": node.mempool_len(),
     }))
     .into_response())
+}
+
+/// The primary of the current view (PBFT: validator `view mod n` in ascending key order).
+fn primary(node: &Node) -> Option<String> {
+    if !matches!(node.genesis().consensus, rxchain_genesis::Consensus::Pbft(_)) {
+        return None;
+    }
+    let mut validators = node.validators().to_vec();
+    validators.sort();
+    let view = node
+        .metrics()
+        .consensus_view
+        .load(std::sync::atomic::Ordering::Relaxed);
+    Some(hex::encode(validators[(view % validators.len() as u64) as usize]))
+}
+
+#[derive(Deserialize)]
+struct IsolationBody {
+    isolated: bool,
+}
+
+/// Fault injection: cut the node off from the other validators, or heal it.
+async fn isolation(
+    State(node): State<Node>,
+    body: Result<Json<IsolationBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let Json(body) = body.map_err(|rejection| {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed", rejection.body_text())
+    })?;
+    node.set_isolated(body.isolated)
+        .map_err(|error| ApiError::new(StatusCode::FORBIDDEN, "fault_injection_off", error.to_string()))?;
+    Ok(Json(json!({ "isolated": body.isolated })).into_response())
 }
 
 #[derive(Deserialize)]

@@ -97,6 +97,15 @@ struct Inner {
     unsent_gossip: Mutex<VecDeque<Vec<u8>>>,
     /// Why block production stopped for good (a diverging state root, a failed write).
     halted: Mutex<Option<String>>,
+    faults: Faults,
+}
+
+/// Fault injection for tests of a multi-node chain (off unless the node config enables it).
+#[derive(Default)]
+struct Faults {
+    enabled: std::sync::atomic::AtomicBool,
+    /// Cut off: no consensus message, block sync or gossip in or out (connections stay up).
+    isolated: std::sync::atomic::AtomicBool,
 }
 
 /// A running (or ready to run) node. Cheap to clone; clones share the node.
@@ -362,6 +371,7 @@ impl Node {
                 gossip: Mutex::new(None),
                 unsent_gossip: Mutex::new(VecDeque::new()),
                 halted: Mutex::new(None),
+                faults: Faults::default(),
             }),
             driver: Arc::new(Mutex::new(None)),
         })
@@ -411,6 +421,29 @@ impl Node {
         }
         *driver = Some(replica::start(self, network)?);
         Ok(())
+    }
+
+    /// Cuts this node off from the other validators (or heals it). Refused unless the node
+    /// was started with fault injection enabled.
+    pub fn set_isolated(&self, isolated: bool) -> Result<(), NodeError> {
+        use std::sync::atomic::Ordering;
+        if !self.inner.faults.enabled.load(Ordering::Relaxed) {
+            return Err(NodeError::Config(
+                "fault injection is off; enable it with fault_injection = true in the node config"
+                    .into(),
+            ));
+        }
+        self.inner.faults.isolated.store(isolated, Ordering::Relaxed);
+        tracing::warn!(isolated, "fault injection: isolation changed");
+        Ok(())
+    }
+
+    /// Whether fault injection has cut this node off.
+    pub fn is_isolated(&self) -> bool {
+        self.inner
+            .faults
+            .isolated
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Why the node stopped producing blocks, if it did (it keeps serving reads).
@@ -531,6 +564,9 @@ impl Node {
         else {
             return;
         };
+        if self.is_isolated() {
+            return;
+        }
         let node = self.clone();
         runtime.spawn(async move {
             if let Err(error) = network.publish_transaction(bytes.clone()).await {

@@ -90,6 +90,9 @@ pub struct ReplicaNetwork {
     pub listen: Multiaddr,
     /// The other validators' addresses, dialed until connected (and again after a drop).
     pub peers: Vec<Multiaddr>,
+    /// Allow cutting this node off through the API (`POST /v1/faults/isolation`), for tests
+    /// of partitions with real processes.
+    pub fault_injection: bool,
 }
 
 /// A consensus message on the wire, with what the receiver needs besides the engine's votes.
@@ -280,6 +283,10 @@ pub(super) fn start(
         None => PbftEngine::new(config, chain_start, now_ms())?,
     };
 
+    inner
+        .faults
+        .enabled
+        .store(network.fault_injection, std::sync::atomic::Ordering::Relaxed);
     let (queue, receiver) = mpsc::channel();
     *inner.wake.lock().expect("wake lock") = Some(queue.clone());
     *inner.gossip.lock().expect("gossip lock") = Some((handle.clone(), runtime.clone()));
@@ -354,6 +361,11 @@ async fn bridge(
                         Metrics::set(&node.metrics().peers_connected, connected.len() as u64);
                     }
                     NetworkEvent::PeerSubscribed(_) => node.gossip_unsent(),
+                    NetworkEvent::Transaction { .. } | NetworkEvent::Request { channel: Channel::BlockSync, .. }
+                        if node.is_isolated() => {}
+                    NetworkEvent::Request { channel: Channel::Consensus, request, .. } if node.is_isolated() => {
+                        let _ = network.respond(request, Vec::new()).await;
+                    }
                     NetworkEvent::Transaction { bytes, .. } => {
                         // Refusals are normal here (a duplicate, a nonce already used).
                         let _ = node.submit_from_peer(&bytes);
@@ -646,6 +658,9 @@ impl Replica {
         let Some(peer) = self.peers.get(&to).copied() else {
             return;
         };
+        if self.inner.faults.isolated.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         let network = self.network.clone();
         self.runtime.spawn(async move {
             // A lost message is the engine's business: it re-sends what matters.
@@ -977,7 +992,10 @@ impl Replica {
 
     /// Asks a peer for blocks when the node is behind what the engine or its peers know.
     fn request_sync_if_behind(&mut self, now: u64) {
-        if self.sync_deadline_ms.is_some_and(|deadline| now < deadline) || self.peers.is_empty() {
+        if self.sync_deadline_ms.is_some_and(|deadline| now < deadline)
+            || self.peers.is_empty()
+            || self.inner.faults.isolated.load(std::sync::atomic::Ordering::Relaxed)
+        {
             return;
         }
         self.sync_deadline_ms = None;

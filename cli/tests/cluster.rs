@@ -1,0 +1,448 @@
+//! Four `rxchain node` processes running PBFT over libp2p on loopback: the primary is killed
+//! with SIGKILL while clients submit, restarted, one backup is cut off and healed, and a
+//! stranger's key cannot connect. Every transaction acknowledged as final must be on every
+//! running node at the same height, and the nodes' blocks must be identical.
+
+use rxchain_cli::client::Client;
+use rxchain_cli::cluster::Cluster;
+use rxchain_contract_types::trace::{CommissionArgs, Product};
+use rxchain_genesis::keystore::read_key;
+use rxchain_node::network::{NetworkConfig, NetworkEvent};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_rxchain");
+const NODES: usize = 4;
+/// Longest any awaited condition may take.
+const DEADLINE_MS: u64 = 60_000;
+const GTIN: &str = "09506000134352";
+
+/// A base port with `NODES` free ports after it, for the API and for libp2p.
+fn free_port_base(avoid: Option<u16>) -> u16 {
+    let seed = std::process::id() as u64 ^ rxchain_node::runtime::now_ms();
+    for attempt in 0..200u64 {
+        let base = 20_000 + ((seed.wrapping_mul(31) + attempt * 977) % 40_000) as u16;
+        if avoid.is_some_and(|other| base.abs_diff(other) < NODES as u16 * 2) {
+            continue;
+        }
+        let free = (0..NODES as u16)
+            .all(|offset| std::net::TcpListener::bind(("127.0.0.1", base + offset)).is_ok());
+        if free {
+            return base;
+        }
+    }
+    panic!("no free port range");
+}
+
+/// Polls `check` until it yields a value, failing the test at the deadline with `what`.
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_millis(DEADLINE_MS);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "deadline passed waiting for {what}");
+        // Polling an HTTP API has no condition variable to wait on.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+struct Chain {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    configs: Vec<PathBuf>,
+    clients: Vec<Client>,
+    validator_keys: Vec<String>,
+    p2p_base: u16,
+}
+
+fn create_chain() -> Chain {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("chain");
+    let api_base = free_port_base(None);
+    let p2p_base = free_port_base(Some(api_base));
+    let status = Command::new(BINARY)
+        .args([
+            "genesis",
+            "new",
+            "--dir",
+            root.to_str().unwrap(),
+            "--consensus",
+            "pbft",
+            "--validators",
+            &NODES.to_string(),
+            "--block-interval-ms",
+            "20",
+            "--api-port",
+            &api_base.to_string(),
+            "--p2p-port",
+            &p2p_base.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut configs = Vec::new();
+    let mut clients = Vec::new();
+    let mut validator_keys = Vec::new();
+    for index in 0..NODES {
+        let config = root.join(format!("node-{index}.toml"));
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str("fault_injection = true\n");
+        std::fs::write(&config, text).unwrap();
+        configs.push(config);
+        clients.push(Client::new(&format!(
+            "http://127.0.0.1:{}",
+            api_base + index as u16
+        )));
+        let key = read_key(&root.join(format!("keys/validator-{index}.key"))).unwrap();
+        validator_keys.push(hex::encode(key.signing_key.verifying_key().as_bytes()));
+    }
+    Chain {
+        _dir: dir,
+        root,
+        configs,
+        clients,
+        validator_keys,
+        p2p_base,
+    }
+}
+
+fn manufacturer_key(root: &Path) -> ed25519_dalek::SigningKey {
+    read_key(&root.join("keys/huaxin-pharma.key"))
+        .unwrap()
+        .signing_key
+}
+
+async fn head(client: &Client) -> Option<(u64, Value)> {
+    let chain = client.get("/v1/chain").await.ok()?;
+    Some((chain["head"]["height"].as_u64()?, chain))
+}
+
+async fn block_hash(client: &Client, height: u64) -> Option<String> {
+    let block = client.get(&format!("/v1/blocks/{height}")).await.ok()?;
+    Some(block["hash"].as_str()?.to_string())
+}
+
+/// Submits a commission with an explicit nonce to `client`; returns the transaction id.
+async fn commission(
+    client: &Client,
+    key: &ed25519_dalek::SigningKey,
+    serial: &str,
+    nonce: u64,
+) -> anyhow::Result<String> {
+    let args = CommissionArgs {
+        gtin: GTIN.into(),
+        serial: serial.into(),
+        lot: "L1".into(),
+        expiry: "281231".into(),
+    };
+    client
+        .send_call(
+            key,
+            "trace",
+            "commission",
+            borsh::to_vec(&args).unwrap(),
+            Some(nonce),
+            10_000,
+        )
+        .await
+}
+
+/// Every node in `nodes` has committed `id` at `height`.
+async fn committed_everywhere(chain: &Chain, nodes: &[usize], id: &str, height: u64) {
+    for &index in nodes {
+        let client = &chain.clients[index];
+        let status = eventually(&format!("{id} on node {index}"), || async {
+            let status = client.get(&format!("/v1/transactions/{id}")).await.ok()?;
+            (status["status"] == "committed").then_some(status)
+        })
+        .await;
+        assert_eq!(
+            status["height"].as_u64(),
+            Some(height),
+            "node {index} has {id} at another height"
+        );
+    }
+}
+
+/// All `nodes` reach at least `height` and agree on the block hash there.
+async fn converged(chain: &Chain, nodes: &[usize], height: u64) {
+    let mut hashes = Vec::new();
+    for &index in nodes {
+        let client = &chain.clients[index];
+        eventually(&format!("node {index} at height {height}"), || async {
+            head(client).await.filter(|(at, _)| *at >= height)
+        })
+        .await;
+        hashes.push(block_hash(client, height).await.unwrap());
+    }
+    assert!(
+        hashes.windows(2).all(|pair| pair[0] == pair[1]),
+        "nodes {nodes:?} differ at height {height}: {hashes:?}"
+    );
+}
+
+/// Submits `count` commissions round-robin to `nodes`, 8 in flight, and waits for each to be
+/// final; returns (id, height) of each. `on_progress` runs after each confirmation.
+async fn stream(
+    chain: &Chain,
+    nodes: &[usize],
+    key: &ed25519_dalek::SigningKey,
+    next_nonce: &mut u64,
+    count: usize,
+    mut on_progress: impl FnMut(usize),
+) -> Vec<(String, u64)> {
+    let mut confirmed = Vec::new();
+    let mut in_flight: Vec<(String, usize)> = Vec::new();
+    let mut submitted = 0;
+    while confirmed.len() < count {
+        while in_flight.len() < 8 && submitted < count {
+            let node = nodes[submitted % nodes.len()];
+            let nonce = *next_nonce;
+            let id = eventually("a node accepting the transaction", || async {
+                commission(&chain.clients[node], key, &format!("SN{nonce}"), nonce)
+                    .await
+                    .ok()
+            })
+            .await;
+            in_flight.push((id, node));
+            *next_nonce += 1;
+            submitted += 1;
+        }
+        let (id, node) = in_flight.remove(0);
+        let status = chain.clients[node]
+            .wait(&id, Duration::from_millis(DEADLINE_MS))
+            .await
+            .unwrap();
+        assert_eq!(status["receipt"]["status"], "success", "{status}");
+        confirmed.push((id, status["height"].as_u64().unwrap()));
+        on_progress(confirmed.len());
+    }
+    confirmed
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn four_pbft_processes_survive_primary_kill_restart_and_partition() {
+    let chain = create_chain();
+    let key = manufacturer_key(&chain.root);
+    let runtime = runtime();
+    let mut cluster = Cluster::spawn(Path::new(BINARY), &chain.configs, &chain.root).unwrap();
+    runtime.block_on(async {
+        // Everyone connected to everyone before the story starts.
+        for (index, client) in chain.clients.iter().enumerate() {
+            eventually(&format!("node {index} connected to all"), || async {
+                let (_, info) = head(client).await?;
+                (info["peers_connected"].as_u64() == Some(NODES as u64 - 1)).then_some(())
+            })
+            .await;
+        }
+    });
+
+    // 1. A product registered through node 0 is final on all four.
+    let mut nonce = 0;
+    let all: Vec<usize> = (0..NODES).collect();
+    runtime.block_on(async {
+        let product = Product {
+            gtin: GTIN.into(),
+            name: "Amoxicillin".into(),
+            strength: "250 mg".into(),
+            dosage_form: "capsule".into(),
+            pack_size: 24,
+            prescription: true,
+            storage_celsius_tenths_min: 100,
+            storage_celsius_tenths_max: 250,
+            approval_number: "H1".into(),
+            manufacturer: String::new(),
+        };
+        let id = chain.clients[0]
+            .send_call(
+                &key,
+                "trace",
+                "register_product",
+                borsh::to_vec(&product).unwrap(),
+                Some(nonce),
+                10_000,
+            )
+            .await
+            .unwrap();
+        nonce += 1;
+        let status = chain.clients[0]
+            .wait(&id, Duration::from_millis(DEADLINE_MS))
+            .await
+            .unwrap();
+        let height = status["height"].as_u64().unwrap();
+        committed_everywhere(&chain, &all, &id, height).await;
+        converged(&chain, &all, height).await;
+    });
+
+    // 2. Kill -9 the primary while clients submit to the others.
+    let primary = runtime.block_on(async {
+        let (_, info) = head(&chain.clients[0]).await.unwrap();
+        let primary = info["primary"].as_str().unwrap().to_string();
+        chain
+            .validator_keys
+            .iter()
+            .position(|key| *key == primary)
+            .expect("the primary is a validator")
+    });
+    let survivors: Vec<usize> = all.iter().copied().filter(|i| *i != primary).collect();
+    let mut killed_at = None;
+    let confirmed = runtime.block_on(stream(
+        &chain,
+        &survivors,
+        &key,
+        &mut nonce,
+        60,
+        |done| {
+            if done == 20 {
+                cluster.kill(primary).unwrap();
+                killed_at = Some(Instant::now());
+            }
+        },
+    ));
+    let killed_at = killed_at.expect("the primary was killed");
+    let last_height = runtime.block_on(async {
+        for (id, height) in &confirmed {
+            committed_everywhere(&chain, &survivors, id, *height).await;
+        }
+        let last_height = confirmed.iter().map(|(_, height)| *height).max().unwrap();
+        converged(&chain, &survivors, last_height).await;
+        let (_, info) = head(&chain.clients[survivors[0]]).await.unwrap();
+        assert!(
+            info["view"].as_u64().unwrap() > 0,
+            "a new primary took over: {info}"
+        );
+        last_height
+    });
+    eprintln!(
+        "primary {primary} killed; 40 more transactions final {:?} later",
+        killed_at.elapsed()
+    );
+
+    // 3. The killed node restarts, catches up and rejoins.
+    cluster.restart(primary, &chain.root).unwrap();
+    runtime.block_on(async {
+        converged(&chain, &all, last_height).await;
+        for (id, height) in confirmed.iter().step_by(7) {
+            committed_everywhere(&chain, &[primary], id, *height).await;
+        }
+    });
+    let after_restart = runtime.block_on(stream(&chain, &all, &key, &mut nonce, 10, |_| {}));
+    runtime.block_on(async {
+        let height = after_restart.iter().map(|(_, h)| *h).max().unwrap();
+        converged(&chain, &all, height).await;
+    });
+
+    // 4. Cut one backup off: the others go on, it commits nothing alone, then converges.
+    let (isolated, majority) = runtime.block_on(async {
+        let (_, info) = head(&chain.clients[0]).await.unwrap();
+        let primary_key = info["primary"].as_str().unwrap().to_string();
+        let isolated = (0..NODES)
+            .find(|index| chain.validator_keys[*index] != primary_key)
+            .unwrap();
+        chain.clients[isolated]
+            .post("/v1/faults/isolation", &json!({ "isolated": true }))
+            .await
+            .unwrap();
+        let majority: Vec<usize> = (0..NODES).filter(|index| *index != isolated).collect();
+        (isolated, majority)
+    });
+    let isolated_height = runtime.block_on(head(&chain.clients[isolated])).unwrap().0;
+    let during = runtime.block_on(stream(&chain, &majority, &key, &mut nonce, 20, |_| {}));
+    runtime.block_on(async {
+        let height = during.iter().map(|(_, h)| *h).max().unwrap();
+        converged(&chain, &majority, height).await;
+        let (cut_off_height, _) = head(&chain.clients[isolated]).await.unwrap();
+        assert_eq!(
+            cut_off_height, isolated_height,
+            "the cut-off node committed without the others"
+        );
+        chain.clients[isolated]
+            .post("/v1/faults/isolation", &json!({ "isolated": false }))
+            .await
+            .unwrap();
+        converged(&chain, &all, height).await;
+        for (id, height) in during.iter().step_by(5) {
+            committed_everywhere(&chain, &[isolated], id, *height).await;
+        }
+    });
+    let healed = runtime.block_on(stream(&chain, &all, &key, &mut nonce, 10, |_| {}));
+    runtime.block_on(async {
+        let height = healed.iter().map(|(_, h)| *h).max().unwrap();
+        converged(&chain, &all, height).await;
+        // Every node's state root at that height is the same (it is in the block hash too).
+        let mut roots = Vec::new();
+        for client in &chain.clients {
+            let block = client.get(&format!("/v1/blocks/{height}")).await.unwrap();
+            roots.push(block["header"]["state_root"].clone());
+            let certificate = &block["certificate"]["signatures"];
+            assert!(
+                certificate.as_array().unwrap().len() >= 3,
+                "a final block carries a quorum of signatures: {block}"
+            );
+        }
+        assert!(roots.windows(2).all(|pair| pair[0] == pair[1]));
+    });
+
+    // 5. A node whose key is not in genesis cannot connect.
+    runtime.block_on(async {
+        let stranger_key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let (stranger, mut events) = rxchain_node::network::start(NetworkConfig {
+            node_secret_key: stranger_key.to_bytes(),
+            listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+            allowed_node_keys: chain
+                .validator_keys
+                .iter()
+                .map(|key| hex::decode(key).unwrap().try_into().unwrap())
+                .collect(),
+        })
+        .unwrap();
+        stranger
+            .dial(
+                format!("/ip4/127.0.0.1/tcp/{}", chain.p2p_base)
+                    .parse()
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_millis(DEADLINE_MS);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = tokio::time::timeout(left, events.recv())
+                .await
+                .expect("the stranger hears back before the deadline")
+                .expect("network task alive");
+            match event {
+                NetworkEvent::ConnectionRefused { .. } | NetworkEvent::PeerDisconnected(_) => {
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let (_, info) = head(&chain.clients[0]).await.unwrap();
+        assert_eq!(info["peers_connected"].as_u64(), Some(NODES as u64 - 1));
+        assert!(
+            stranger
+                .publish_transaction(b"spam".to_vec())
+                .await
+                .is_err(),
+            "the stranger's gossip reached someone"
+        );
+    });
+    drop(cluster);
+}
