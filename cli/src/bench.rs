@@ -506,3 +506,368 @@ pub async fn run_capture(events: u64, events_per_document: u64) -> Result<Captur
         transactions_submitted,
     })
 }
+
+/// What `rxchain bench --nodes N` measures.
+#[derive(Clone, Debug)]
+pub struct ClusterBenchOptions {
+    pub nodes: usize,
+    pub consensus: String,
+    pub duration_seconds: u64,
+    /// Open-loop submissions per second; `None` submits flat out (bounded by `window`).
+    pub rate: Option<u64>,
+    /// Most transactions submitted ahead of the last final one (the mempool's per-sender
+    /// nonce window bounds this).
+    pub window: u64,
+    /// Concurrent HTTP clients.
+    pub clients: usize,
+}
+
+/// Figures of a cluster run.
+#[derive(Debug, Serialize)]
+pub struct ClusterBenchReport {
+    pub nodes: usize,
+    pub consensus: String,
+    pub rate: Option<u64>,
+    pub transactions: u64,
+    pub seconds: f64,
+    pub tps: f64,
+    pub blocks: u64,
+    pub latency_ms_p50: f64,
+    pub latency_ms_p95: f64,
+    pub latency_ms_p99: f64,
+    /// CPU seconds of all node processes per 1,000 final transactions (clients excluded).
+    pub cpu_seconds_per_1000_transactions: f64,
+    /// From SIGKILL of the primary to the first final block proposed by another validator.
+    pub failover_ms: f64,
+}
+
+/// Clock ticks of CPU (user + system) a process used so far, in seconds.
+fn process_cpu_seconds(pid: u32) -> f64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_name = text.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    fields
+        .get(11..13)
+        .map(|pair| {
+            pair.iter()
+                .filter_map(|field| field.parse::<f64>().ok())
+                .sum::<f64>()
+        })
+        .unwrap_or(0.0)
+        / 100.0
+}
+
+/// A base port with `count` free ports after it.
+fn free_ports(count: u16, avoid: Option<u16>) -> Result<u16> {
+    let seed = std::process::id() as u64 ^ rxchain_node::runtime::now_ms();
+    for attempt in 0..500u64 {
+        let base = 20_000 + ((seed.wrapping_mul(7919) + attempt * 613) % 40_000) as u16;
+        if avoid.is_some_and(|other| base.abs_diff(other) < count * 2) {
+            continue;
+        }
+        if (0..count)
+            .all(|offset| std::net::TcpListener::bind(("127.0.0.1", base + offset)).is_ok())
+        {
+            return Ok(base);
+        }
+    }
+    bail!("no {count} free consecutive ports found")
+}
+
+/// Starts a local cluster of `rxchain node` processes (this executable), submits signed
+/// `commission` transactions over HTTP from `clients` concurrent clients spread over the nodes,
+/// measures final throughput and submit-to-final latency, then kills the primary and measures
+/// the time to the next final block from a new primary.
+pub async fn run_cluster(options: ClusterBenchOptions) -> Result<ClusterBenchReport> {
+    use crate::client::Client;
+    use crate::cluster::{Cluster, Ports, wait_for_heads, write_node_configs};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    if options.nodes < 2 {
+        bail!("--nodes must be at least 2 for a cluster (use the solo benchmark for one)");
+    }
+    // Kept when the run fails, so the nodes' logs can be read.
+    let dir =
+        std::env::temp_dir().join(format!("rxchain-bench-{}", rxchain_node::runtime::now_ms()));
+    let result = cluster_run(&dir, options).await;
+    match &result {
+        Ok(_) => {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        Err(_) => eprintln!("node logs kept in {}", dir.join("chain").display()),
+    }
+    result
+}
+
+async fn cluster_run(
+    dir: &std::path::Path,
+    options: ClusterBenchOptions,
+) -> Result<ClusterBenchReport> {
+    use crate::client::Client;
+    use crate::cluster::{Cluster, Ports, wait_for_heads, write_node_configs};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let root = dir.join("chain");
+    let consortium = create_dev_consortium(
+        &root,
+        &DevOptions {
+            genesis_time_ms: rxchain_node::runtime::now_ms(),
+            block_interval_ms: 5,
+            consensus: options.consensus.clone(),
+            validators: options.nodes,
+            ..DevOptions::default()
+        },
+    )?;
+    let api_port = free_ports(options.nodes as u16, None)?;
+    let p2p_port = free_ports(options.nodes as u16, Some(api_port))?;
+    let configs = write_node_configs(&root, &consortium, Ports { api_port, p2p_port })?;
+    let mut cluster = Cluster::spawn(&std::env::current_exe()?, &configs, &root)?;
+    let clients: Vec<Client> = (0..options.nodes)
+        .map(|index| Client::new(&format!("http://127.0.0.1:{}", api_port + index as u16)))
+        .collect();
+    wait_for_heads(
+        &clients,
+        options.nodes - 1,
+        Duration::from_millis(STALL_TIMEOUT_MS),
+    )
+    .await?;
+
+    let genesis = Genesis::load(&consortium.genesis_path)?;
+    let key = read_key(&consortium.member_key("huaxin-pharma"))?.signing_key;
+    let sign = |nonce: u64, method: &str, args: Vec<u8>| {
+        TransactionBody::call(
+            &genesis.chain_id,
+            &key,
+            nonce,
+            EXPIRY_HEIGHT,
+            "trace",
+            method,
+            args,
+        )
+        .sign(&key)
+        .encode()
+    };
+    let product = Product {
+        gtin: GTIN.into(),
+        name: "Benchmark Capsules".into(),
+        strength: "1 mg".into(),
+        dosage_form: "capsule".into(),
+        pack_size: 10,
+        prescription: false,
+        storage_celsius_tenths_min: 0,
+        storage_celsius_tenths_max: 300,
+        approval_number: "BENCH".into(),
+        manufacturer: String::new(),
+    };
+    let id = clients[0]
+        .submit(&sign(0, "register_product", borsh::to_vec(&product)?))
+        .await?;
+    clients[0]
+        .wait(&id, Duration::from_millis(STALL_TIMEOUT_MS))
+        .await?;
+
+    // Sign everything the run can use before the clock starts.
+    let ceiling = options.rate.unwrap_or(20_000).max(1) * options.duration_seconds.max(1);
+    let signed: Arc<Vec<Vec<u8>>> = Arc::new(
+        (0..ceiling)
+            .map(|index| {
+                let args = CommissionArgs {
+                    gtin: GTIN.into(),
+                    serial: format!("B{:09}", index + 1),
+                    lot: "BENCH1".into(),
+                    expiry: "301231".into(),
+                };
+                sign(
+                    1 + index,
+                    "commission",
+                    borsh::to_vec(&args).expect("encodes"),
+                )
+            })
+            .collect(),
+    );
+    let pids: Vec<u32> = (0..options.nodes)
+        .filter_map(|index| cluster.pid(index))
+        .collect();
+    let cpu = || {
+        pids.iter()
+            .map(|pid| process_cpu_seconds(*pid))
+            .sum::<f64>()
+    };
+    let start_height = clients[0].chain().await?["head"]["height"]
+        .as_u64()
+        .unwrap_or(0);
+
+    let started = Instant::now();
+    let cpu_start = cpu();
+    let deadline = started + Duration::from_secs(options.duration_seconds);
+    let next = Arc::new(AtomicU64::new(0));
+    let committed = Arc::new(AtomicU64::new(0));
+    let submitted_at: Arc<Vec<AtomicU64>> =
+        Arc::new((0..ceiling).map(|_| AtomicU64::new(0)).collect());
+    let finished = Arc::new(AtomicU64::new(0));
+    let client_count = options.clients.max(1);
+    let mut tasks = Vec::new();
+    for client_index in 0..client_count {
+        let clients = clients.clone();
+        let (next, committed, submitted_at, signed) = (
+            next.clone(),
+            committed.clone(),
+            submitted_at.clone(),
+            signed.clone(),
+        );
+        let (rate, window) = (options.rate, options.window);
+        let finished = finished.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                // Stop taking work at the deadline; work taken is always submitted, because
+                // a nonce left out would keep every later one from becoming final.
+                if Instant::now() >= deadline {
+                    break;
+                }
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= signed.len() as u64 {
+                    break;
+                }
+                if let Some(rate) = rate {
+                    // Open loop: transaction i goes out at i / rate seconds.
+                    let due = started + Duration::from_secs_f64(index as f64 / rate as f64);
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                while index >= committed.load(Ordering::Relaxed) + window {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                submitted_at[index as usize]
+                    .store(started.elapsed().as_micros() as u64 + 1, Ordering::Relaxed);
+                // A node behind the others refuses nonces too far ahead of what it has
+                // committed; like any client, try the next node a moment later.
+                let mut attempt = 0usize;
+                loop {
+                    let target = &clients[(client_index + attempt) % clients.len()];
+                    match target.submit(&signed[index as usize]).await {
+                        Ok(_) => break,
+                        Err(error)
+                            if ["duplicate", "nonce_used"]
+                                .iter()
+                                .any(|code| error.to_string().contains(code)) =>
+                        {
+                            break;
+                        }
+                        Err(error) => {
+                            attempt += 1;
+                            if attempt % 100 == 0 {
+                                tracing::warn!(%error, index, "a benchmark submission keeps failing");
+                            }
+                            tokio::time::sleep(Duration::from_millis(2)).await;
+                        }
+                    }
+                }
+            }
+            finished.fetch_add(1, Ordering::Relaxed);
+        }));
+    }
+    // Watch finality on node 0: the sender's committed nonce counts final transactions.
+    let mut latencies = Vec::new();
+    let mut final_count = 0u64;
+    let mut last_progress = Instant::now();
+    loop {
+        let nonce = clients[0].next_nonce(&key).await?;
+        let now_final = nonce.saturating_sub(1).min(ceiling);
+        if now_final > final_count {
+            let now_us = started.elapsed().as_micros() as u64;
+            for index in final_count..now_final {
+                let at = submitted_at[index as usize].load(Ordering::Relaxed);
+                if at > 0 {
+                    latencies.push(now_us.saturating_sub(at - 1) as f64 / 1000.0);
+                }
+            }
+            final_count = now_final;
+            committed.store(final_count, Ordering::Relaxed);
+            last_progress = Instant::now();
+        }
+        let all_sent = finished.load(Ordering::Relaxed) == client_count as u64;
+        if all_sent && final_count >= next.load(Ordering::Relaxed).min(ceiling) {
+            break;
+        }
+        if last_progress.elapsed() > Duration::from_millis(STALL_TIMEOUT_MS) {
+            bail!("no transaction became final for {STALL_TIMEOUT_MS} ms ({final_count} final)");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu_used = cpu() - cpu_start;
+    let end_height = clients[0].chain().await?["head"]["height"]
+        .as_u64()
+        .unwrap_or(0);
+    latencies.sort_by(|a, b| a.total_cmp(b));
+
+    // Failover: kill the primary while a trickle of transactions keeps arriving elsewhere.
+    let info = clients[0].chain().await?;
+    let primary_key = info["primary"].as_str().unwrap_or_default().to_string();
+    let primary = (0..options.nodes)
+        .find(|index| {
+            read_key(&consortium.validator_key_at(*index))
+                .map(|key| hex::encode(key.signing_key.verifying_key().as_bytes()) == primary_key)
+                .unwrap_or(false)
+        })
+        .ok_or_else(|| anyhow::anyhow!("no primary reported"))?;
+    let survivor = &clients[(primary + 1) % options.nodes];
+    let kill_height = survivor.chain().await?["head"]["height"]
+        .as_u64()
+        .unwrap_or(0);
+    let mut nonce = 1 + final_count;
+    let killed = Instant::now();
+    cluster.kill(primary)?;
+    let failover_ms = loop {
+        if killed.elapsed() > Duration::from_millis(STALL_TIMEOUT_MS) {
+            bail!("no block from a new primary within {STALL_TIMEOUT_MS} ms");
+        }
+        let args = CommissionArgs {
+            gtin: GTIN.into(),
+            serial: format!("F{nonce:09}"),
+            lot: "BENCH1".into(),
+            expiry: "301231".into(),
+        };
+        if survivor
+            .submit(&sign(nonce, "commission", borsh::to_vec(&args)?))
+            .await
+            .is_ok()
+        {
+            nonce += 1;
+        }
+        let height = survivor.chain().await?["head"]["height"]
+            .as_u64()
+            .unwrap_or(0);
+        let mut found = None;
+        for at in kill_height + 1..=height {
+            let block = survivor.get(&format!("/v1/blocks/{at}")).await?;
+            if block["header"]["proposer"].as_str() != Some(primary_key.as_str()) {
+                found = Some(killed.elapsed().as_secs_f64() * 1000.0);
+                break;
+            }
+        }
+        if let Some(elapsed) = found {
+            break elapsed;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    drop(cluster);
+    Ok(ClusterBenchReport {
+        nodes: options.nodes,
+        consensus: options.consensus,
+        rate: options.rate,
+        transactions: final_count,
+        seconds,
+        tps: final_count as f64 / seconds,
+        blocks: end_height.saturating_sub(start_height),
+        latency_ms_p50: percentile(&latencies, 0.50),
+        latency_ms_p95: percentile(&latencies, 0.95),
+        latency_ms_p99: percentile(&latencies, 0.99),
+        cpu_seconds_per_1000_transactions: cpu_used / final_count.max(1) as f64 * 1000.0,
+        failover_ms,
+    })
+}

@@ -180,6 +180,11 @@ impl Cluster {
         Ok(())
     }
 
+    /// The process id of node `index`, while it runs.
+    pub fn pid(&self, index: usize) -> Option<u32> {
+        self.children[index].1.as_ref().map(Child::id)
+    }
+
     pub fn len(&self) -> usize {
         self.children.len()
     }
@@ -230,6 +235,29 @@ pub async fn wait_for_peers(node: &Node, peers: usize, timeout: Duration) -> Res
             );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+/// Waits until every node answers its API and is connected to `peers` other validators.
+pub async fn wait_for_heads(
+    clients: &[crate::client::Client],
+    peers: usize,
+    timeout: Duration,
+) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    for client in clients {
+        loop {
+            if let Ok(chain) = client.chain().await
+                && chain["peers_connected"].as_u64() == Some(peers as u64)
+            {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("a node did not come up connected within {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
     Ok(())
 }

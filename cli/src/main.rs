@@ -126,8 +126,9 @@ enum Command {
         #[arg(long)]
         genesis: PathBuf,
     },
-    /// Measure single-node throughput of trace transactions run by the wasm contract, or (with
-    /// `--scenario queries`) history and verification-page times with many commissioned packs.
+    /// Measure throughput of trace transactions run by the wasm contract: one in-process node,
+    /// or with `--nodes N` a local cluster of node processes (plus failover after killing the
+    /// primary); or (with `--scenario queries`) history and verification-page times.
     Bench {
         /// `throughput`, `queries` or `capture`.
         #[arg(long, default_value = "throughput")]
@@ -153,6 +154,22 @@ enum Command {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+        /// Validators: more than one starts a local cluster of node processes and measures it
+        /// (throughput, latency, CPU, and failover after killing the primary).
+        #[arg(long, default_value_t = 1)]
+        nodes: usize,
+        /// Engine of the cluster.
+        #[arg(long, default_value = "pbft")]
+        consensus: String,
+        /// Seconds of submissions (cluster).
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        /// Open-loop submissions per second (cluster); flat out when not given.
+        #[arg(long)]
+        rate: Option<u64>,
+        /// Concurrent HTTP clients (cluster).
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
     },
     /// Start a local consortium with sample data and print what to open.
     Demo {
@@ -394,7 +411,53 @@ async fn run(command: Command) -> Result<()> {
             lookups,
             window,
             json,
+            nodes,
+            consensus,
+            duration,
+            rate,
+            clients,
         } => {
+            if nodes > 1 {
+                let report =
+                    rxchain_cli::bench::run_cluster(rxchain_cli::bench::ClusterBenchOptions {
+                        nodes,
+                        consensus,
+                        duration_seconds: duration,
+                        rate,
+                        window,
+                        clients,
+                    })
+                    .await?;
+                if json {
+                    println!("{}", serde_json::to_string(&report)?);
+                } else {
+                    println!(
+                        "nodes {} ({}), rate {}",
+                        report.nodes,
+                        report.consensus,
+                        report
+                            .rate
+                            .map_or("flat out".to_string(), |rate| format!("{rate} tx/s"))
+                    );
+                    println!("final transactions {}", report.transactions);
+                    println!("seconds            {:.2}", report.seconds);
+                    println!("final tx/s         {:.0}", report.tps);
+                    println!("blocks             {}", report.blocks);
+                    println!(
+                        "submit-to-final p50/p95/p99 ms  {:.1} / {:.1} / {:.1}",
+                        report.latency_ms_p50, report.latency_ms_p95, report.latency_ms_p99
+                    );
+                    println!(
+                        "CPU s per 1,000 tx {:.3} (all node processes)",
+                        report.cpu_seconds_per_1000_transactions
+                    );
+                    println!(
+                        "failover           {:.0} ms (primary killed to next final block)",
+                        report.failover_ms
+                    );
+                }
+                return Ok(());
+            }
             match scenario.as_str() {
                 "throughput" => {
                     let report = rxchain_cli::bench::run(transactions, window).await?;

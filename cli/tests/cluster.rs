@@ -47,7 +47,10 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(Instant::now() < deadline, "deadline passed waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "deadline passed waiting for {what}"
+        );
         // Polling an HTTP API has no condition variable to wait on.
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -302,19 +305,12 @@ fn four_pbft_processes_survive_primary_kill_restart_and_partition() {
     });
     let survivors: Vec<usize> = all.iter().copied().filter(|i| *i != primary).collect();
     let mut killed_at = None;
-    let confirmed = runtime.block_on(stream(
-        &chain,
-        &survivors,
-        &key,
-        &mut nonce,
-        60,
-        |done| {
-            if done == 20 {
-                cluster.kill(primary).unwrap();
-                killed_at = Some(Instant::now());
-            }
-        },
-    ));
+    let confirmed = runtime.block_on(stream(&chain, &survivors, &key, &mut nonce, 60, |done| {
+        if done == 20 {
+            cluster.kill(primary).unwrap();
+            killed_at = Some(Instant::now());
+        }
+    }));
     let killed_at = killed_at.expect("the primary was killed");
     let last_height = runtime.block_on(async {
         for (id, height) in &confirmed {

@@ -49,6 +49,9 @@ pub struct ConsensusFile {
     pub retransmit_interval_ms: u64,
 }
 
+/// Largest block (bytes of transactions) a PBFT chain may configure.
+const PBFT_BLOCK_BYTES_MAX: u64 = 12 * 1024 * 1024;
+
 fn default_view_change_timeout_ms() -> u64 {
     1_000
 }
@@ -377,6 +380,14 @@ impl ConsensusFile {
             }
             "pbft" => {
                 block_limits()?;
+                // A pre-prepare carries its block; the network's consensus messages are at
+                // most 16 MiB.
+                if self.block_bytes_max > PBFT_BLOCK_BYTES_MAX {
+                    return Err(invalid(
+                        "consensus.block_bytes_max",
+                        "at most 12 MiB with pbft (a pre-prepare carries the block)",
+                    ));
+                }
                 if self.empty_blocks {
                     return Err(invalid(
                         "consensus.empty_blocks",

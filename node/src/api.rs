@@ -247,7 +247,10 @@ async fn chain(State(node): State<Node>) -> ApiResult {
 
 /// The primary of the current view (PBFT: validator `view mod n` in ascending key order).
 fn primary(node: &Node) -> Option<String> {
-    if !matches!(node.genesis().consensus, rxchain_genesis::Consensus::Pbft(_)) {
+    if !matches!(
+        node.genesis().consensus,
+        rxchain_genesis::Consensus::Pbft(_)
+    ) {
         return None;
     }
     let mut validators = node.validators().to_vec();
@@ -256,7 +259,9 @@ fn primary(node: &Node) -> Option<String> {
         .metrics()
         .consensus_view
         .load(std::sync::atomic::Ordering::Relaxed);
-    Some(hex::encode(validators[(view % validators.len() as u64) as usize]))
+    Some(hex::encode(
+        validators[(view % validators.len() as u64) as usize],
+    ))
 }
 
 #[derive(Deserialize)]
@@ -272,8 +277,13 @@ async fn isolation(
     let Json(body) = body.map_err(|rejection| {
         ApiError::new(StatusCode::BAD_REQUEST, "malformed", rejection.body_text())
     })?;
-    node.set_isolated(body.isolated)
-        .map_err(|error| ApiError::new(StatusCode::FORBIDDEN, "fault_injection_off", error.to_string()))?;
+    node.set_isolated(body.isolated).map_err(|error| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "fault_injection_off",
+            error.to_string(),
+        )
+    })?;
     Ok(Json(json!({ "isolated": body.isolated })).into_response())
 }
 

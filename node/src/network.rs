@@ -29,8 +29,9 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Largest gossiped transaction (a maximal transaction plus gossipsub's framing).
 pub const TRANSACTION_MESSAGE_BYTES_MAX: usize = crate::validation::TRANSACTION_BYTES_MAX + 1024;
-/// Largest consensus message (a PBFT view change carries certificates).
-pub const CONSENSUS_MESSAGE_BYTES_MAX: usize = 1024 * 1024;
+/// Largest consensus message: a PBFT pre-prepare carries its block (genesis caps PBFT blocks at
+/// 12 MiB of transactions), a new view a few blocks and certificates.
+pub const CONSENSUS_MESSAGE_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Largest block-sync request or response (a batch of blocks with certificates).
 pub const BLOCK_SYNC_MESSAGE_BYTES_MAX: usize = 32 * 1024 * 1024;
 /// Longest a request waits for its response.

@@ -433,7 +433,10 @@ impl Node {
                     .into(),
             ));
         }
-        self.inner.faults.isolated.store(isolated, Ordering::Relaxed);
+        self.inner
+            .faults
+            .isolated
+            .store(isolated, Ordering::Relaxed);
         tracing::warn!(isolated, "fault injection: isolation changed");
         Ok(())
     }
@@ -622,6 +625,17 @@ impl Node {
             });
         }
         let transaction = SignedTransaction::decode(bytes)?;
+        // Gossip and forwarding bring the same transaction many times; a cheap check first
+        // spares the signature verification.
+        if self
+            .inner
+            .mempool
+            .lock()
+            .expect("mempool lock")
+            .contains(&transaction.id())
+        {
+            return Err(TransactionError::Duplicate);
+        }
         let body = &transaction.body;
         if body.chain_id != self.inner.genesis.chain_id {
             return Err(TransactionError::WrongChain {

@@ -53,8 +53,14 @@ use std::time::{Duration, Instant};
 
 /// Version byte in front of every envelope.
 const ENVELOPE_VERSION: u8 = 1;
+/// First byte of a batch of transactions forwarded to the primary.
+const FORWARDED_TRANSACTIONS_TAG: u8 = 2;
+/// Bytes of forwarded transactions per message, at most (under the consensus message limit).
+const FORWARD_BYTES_MAX: u64 = 768 * 1024;
 /// Domain separation tag of consensus message signatures.
 const ENVELOPE_DOMAIN: &[u8] = b"rxchain/consensus-message/v1";
+/// Bytes of block bodies a `NewView` carries, at most.
+const NEW_VIEW_BODIES_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// Block bodies received ahead of the head that are kept, at most.
 const BODIES_MAX: usize = 64;
 /// Bodies further above the head than this are not kept (a window's worth of blocks).
@@ -79,6 +85,8 @@ const WATERMARK_WINDOW_INTERVALS: u64 = 4;
 const VIEW_CHANGE_TIMEOUT_GROWTH_MAX: u64 = 16;
 /// View changes further ahead than this many views are ignored.
 const VIEWS_AHEAD_MAX: u64 = 16;
+/// How often the driver logs its state at debug level.
+const STATUS_LOG_INTERVAL_MS: u64 = 1_000;
 /// How often the driver wakes without news, at most.
 const TICK_MS_MAX: u64 = 10;
 /// Messages drained from the driver's queue per pass, at most (then the engine gets time).
@@ -208,6 +216,11 @@ struct Replica {
     /// Since when the mempool has had executable transactions.
     backlog_since_ms: Option<u64>,
     halted: bool,
+    next_status_log_ms: u64,
+    last_head_height: u64,
+    /// When the head last moved.
+    last_progress_ms: u64,
+    last_forward_ms: u64,
 }
 
 fn engine_config(
@@ -283,10 +296,10 @@ pub(super) fn start(
         None => PbftEngine::new(config, chain_start, now_ms())?,
     };
 
-    inner
-        .faults
-        .enabled
-        .store(network.fault_injection, std::sync::atomic::Ordering::Relaxed);
+    inner.faults.enabled.store(
+        network.fault_injection,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let (queue, receiver) = mpsc::channel();
     *inner.wake.lock().expect("wake lock") = Some(queue.clone());
     *inner.gossip.lock().expect("gossip lock") = Some((handle.clone(), runtime.clone()));
@@ -321,6 +334,10 @@ pub(super) fn start(
         sync_round: 0,
         backlog_since_ms: None,
         halted: false,
+        next_status_log_ms: 0,
+        last_head_height: 0,
+        last_progress_ms: now_ms(),
+        last_forward_ms: 0,
     };
     Ok(std::thread::Builder::new()
         .name("rxchain-replica".into())
@@ -370,6 +387,12 @@ async fn bridge(
                         // Refusals are normal here (a duplicate, a nonce already used).
                         let _ = node.submit_from_peer(&bytes);
                     }
+                    NetworkEvent::Request { channel: Channel::Consensus, request, bytes, .. }
+                        if bytes.first() == Some(&FORWARDED_TRANSACTIONS_TAG) => {
+                        let _ = network.respond(request, Vec::new()).await;
+                        let node = node.clone();
+                        tokio::task::spawn_blocking(move || admit_forwarded(&node, &bytes[1..]));
+                    }
                     NetworkEvent::Request { channel: Channel::Consensus, from, request, bytes } => {
                         let _ = network.respond(request, Vec::new()).await;
                         if let Some(validator) = validators_by_peer.get(&from)
@@ -395,6 +418,19 @@ async fn bridge(
                 }
             }
         }
+    }
+}
+
+/// Admits transactions a backup forwarded because they waited without a block.
+fn admit_forwarded(node: &Node, bytes: &[u8]) {
+    match borsh::from_slice::<Vec<Vec<u8>>>(bytes) {
+        // Refusals (duplicates above all) are expected: the primary may have them already.
+        Ok(transactions) => {
+            for transaction in transactions {
+                let _ = node.submit_from_peer(&transaction);
+            }
+        }
+        Err(error) => tracing::warn!(%error, "undecodable forwarded transactions"),
     }
 }
 
@@ -462,6 +498,23 @@ impl Replica {
         self.apply_commits();
         self.request_sync_if_behind(now);
         self.propose_if_due(now, backlog);
+        self.forward_if_stuck(now, backlog);
+        if now >= self.next_status_log_ms {
+            self.next_status_log_ms = now + STATUS_LOG_INTERVAL_MS;
+            tracing::debug!(
+                view = self.engine.view(),
+                view_active = self.engine.view_active(),
+                can_propose = self.engine.can_propose(),
+                engine_height = self.engine.height(),
+                head = self.head().height,
+                backlog,
+                commits = self.commits.len(),
+                waiting = self.waiting.len(),
+                bodies = self.bodies.len(),
+                executed = self.executed.len(),
+                "replica status"
+            );
+        }
     }
 
     fn feed(&mut self, input: PbftInput) {
@@ -496,6 +549,7 @@ impl Replica {
                 ..
             } => {
                 let head = self.head();
+                tracing::debug!(height, block = %hex::encode(payload_hash), "final in consensus");
                 if height <= head.height {
                     // A restarted engine repeats commits the node stored before the crash.
                     self.check_stored(height, &payload_hash);
@@ -610,9 +664,21 @@ impl Replica {
         match &message {
             Message::PrePrepare(vote) => blocks.extend(self.body(&vote.payload_hash)),
             Message::NewView(new_view) => {
+                // Only bodies not final yet: a stored block is fetched by block sync if a
+                // replica lacks it, and attaching a window's worth would overflow the message.
+                let mut bytes = 0;
                 for vote in &new_view.pre_prepares {
-                    if vote.payload_hash != NULL_PAYLOAD_HASH {
-                        blocks.extend(self.body(&vote.payload_hash));
+                    let pending = self
+                        .executed
+                        .get(&vote.payload_hash)
+                        .map(|executed| &executed.prepared.committed.block)
+                        .or_else(|| self.bodies.get(&vote.payload_hash));
+                    if let Some(block) = pending {
+                        bytes += block.encode().len();
+                        if bytes > NEW_VIEW_BODIES_BYTES_MAX {
+                            break;
+                        }
+                        blocks.push(block.clone());
                     }
                 }
             }
@@ -658,7 +724,12 @@ impl Replica {
         let Some(peer) = self.peers.get(&to).copied() else {
             return;
         };
-        if self.inner.faults.isolated.load(std::sync::atomic::Ordering::Relaxed) {
+        if self
+            .inner
+            .faults
+            .isolated
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
             return;
         }
         let network = self.network.clone();
@@ -954,6 +1025,7 @@ impl Replica {
             self.halt(format!("storing block {height} failed: {error}"));
             return;
         }
+        tracing::debug!(height, "stored");
         if let Some((final_hash, _)) = self.commits.remove(&height)
             && final_hash != hash
         {
@@ -994,7 +1066,11 @@ impl Replica {
     fn request_sync_if_behind(&mut self, now: u64) {
         if self.sync_deadline_ms.is_some_and(|deadline| now < deadline)
             || self.peers.is_empty()
-            || self.inner.faults.isolated.load(std::sync::atomic::Ordering::Relaxed)
+            || self
+                .inner
+                .faults
+                .isolated
+                .load(std::sync::atomic::Ordering::Relaxed)
         {
             return;
         }
@@ -1019,6 +1095,7 @@ impl Replica {
         let peer = peers[self.sync_round % peers.len()];
         self.sync_round += 1;
         self.sync_deadline_ms = Some(now + SYNC_REQUEST_TIMEOUT_MS);
+        tracing::debug!(from_height = head + 1, target, peer = %hex::encode(peer), "block sync");
         let request = borsh::to_vec(&SyncRequest {
             from_height: head + 1,
             count: (target - head).min(SYNC_BLOCKS_PER_REQUEST_MAX),
@@ -1114,6 +1191,44 @@ impl Replica {
         self.apply_commits();
     }
 
+    /// A backup whose transactions wait while no block comes sends them to the primary: gossip
+    /// is best effort (a node behind refuses nonces too far ahead, queues overflow), and a
+    /// primary missing one nonce of a sender cannot propose that sender's later ones. This runs
+    /// well before the view-change timeout, so a live primary is not replaced for what it never
+    /// received.
+    fn forward_if_stuck(&mut self, now: u64, backlog: u64) {
+        let head = self.head();
+        if head.height != self.last_head_height {
+            self.last_head_height = head.height;
+            self.last_progress_ms = now;
+        }
+        let forward_after_ms = self.parameters.view_change_timeout_ms / 4;
+        if backlog == 0
+            || self.engine.primary() == self.own_id
+            || now.saturating_sub(self.last_progress_ms.max(self.last_forward_ms)) < forward_after_ms
+        {
+            return;
+        }
+        self.last_forward_ms = now;
+        let transactions: Vec<Vec<u8>> = self
+            .inner
+            .mempool
+            .lock()
+            .expect("mempool lock")
+            .select(
+                self.parameters.block_transactions_max as usize,
+                self.parameters.block_bytes_max.min(FORWARD_BYTES_MAX),
+                |sender| committed_nonce(&self.inner.storage, sender),
+            )
+            .iter()
+            .map(|transaction| transaction.encode())
+            .collect();
+        tracing::debug!(count = transactions.len(), "forwarding waiting transactions to the primary");
+        let mut bytes = vec![FORWARDED_TRANSACTIONS_TAG];
+        borsh::to_writer(&mut bytes, &transactions).expect("writing to a Vec cannot fail");
+        self.send(self.engine.primary(), bytes);
+    }
+
     /// The primary cuts a block when enough transactions wait or the first waited long enough.
     fn propose_if_due(&mut self, now: u64, backlog: u64) {
         if backlog == 0
@@ -1148,6 +1263,11 @@ impl Replica {
             return;
         }
         let hash = prepared.committed.block.header.hash();
+        tracing::debug!(
+            height,
+            transactions = prepared.committed.block.transactions.len(),
+            "proposing"
+        );
         self.executed.insert(hash, Executed { prepared });
         self.feed(PbftInput::Propose { payload_hash: hash });
     }
