@@ -579,11 +579,6 @@ fn free_ports(count: u16, avoid: Option<u16>) -> Result<u16> {
 /// measures final throughput and submit-to-final latency, then kills the primary and measures
 /// the time to the next final block from a new primary.
 pub async fn run_cluster(options: ClusterBenchOptions) -> Result<ClusterBenchReport> {
-    use crate::client::Client;
-    use crate::cluster::{Cluster, Ports, wait_for_heads, write_node_configs};
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicU64, Ordering};
-
     if options.nodes < 2 {
         bail!("--nodes must be at least 2 for a cluster (use the solo benchmark for one)");
     }

@@ -281,7 +281,10 @@ pub fn start(
     }
     let gossip_config = gossipsub::ConfigBuilder::default()
         .max_transmit_size(TRANSACTION_MESSAGE_BYTES_MAX)
-        .validation_mode(gossipsub::ValidationMode::Strict)
+        // Transactions carry their sender's signature and peers are authenticated by Noise, so
+        // gossip messages are not signed again: that would cost an Ed25519 signature per
+        // transaction and a verification per transaction on every node.
+        .validation_mode(gossipsub::ValidationMode::Anonymous)
         // The same transaction from two peers is one message: forwarded once, then ignored.
         .message_id_fn(|message: &gossipsub::Message| {
             gossipsub::MessageId::from(crate::hash::sm3(&message.data).to_vec())
@@ -302,7 +305,7 @@ pub fn start(
             Ok(Behaviour {
                 allowed,
                 gossip: gossipsub::Behaviour::new(
-                    gossipsub::MessageAuthenticity::Signed(key.clone()),
+                    gossipsub::MessageAuthenticity::Anonymous,
                     gossip_config,
                 )?,
                 consensus: request_response::Behaviour::with_codec(

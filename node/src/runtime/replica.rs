@@ -1205,7 +1205,8 @@ impl Replica {
         let forward_after_ms = self.parameters.view_change_timeout_ms / 4;
         if backlog == 0
             || self.engine.primary() == self.own_id
-            || now.saturating_sub(self.last_progress_ms.max(self.last_forward_ms)) < forward_after_ms
+            || now.saturating_sub(self.last_progress_ms.max(self.last_forward_ms))
+                < forward_after_ms
         {
             return;
         }
@@ -1223,7 +1224,10 @@ impl Replica {
             .iter()
             .map(|transaction| transaction.encode())
             .collect();
-        tracing::debug!(count = transactions.len(), "forwarding waiting transactions to the primary");
+        tracing::debug!(
+            count = transactions.len(),
+            "forwarding waiting transactions to the primary"
+        );
         let mut bytes = vec![FORWARDED_TRANSACTIONS_TAG];
         borsh::to_writer(&mut bytes, &transactions).expect("writing to a Vec cannot fail");
         self.send(self.engine.primary(), bytes);
