@@ -11,7 +11,8 @@
 //! prepare / commit, view change, checkpoints with log garbage collection, watermarks) is the
 //! same kind of pure state machine with its own input and effect types
 //! ([`pbft::PbftInput`], [`pbft::PbftEffect`]), because it also exchanges messages, persists its
-//! votes and asks for block sync; its driver is not wired into the node yet. Raft follows.
+//! votes and asks for block sync; its driver is the node's replica (`node/src/runtime/replica.rs`).
+//! Raft is not built yet.
 //!
 //! [`simulation`] runs the engines deterministically from a seed — virtual time, an in-memory
 //! network with latency, loss, duplication, reordering and partitions, crash and restart from

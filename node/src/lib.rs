@@ -16,7 +16,7 @@
 //! - [`runtime`]: the node itself: admission, the consensus driver (engines are pure, the driver
 //!   does I/O and time), block building, commit, and notification of waiters.
 //! - [`network`]: libp2p networking (Noise, Yamux, gossip, request-response), allow-listed to
-//!   the consortium's node keys; not yet driven by a multi-node consensus.
+//!   the consortium's node keys; the PBFT replica driver (`runtime::replica`) runs on it.
 //! - [`api`]: the HTTP API (axum) with one error type mapped to JSON.
 //! - [`epcis`]: EPCIS 2.0 capture (validated, mapped to trace contract calls, anchored) and
 //!   queries, per the standard's REST binding.
