@@ -50,6 +50,9 @@ use rxchain_genesis::{Consensus, PbftParameters};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
+use votes::{VoteSignatures, items_of_message, items_of_state};
+
+mod votes;
 
 /// Version byte in front of every envelope.
 const ENVELOPE_VERSION: u8 = 1;
@@ -113,6 +116,8 @@ struct Envelope {
     finality: Option<(u64, [u8; 64])>,
     /// With a `CommitProof`: the block's finality certificate.
     certificate: Option<FinalityCertificate>,
+    /// The signature of every vote in `message`, by the validator that made it (see `votes`).
+    vote_signatures: Vec<[u8; 64]>,
     /// The sender's signature over [`ENVELOPE_DOMAIN`], the genesis hash and `message`.
     signature: [u8; 64],
 }
@@ -123,6 +128,16 @@ fn message_signing_bytes(genesis_hash: &Hash, message: &Message) -> Vec<u8> {
     borsh::to_writer(&mut bytes, message).expect("writing to a Vec cannot fail");
     bytes
 }
+
+/// What `Persist` writes: the engine's state and the signatures of the votes in it.
+#[derive(BorshSerialize, BorshDeserialize)]
+struct SavedConsensusState {
+    version: u8,
+    state: PersistedState,
+    vote_signatures: Vec<(Hash, [u8; 64])>,
+}
+
+const SAVED_STATE_VERSION: u8 = 1;
 
 /// "Send me blocks from `from_height` on."
 #[derive(BorshSerialize, BorshDeserialize)]
@@ -198,6 +213,7 @@ struct Replica {
     /// The driver's own queue, for answers of requests it makes.
     queue: mpsc::Sender<DriverMessage>,
     own_id: ValidatorId,
+    votes: VoteSignatures,
     /// Every validator, ascending.
     validators: Vec<ValidatorId>,
     /// The other validators' network identities.
@@ -286,12 +302,17 @@ pub(super) fn start(
         height: 0,
         payload_hash: genesis_block.header.hash(),
     };
+    let mut votes = VoteSignatures::new(inner.validator_key.clone(), &validators);
     let engine = match inner.storage.consensus_state()? {
         Some(bytes) => {
-            let state: PersistedState = borsh::from_slice(&bytes).map_err(|error| {
-                NodeError::Corrupt(format!("the saved consensus state: {error}"))
-            })?;
-            PbftEngine::restore(config, chain_start, state, now_ms())?
+            let saved: SavedConsensusState = borsh::from_slice(&bytes)
+                .ok()
+                .filter(|saved: &SavedConsensusState| saved.version == SAVED_STATE_VERSION)
+                .ok_or_else(|| {
+                    NodeError::Corrupt("the saved consensus state does not decode".into())
+                })?;
+            votes.restore(saved.vote_signatures, now_ms());
+            PbftEngine::restore(config, chain_start, saved.state, now_ms())?
         }
         None => PbftEngine::new(config, chain_start, now_ms())?,
     };
@@ -322,6 +343,7 @@ pub(super) fn start(
         runtime,
         queue,
         own_id,
+        votes,
         validators,
         peers,
         executed: HashMap::new(),
@@ -558,22 +580,33 @@ impl Replica {
                 }
             }
             PbftEffect::Persist(state) => {
-                let bytes = borsh::to_vec(&*state).expect("encodes");
+                let now = now_ms();
+                let items = items_of_state(&self.inner.genesis_hash, &state);
+                let vote_signatures = self.votes.saved(&items, now);
+                self.votes.collect_garbage(&items, now);
+                let bytes = borsh::to_vec(&SavedConsensusState {
+                    version: SAVED_STATE_VERSION,
+                    state: *state,
+                    vote_signatures,
+                })
+                .expect("encodes");
                 if let Err(error) = self.inner.storage.save_consensus_state(&bytes) {
                     // Sending votes that a restart could contradict is how forks happen.
                     self.halt(format!("saving the consensus state failed: {error}"));
                 }
             }
             PbftEffect::Broadcast(message) => {
-                let bytes = self.envelope(message);
-                let peers: Vec<ValidatorId> = self.peers.keys().copied().collect();
-                for peer in peers {
-                    self.send(peer, bytes.clone());
+                if let Some(bytes) = self.envelope(message) {
+                    let peers: Vec<ValidatorId> = self.peers.keys().copied().collect();
+                    for peer in peers {
+                        self.send(peer, bytes.clone());
+                    }
                 }
             }
             PbftEffect::Send { to, message } => {
-                let bytes = self.envelope(message);
-                self.send(to, bytes);
+                if let Some(bytes) = self.envelope(message) {
+                    self.send(to, bytes);
+                }
             }
             PbftEffect::StateTransfer {
                 sequence,
@@ -656,8 +689,17 @@ impl Replica {
         })
     }
 
-    /// Signs `message` and encodes it with what the receiver needs.
-    fn envelope(&mut self, message: Message) -> Vec<u8> {
+    /// Signs `message` and encodes it with what the receiver needs; `None` when a vote in it
+    /// lacks its signature (nothing unverifiable is sent).
+    fn envelope(&mut self, message: Message) -> Option<Vec<u8>> {
+        let items = items_of_message(&self.inner.genesis_hash, &message);
+        let vote_signatures = match self.votes.sign_items(&items, now_ms()) {
+            Ok(signatures) => signatures,
+            Err(error) => {
+                tracing::warn!(%error, "not sending a consensus message");
+                return None;
+            }
+        };
         let mut blocks = Vec::new();
         let mut finality = None;
         let mut certificate = None;
@@ -713,11 +755,12 @@ impl Replica {
             blocks,
             finality,
             certificate,
+            vote_signatures,
             signature,
         };
         let mut bytes = vec![ENVELOPE_VERSION];
         borsh::to_writer(&mut bytes, &envelope).expect("writing to a Vec cannot fail");
-        bytes
+        Some(bytes)
     }
 
     fn send(&self, to: ValidatorId, bytes: Vec<u8>) {
@@ -767,6 +810,14 @@ impl Replica {
             });
         if !signed {
             tracing::warn!(from = %hex::encode(from), "consensus message with a bad signature or sender");
+            return;
+        }
+        let items = items_of_message(&self.inner.genesis_hash, &envelope.message);
+        if let Err(error) = self
+            .votes
+            .verify_items(&items, &envelope.vote_signatures, now_ms())
+        {
+            tracing::warn!(%error, from = %hex::encode(from), "consensus message refused");
             return;
         }
         let head_height = self.head().height;
