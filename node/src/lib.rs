@@ -34,6 +34,7 @@ pub mod mempool;
 pub mod metrics;
 pub mod network;
 pub mod proof;
+pub mod raft;
 pub mod receipt;
 pub mod runtime;
 pub mod state;

@@ -48,7 +48,9 @@ const SCANS: &str = "scans";
 /// Each block's Merkle leaves (transaction and receipt), so an inclusion proof costs one read
 /// instead of re-hashing every transaction and receipt of the block.
 const BLOCK_LEAVES: &str = "block_leaves";
-const COLUMN_FAMILIES: [&str; 13] = [
+/// Raft log entries by index (big-endian), with the `raft` engine.
+const RAFT_LOG: &str = "raft_log";
+const COLUMN_FAMILIES: [&str; 14] = [
     BLOCKS,
     CERTIFICATES,
     BLOCK_HASHES,
@@ -62,11 +64,14 @@ const COLUMN_FAMILIES: [&str; 13] = [
     META,
     SCANS,
     BLOCK_LEAVES,
+    RAFT_LOG,
 ];
 
 const HEAD_KEY: &[u8] = b"head";
 const GENESIS_HASH_KEY: &[u8] = b"genesis_hash";
 const CONSENSUS_STATE_KEY: &[u8] = b"consensus_state";
+/// Prefix of the keys engines keep in `meta` through [`Storage::engine_meta`].
+pub const ENGINE_META_PREFIX: &[u8] = b"engine/";
 
 /// Most index entries one topic lookup returns.
 pub const EVENTS_PER_LOOKUP_MAX: usize = 10_000;
@@ -368,6 +373,17 @@ impl Storage {
         committed: &CommittedBlock,
         genesis_hash: Option<&Hash>,
     ) -> Result<Head, NodeError> {
+        self.commit_block_with_meta(committed, genesis_hash, &[])
+    }
+
+    /// [`Storage::commit_block`], with engine metadata written in the same batch (Raft's
+    /// last applied log id, so a block is applied exactly once across crashes).
+    pub fn commit_block_with_meta(
+        &self,
+        committed: &CommittedBlock,
+        genesis_hash: Option<&Hash>,
+        meta: &[(&[u8], Vec<u8>)],
+    ) -> Result<Head, NodeError> {
         let header = &committed.block.header;
         let hash = header.hash();
         let height_bytes = header.height.to_be_bytes();
@@ -471,10 +487,122 @@ impl Storage {
                 borsh::to_vec(genesis_hash).expect("encodes"),
             );
         }
+        for (key, value) in meta {
+            assert!(key.starts_with(ENGINE_META_PREFIX), "engine metadata only");
+            batch.put_cf(self.family(META), key, value);
+        }
         let mut write_options = WriteOptions::default();
         write_options.set_sync(true);
         self.db.write_opt(batch, &write_options)?;
         Ok(head)
+    }
+
+    /// Engine metadata (keys start with `engine/`).
+    pub fn engine_meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>, NodeError> {
+        assert!(key.starts_with(ENGINE_META_PREFIX), "engine metadata only");
+        self.get(META, key)
+    }
+
+    /// Writes engine metadata durably (`None` removes the key).
+    pub fn put_engine_meta(&self, key: &[u8], value: Option<&[u8]>) -> Result<(), NodeError> {
+        assert!(key.starts_with(ENGINE_META_PREFIX), "engine metadata only");
+        let mut write_options = WriteOptions::default();
+        write_options.set_sync(true);
+        match value {
+            Some(value) => self
+                .db
+                .put_cf_opt(self.family(META), key, value, &write_options)?,
+            None => self
+                .db
+                .delete_cf_opt(self.family(META), key, &write_options)?,
+        }
+        Ok(())
+    }
+
+    /// Appends Raft log entries (index, bytes) in one synced batch.
+    pub fn raft_log_append(&self, entries: &[(u64, Vec<u8>)]) -> Result<(), NodeError> {
+        let mut batch = WriteBatch::default();
+        for (index, bytes) in entries {
+            batch.put_cf(self.family(RAFT_LOG), index.to_be_bytes(), bytes);
+        }
+        let mut write_options = WriteOptions::default();
+        write_options.set_sync(true);
+        self.db.write_opt(batch, &write_options)?;
+        Ok(())
+    }
+
+    /// Raft log entries with indexes in `[start, end)`, in order, at most `limit`.
+    pub fn raft_log_range(
+        &self,
+        start: u64,
+        end: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, NodeError> {
+        let mut found = Vec::new();
+        let iterator = self.db.iterator_cf(
+            self.family(RAFT_LOG),
+            rocksdb::IteratorMode::From(&start.to_be_bytes(), rocksdb::Direction::Forward),
+        );
+        for item in iterator {
+            let (key, value) = item?;
+            let index = u64::from_be_bytes(
+                key.as_ref()
+                    .try_into()
+                    .map_err(|_| NodeError::Corrupt("raft log key".into()))?,
+            );
+            if index >= end || found.len() >= limit {
+                break;
+            }
+            found.push((index, value.to_vec()));
+        }
+        Ok(found)
+    }
+
+    /// The last Raft log entry, if any.
+    pub fn raft_log_last(&self) -> Result<Option<(u64, Vec<u8>)>, NodeError> {
+        let mut iterator = self
+            .db
+            .iterator_cf(self.family(RAFT_LOG), rocksdb::IteratorMode::End);
+        match iterator.next() {
+            Some(item) => {
+                let (key, value) = item?;
+                let index = u64::from_be_bytes(
+                    key.as_ref()
+                        .try_into()
+                        .map_err(|_| NodeError::Corrupt("raft log key".into()))?,
+                );
+                Ok(Some((index, value.to_vec())))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Deletes Raft log entries with indexes in `[start, end)`, durably.
+    pub fn raft_log_delete(&self, start: u64, end: u64) -> Result<(), NodeError> {
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(
+            self.family(RAFT_LOG),
+            start.to_be_bytes(),
+            end.to_be_bytes(),
+        );
+        let mut write_options = WriteOptions::default();
+        write_options.set_sync(true);
+        self.db.write_opt(batch, &write_options)?;
+        Ok(())
+    }
+
+    /// Stores the certificate of a stored block that became final before its certificate
+    /// gathered (Raft attestations).
+    pub fn put_certificate(&self, certificate: &FinalityCertificate) -> Result<(), NodeError> {
+        let mut write_options = WriteOptions::default();
+        write_options.set_sync(true);
+        self.db.put_cf_opt(
+            self.family(CERTIFICATES),
+            certificate.height.to_be_bytes(),
+            borsh::to_vec(certificate).expect("encodes"),
+            &write_options,
+        )?;
+        Ok(())
     }
 
     /// The consensus engine's durable state (PBFT votes and view), as last saved.

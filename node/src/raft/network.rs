@@ -1,0 +1,1 @@
+//! openraft's RPCs over the node's libp2p consensus channel.
