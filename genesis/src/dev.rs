@@ -73,7 +73,7 @@ pub struct DevOptions {
     pub genesis_time_ms: u64,
     pub block_interval_ms: u64,
     pub empty_blocks: bool,
-    /// `solo` or `pbft`.
+    /// `solo`, `pbft` or `raft`.
     pub consensus: String,
     /// How many validators (exactly 1 for solo; 4 = 3f+1 with f = 1 is the smallest set that
     /// tolerates a Byzantine validator). Validator `i` belongs to organization `i mod 5`.
@@ -209,6 +209,9 @@ pub fn create_dev_consortium(
             view_change_timeout_ms: 1_000,
             checkpoint_interval_sequences: 32,
             retransmit_interval_ms: 200,
+            heartbeat_interval_ms: 100,
+            election_timeout_min_ms: 400,
+            election_timeout_max_ms: 800,
         },
         organizations,
         members,

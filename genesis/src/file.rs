@@ -2,8 +2,8 @@
 
 use crate::{
     CHAIN_ID_CHARACTERS_MAX, CONTRACT_WASM_BYTES_MAX, Consensus, Genesis, GenesisContract,
-    GenesisError, MEMBERS_MAX, ORGANIZATIONS_MAX, PbftParameters, SoloParameters, VALIDATORS_MAX,
-    invalid, sm3,
+    GenesisError, MEMBERS_MAX, ORGANIZATIONS_MAX, PbftParameters, RaftParameters, SoloParameters,
+    VALIDATORS_MAX, invalid, sm3,
 };
 use rxchain_contract_types::PublicKeyBytes;
 use rxchain_contract_types::registry::{Member, Organization, Validator};
@@ -28,7 +28,8 @@ pub struct GenesisFile {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsensusFile {
-    /// `solo` (exactly one validator) or `pbft` (3f+1 validators tolerate f Byzantine ones).
+    /// `solo` (exactly one validator), `pbft` (3f+1 validators tolerate f Byzantine ones) or
+    /// `raft` (2f+1 validators tolerate f crashed ones).
     pub kind: String,
     #[serde(default = "default_block_interval_ms")]
     pub block_interval_ms: u64,
@@ -47,6 +48,24 @@ pub struct ConsensusFile {
     /// PBFT: period of status messages and re-sends of possibly lost votes.
     #[serde(default = "default_retransmit_interval_ms")]
     pub retransmit_interval_ms: u64,
+    /// Raft: the leader's heartbeat period.
+    #[serde(default = "default_heartbeat_interval_ms")]
+    pub heartbeat_interval_ms: u64,
+    /// Raft: a follower hearing no leader for a random time between these starts an election.
+    #[serde(default = "default_election_timeout_min_ms")]
+    pub election_timeout_min_ms: u64,
+    #[serde(default = "default_election_timeout_max_ms")]
+    pub election_timeout_max_ms: u64,
+}
+
+fn default_heartbeat_interval_ms() -> u64 {
+    100
+}
+fn default_election_timeout_min_ms() -> u64 {
+    400
+}
+fn default_election_timeout_max_ms() -> u64 {
+    800
 }
 
 /// Largest block (bytes of transactions) a PBFT chain may configure.
@@ -421,10 +440,45 @@ impl ConsensusFile {
                     retransmit_interval_ms: self.retransmit_interval_ms,
                 }))
             }
-            "raft" => Err(invalid(
-                "consensus.kind",
-                "'raft' is not available in this build yet; use 'solo' or 'pbft'",
-            )),
+            "raft" => {
+                block_limits()?;
+                if self.empty_blocks {
+                    return Err(invalid(
+                        "consensus.empty_blocks",
+                        "raft makes blocks only for transactions",
+                    ));
+                }
+                // An append-entries message carries blocks; the consensus channel is 16 MiB.
+                if self.block_bytes_max > PBFT_BLOCK_BYTES_MAX {
+                    return Err(invalid(
+                        "consensus.block_bytes_max",
+                        "at most 12 MiB with raft (log entries carry blocks)",
+                    ));
+                }
+                if !(10..=60_000).contains(&self.heartbeat_interval_ms) {
+                    return Err(invalid(
+                        "consensus.heartbeat_interval_ms",
+                        "10 to 60000 milliseconds",
+                    ));
+                }
+                if self.election_timeout_min_ms <= self.heartbeat_interval_ms * 2
+                    || self.election_timeout_max_ms <= self.election_timeout_min_ms
+                    || self.election_timeout_max_ms > 600_000
+                {
+                    return Err(invalid(
+                        "consensus.election_timeout_min_ms",
+                        "more than two heartbeats, below the maximum (at most 600000 ms)",
+                    ));
+                }
+                Ok(Consensus::Raft(RaftParameters {
+                    block_interval_ms: self.block_interval_ms,
+                    block_transactions_max: self.block_transactions_max,
+                    block_bytes_max: self.block_bytes_max,
+                    heartbeat_interval_ms: self.heartbeat_interval_ms,
+                    election_timeout_min_ms: self.election_timeout_min_ms,
+                    election_timeout_max_ms: self.election_timeout_max_ms,
+                }))
+            }
             other => Err(invalid(
                 "consensus.kind",
                 format!("unknown engine '{other}' (solo, raft or pbft)"),

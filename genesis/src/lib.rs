@@ -76,6 +76,8 @@ pub enum Consensus {
     Solo(SoloParameters),
     /// 3f+1 validators tolerate f Byzantine ones (pre-prepare / prepare / commit, view change).
     Pbft(PbftParameters),
+    /// Crash faults only (openraft): a majority of the validators orders blocks.
+    Raft(RaftParameters),
 }
 
 impl Consensus {
@@ -84,8 +86,23 @@ impl Consensus {
         match self {
             Consensus::Solo(_) => "solo",
             Consensus::Pbft(_) => "pbft",
+            Consensus::Raft(_) => "raft",
         }
     }
+}
+
+/// Parameters of the Raft engine.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct RaftParameters {
+    /// The leader cuts a block this long after the first waiting transaction arrived.
+    pub block_interval_ms: u64,
+    pub block_transactions_max: u32,
+    pub block_bytes_max: u64,
+    /// The leader's heartbeat period.
+    pub heartbeat_interval_ms: u64,
+    /// A follower that hears no leader for a random time in this range starts an election.
+    pub election_timeout_min_ms: u64,
+    pub election_timeout_max_ms: u64,
 }
 
 /// Parameters of the PBFT engine.

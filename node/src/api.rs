@@ -245,23 +245,26 @@ async fn chain(State(node): State<Node>) -> ApiResult {
     .into_response())
 }
 
-/// The primary of the current view (PBFT: validator `view mod n` in ascending key order).
+/// The validator ordering blocks now: PBFT's primary of the current view (validator
+/// `view mod n` in ascending key order), Raft's leader; none for solo.
 fn primary(node: &Node) -> Option<String> {
-    if !matches!(
-        node.genesis().consensus,
-        rxchain_genesis::Consensus::Pbft(_)
-    ) {
-        return None;
-    }
+    use std::sync::atomic::Ordering;
     let mut validators = node.validators().to_vec();
     validators.sort();
-    let view = node
-        .metrics()
-        .consensus_view
-        .load(std::sync::atomic::Ordering::Relaxed);
-    Some(hex::encode(
-        validators[(view % validators.len() as u64) as usize],
-    ))
+    match node.genesis().consensus {
+        rxchain_genesis::Consensus::Pbft(_) => {
+            let view = node.metrics().consensus_view.load(Ordering::Relaxed);
+            Some(hex::encode(
+                validators[(view % validators.len() as u64) as usize],
+            ))
+        }
+        rxchain_genesis::Consensus::Raft(_) => {
+            let leader = node.metrics().leader.load(Ordering::Relaxed);
+            let index = leader.checked_sub(1)? as usize;
+            validators.get(index).map(hex::encode)
+        }
+        rxchain_genesis::Consensus::Solo(_) => None,
+    }
 }
 
 #[derive(Deserialize)]

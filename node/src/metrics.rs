@@ -19,6 +19,8 @@ pub struct Metrics {
     /// The consensus view (PBFT), which changes when a primary is replaced.
     pub consensus_view: AtomicU64,
     pub view_changes: AtomicU64,
+    /// Raft: the leader's node id plus one (0: no leader known).
+    pub leader: AtomicU64,
     pub blocks_synced: AtomicU64,
 }
 

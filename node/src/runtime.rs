@@ -35,6 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
+mod raft_replica;
 mod replica;
 pub use replica::ReplicaNetwork;
 
@@ -70,6 +71,13 @@ enum DriverMessage {
         from: [u8; 32],
         result: Result<Vec<u8>, String>,
     },
+    /// Raft: this node applied a block (to be attested).
+    Applied {
+        height: u64,
+        hash: Hash,
+    },
+    /// Raft: the leader's proposal in flight was committed or dropped.
+    ProposalDone,
 }
 
 struct Inner {
@@ -105,7 +113,7 @@ struct Inner {
 struct Faults {
     enabled: std::sync::atomic::AtomicBool,
     /// Cut off: no consensus message, block sync or gossip in or out (connections stay up).
-    isolated: std::sync::atomic::AtomicBool,
+    isolated: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A running (or ready to run) node. Cheap to clone; clones share the node.
@@ -419,7 +427,10 @@ impl Node {
         if driver.is_some() {
             return Ok(());
         }
-        *driver = Some(replica::start(self, network)?);
+        *driver = Some(match &self.inner.genesis.consensus {
+            Consensus::Raft(_) => raft_replica::start(self, network)?,
+            _ => replica::start(self, network)?,
+        });
         Ok(())
     }
 
@@ -1023,8 +1034,19 @@ fn build_block(
 }
 
 fn commit(inner: &Inner, prepared: Prepared) -> Result<(), NodeError> {
+    commit_with_meta(inner, prepared, &[])
+}
+
+/// [`commit`], with engine metadata in the same write batch.
+fn commit_with_meta(
+    inner: &Inner,
+    prepared: Prepared,
+    meta: &[(&[u8], Vec<u8>)],
+) -> Result<(), NodeError> {
     let committed = &prepared.committed;
-    let head = inner.storage.commit_block(committed, None)?;
+    let head = inner
+        .storage
+        .commit_block_with_meta(committed, None, meta)?;
     let receipts = &committed.effects.receipts;
     let metrics = &inner.metrics;
     Metrics::add(&metrics.blocks_committed, 1);

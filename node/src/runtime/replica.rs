@@ -57,9 +57,9 @@ mod votes;
 /// Version byte in front of every envelope.
 const ENVELOPE_VERSION: u8 = 1;
 /// First byte of a batch of transactions forwarded to the primary.
-const FORWARDED_TRANSACTIONS_TAG: u8 = 2;
+pub(super) const FORWARDED_TRANSACTIONS_TAG: u8 = 2;
 /// Bytes of forwarded transactions per message, at most (under the consensus message limit).
-const FORWARD_BYTES_MAX: u64 = 768 * 1024;
+pub(super) const FORWARD_BYTES_MAX: u64 = 768 * 1024;
 /// Domain separation tag of consensus message signatures.
 const ENVELOPE_DOMAIN: &[u8] = b"rxchain/consensus-message/v1";
 /// Bytes of block bodies a `NewView` carries, at most.
@@ -81,7 +81,7 @@ const CERTIFICATE_WAIT_MS: u64 = 1_000;
 /// A sync request unanswered for this long is given up and sent to another peer.
 const SYNC_REQUEST_TIMEOUT_MS: u64 = 5_000;
 /// Unconnected validators are dialed again this often.
-const REDIAL_INTERVAL_MS: u64 = 500;
+pub(super) const REDIAL_INTERVAL_MS: u64 = 500;
 /// The watermark window, in checkpoint intervals.
 const WATERMARK_WINDOW_INTERVALS: u64 = 4;
 /// The view-change timeout doubles per consecutive view change up to this factor.
@@ -154,7 +154,7 @@ struct SyncResponse {
 }
 
 /// Answers a block sync request from storage.
-fn serve_sync(storage: &Storage, request: &[u8]) -> Vec<u8> {
+pub(super) fn serve_sync(storage: &Storage, request: &[u8]) -> Vec<u8> {
     let mut response = SyncResponse {
         head_height: 0,
         blocks: Vec::new(),
@@ -444,7 +444,7 @@ async fn bridge(
 }
 
 /// Admits transactions a backup forwarded because they waited without a block.
-fn admit_forwarded(node: &Node, bytes: &[u8]) {
+pub(super) fn admit_forwarded(node: &Node, bytes: &[u8]) {
     match borsh::from_slice::<Vec<Vec<u8>>>(bytes) {
         // Refusals (duplicates above all) are expected: the primary may have them already.
         Ok(transactions) => {
@@ -476,6 +476,7 @@ fn run(mut replica: Replica, receiver: mpsc::Receiver<DriverMessage>, tick_ms: u
                 DriverMessage::Wake => {}
                 DriverMessage::Consensus { from, bytes } => replica.receive(from, &bytes),
                 DriverMessage::Synced { from, result } => replica.synced(from, result),
+                DriverMessage::Applied { .. } | DriverMessage::ProposalDone => {}
             }
             if replica.halted {
                 return;

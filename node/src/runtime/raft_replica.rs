@@ -1,0 +1,799 @@
+//! The Raft driver: openraft orders blocks the leader builds; every node applies them.
+//!
+//! - The leader (openraft's) cuts a block from its mempool on the head, executes it, and
+//!   proposes its bytes as a log entry; one proposal at a time, since each block builds on the
+//!   previous one's state. Once a majority has the entry it is committed and every node's state
+//!   machine ([`crate::raft::RaftStateMachineStore`]) applies it through [`ChainApplier`]: a
+//!   block that does not build on the head (a deposed leader's late proposal) or is malformed is
+//!   skipped, the same way on every node; otherwise it is executed (the leader reuses its own
+//!   execution), its receipts and state root are compared with the header — a node that
+//!   computes another state halts rather than diverges — and it is stored with the applied log
+//!   id in one batch.
+//! - Finality certificates: after applying a block each node signs (height, block hash) and
+//!   sends the attestation to the others; a quorum of them (more than two thirds of the
+//!   validators, as the certificate format requires) is stored as the block's certificate.
+//!   Blocks still without one after a while (e.g. applied while the node was down) get theirs
+//!   by block sync from a peer. In Raft mode a block is final when applied — a majority
+//!   durably has it — and its certificate follows.
+//! - Transactions are gossiped as with PBFT; a follower whose ready transactions wait without
+//!   a new block forwards them to the leader.
+//! - Snapshots are off (openraft's policy `Never`): a node behind always gets the log entries,
+//!   and the log is not purged.
+
+use super::replica::{
+    FORWARD_BYTES_MAX, FORWARDED_TRANSACTIONS_TAG, REDIAL_INTERVAL_MS, ReplicaNetwork,
+    admit_forwarded, serve_sync,
+};
+use super::{
+    DriverMessage, Inner, Node, Prepared, build_block, commit_with_meta, committed_nonce, halt,
+    now_ms,
+};
+use crate::NodeError;
+use crate::block::{
+    BLOCK_VERSION, Block, FinalityCertificate, ValidatorSignature, quorum, transactions_root,
+    validator_set_hash,
+};
+use crate::hash::Hash;
+use crate::metrics::Metrics;
+use crate::network::{Channel, NetworkConfig, NetworkEvent, NetworkHandle, peer_id};
+use crate::raft::network::{RAFT_RPC_TAG, RaftPeers, answer_rpc};
+use crate::raft::{
+    APPLIED_KEY, BlockApplier, RaftLogStore, RaftRequest, RaftStateMachineStore, TypeConfig,
+};
+use crate::receipt::receipts_root;
+use crate::state::next_state_root;
+use crate::storage::CommittedBlock;
+use borsh::{BorshDeserialize, BorshSerialize};
+use libp2p::{Multiaddr, PeerId};
+use openraft::{BasicNode, Raft, ServerState, SnapshotPolicy};
+use rxchain_genesis::{Consensus, RaftParameters};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+/// First byte of a finality attestation on the consensus channel.
+const ATTESTATION_TAG: u8 = 4;
+/// A block applied this long ago without a certificate gets it by block sync.
+const CERTIFICATE_WAIT_MS: u64 = 2_000;
+/// Heights kept waiting for attestations, at most (older ones are left to block sync).
+const ATTESTATION_HEIGHTS_MAX: usize = 1_024;
+/// A sync request unanswered for this long is given up.
+const SYNC_REQUEST_TIMEOUT_MS: u64 = 5_000;
+/// Blocks asked for per certificate sync.
+const SYNC_BLOCKS_PER_REQUEST: u64 = 64;
+/// Blocks below the head checked for a missing certificate at start.
+const RECENT_BLOCKS_CHECKED: u64 = 256;
+/// How often the driver wakes without news, at most.
+const TICK_MS_MAX: u64 = 10;
+
+/// One validator's signature over an applied block.
+#[derive(BorshSerialize, BorshDeserialize)]
+struct Attestation {
+    height: u64,
+    block_hash: Hash,
+    signature: ValidatorSignature,
+}
+
+/// Applies committed log entries to the chain.
+struct ChainApplier {
+    inner: Arc<Inner>,
+    validators: Vec<[u8; 32]>,
+    parameters: RaftParameters,
+    /// Blocks this node built as leader, already executed, by hash.
+    prepared: Arc<Mutex<HashMap<Hash, Prepared>>>,
+    queue: mpsc::Sender<DriverMessage>,
+}
+
+impl ChainApplier {
+    /// Whether every node would take this block: built for this chain and validator set by a
+    /// validator, with the transactions its header names, all validly signed, within limits.
+    fn well_formed(&self, block: &Block) -> Result<(), String> {
+        let header = &block.header;
+        if header.version != BLOCK_VERSION || header.chain_id != self.inner.genesis.chain_id {
+            return Err("wrong version or chain".into());
+        }
+        if header.validator_set_hash != validator_set_hash(&self.validators)
+            || !self.validators.contains(&header.proposer)
+        {
+            return Err("wrong validator set or proposer".into());
+        }
+        if block.transactions.len() > self.parameters.block_transactions_max as usize {
+            return Err("too many transactions".into());
+        }
+        if transactions_root(&block.transactions) != header.transactions_root {
+            return Err("transactions differ from the header's root".into());
+        }
+        let bytes: u64 = block
+            .transactions
+            .iter()
+            .map(|transaction| transaction.encode().len() as u64)
+            .sum();
+        if bytes > self.parameters.block_bytes_max {
+            return Err("too many bytes".into());
+        }
+        let mempool = self.inner.mempool.lock().expect("mempool lock");
+        for transaction in &block.transactions {
+            if transaction.body.chain_id != self.inner.genesis.chain_id
+                || (!mempool.contains(&transaction.id()) && !transaction.verify_signature())
+            {
+                return Err("a transaction is not validly signed for this chain".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl BlockApplier for ChainApplier {
+    fn apply_block(&self, bytes: &[u8], applied: Vec<u8>) -> Result<Option<u64>, String> {
+        let Ok(block) = Block::decode(bytes) else {
+            tracing::warn!("skipping an undecodable block proposal");
+            return Ok(None);
+        };
+        let head = self.inner.head.borrow().clone();
+        let header = &block.header;
+        if header.height != head.height + 1 || header.previous_hash != head.hash {
+            // A proposal built on a head that another block replaced; every node skips it.
+            tracing::debug!(height = header.height, "skipping a stale block proposal");
+            return Ok(None);
+        }
+        if let Err(reason) = self.well_formed(&block) {
+            tracing::warn!(%reason, height = header.height, "skipping an invalid block proposal");
+            return Ok(None);
+        }
+        let hash = header.hash();
+        let height = header.height;
+        let own = self.prepared.lock().expect("prepared lock").remove(&hash);
+        let prepared = match own {
+            Some(prepared) => prepared,
+            None => {
+                let started = Instant::now();
+                let effects = self
+                    .inner
+                    .executor
+                    .execute_block(
+                        &self.inner.storage,
+                        height,
+                        header.timestamp_ms,
+                        &block.transactions,
+                    )
+                    .map_err(|error| format!("executing block {height}: {error}"))?;
+                Prepared {
+                    committed: CommittedBlock {
+                        block: block.clone(),
+                        certificate: None,
+                        effects,
+                    },
+                    execution: started.elapsed(),
+                }
+            }
+        };
+        let effects = &prepared.committed.effects;
+        let computed = next_state_root(&head.state_root, effects);
+        if computed != header.state_root || receipts_root(&effects.receipts) != header.receipts_root
+        {
+            let reason = NodeError::StateRootMismatch {
+                height,
+                expected: hex::encode(header.state_root),
+                computed: hex::encode(computed),
+            }
+            .to_string();
+            halt(&self.inner, reason.clone());
+            return Err(reason);
+        }
+        commit_with_meta(&self.inner, prepared, &[(APPLIED_KEY, applied)])
+            .map_err(|error| format!("storing block {height}: {error}"))?;
+        self.prepared
+            .lock()
+            .expect("prepared lock")
+            .retain(|_, prepared| prepared.committed.block.header.height > height);
+        let _ = self.queue.send(DriverMessage::Applied { height, hash });
+        Ok(Some(height))
+    }
+
+    fn catch_up(&self, height: u64, hash: Hash) -> Result<(), String> {
+        let head = self.inner.head.borrow().clone();
+        if head.height >= height {
+            let stored = self
+                .inner
+                .storage
+                .block(height)
+                .map_err(|error| error.to_string())?
+                .map(|block| block.header.hash());
+            return if stored == Some(hash) || height == 0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "a snapshot names block {height} other than the stored one"
+                ))
+            };
+        }
+        Err(format!(
+            "a snapshot at height {height} is ahead of this node's chain ({}); snapshots are off in this build",
+            head.height
+        ))
+    }
+}
+
+struct RaftDriver {
+    inner: Arc<Inner>,
+    raft: Raft<TypeConfig>,
+    runtime: tokio::runtime::Handle,
+    network: NetworkHandle,
+    queue: mpsc::Sender<DriverMessage>,
+    parameters: RaftParameters,
+    own_index: u64,
+    own_id: [u8; 32],
+    /// Ascending validator keys; a node id is an index into this.
+    validators: Vec<[u8; 32]>,
+    peers: Vec<PeerId>,
+    prepared: Arc<Mutex<HashMap<Hash, Prepared>>>,
+    proposal_in_flight: bool,
+    backlog_since_ms: Option<u64>,
+    attestations: BTreeMap<(u64, Hash), BTreeMap<[u8; 32], [u8; 64]>>,
+    /// Applied blocks without a certificate yet: height → (hash, applied at).
+    uncertified: BTreeMap<u64, (Hash, u64)>,
+    sync_deadline_ms: Option<u64>,
+    sync_round: usize,
+    last_head_height: u64,
+    last_progress_ms: u64,
+    last_forward_ms: u64,
+}
+
+/// Starts the network, openraft, the bridge task and the driver thread.
+pub(super) fn start(
+    node: &Node,
+    network: ReplicaNetwork,
+) -> Result<std::thread::JoinHandle<()>, NodeError> {
+    let inner = node.inner.clone();
+    let Consensus::Raft(parameters) = &inner.genesis.consensus else {
+        return Err(NodeError::Config("not a raft chain".into()));
+    };
+    let parameters = parameters.clone();
+    let runtime = tokio::runtime::Handle::try_current()
+        .map_err(|_| NodeError::Config("a replica starts inside a tokio runtime".into()))?;
+    let mut validators = inner.validators.clone();
+    validators.sort();
+    let own_id = inner.validator_key.verifying_key().to_bytes();
+    let own_index = validators
+        .iter()
+        .position(|validator| *validator == own_id)
+        .expect("Node::open checked the key is a validator") as u64;
+    let (handle, events) = crate::network::start(NetworkConfig {
+        node_secret_key: inner.validator_key.to_bytes(),
+        listen: network.listen,
+        allowed_node_keys: validators.clone(),
+    })?;
+    let peers: Vec<PeerId> = validators.iter().map(peer_id).collect::<Result<_, _>>()?;
+    inner.faults.enabled.store(
+        network.fault_injection,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+
+    let (queue, receiver) = mpsc::channel();
+    let prepared = Arc::new(Mutex::new(HashMap::new()));
+    let applier = ChainApplier {
+        inner: inner.clone(),
+        validators: validators.clone(),
+        parameters: parameters.clone(),
+        prepared: prepared.clone(),
+        queue: queue.clone(),
+    };
+    let config = openraft::Config {
+        cluster_name: inner.genesis.chain_id.clone(),
+        heartbeat_interval: parameters.heartbeat_interval_ms,
+        election_timeout_min: parameters.election_timeout_min_ms,
+        election_timeout_max: parameters.election_timeout_max_ms,
+        // Snapshots would need the whole chain state; a node behind gets log entries instead.
+        snapshot_policy: SnapshotPolicy::Never,
+        max_payload_entries: 16,
+        ..Default::default()
+    }
+    .validate()
+    .map_err(|error| NodeError::Config(format!("raft: {error}")))?;
+    let factory = RaftPeers {
+        network: handle.clone(),
+        peers: peers.clone(),
+        isolated: inner.faults.isolated.clone(),
+    };
+    let log_store = RaftLogStore::new(inner.storage.clone());
+    let state_machine = RaftStateMachineStore::new(inner.storage.clone(), Arc::new(applier));
+    // openraft's constructor is async; the caller is inside the runtime (multi-threaded).
+    let raft = tokio::task::block_in_place(|| {
+        runtime.block_on(Raft::new(
+            own_index,
+            Arc::new(config),
+            factory,
+            log_store,
+            state_machine,
+        ))
+    })
+    .map_err(|error| NodeError::Config(format!("raft: {error}")))?;
+    // The first validator founds the cluster on its first start; the others learn the
+    // membership from it.
+    if own_index == 0 {
+        let members: BTreeMap<u64, BasicNode> = (0..validators.len() as u64)
+            .map(|index| {
+                (
+                    index,
+                    BasicNode::new(hex::encode(validators[index as usize])),
+                )
+            })
+            .collect();
+        let initialized = tokio::task::block_in_place(|| runtime.block_on(raft.is_initialized()))
+            .map_err(|error| NodeError::Config(format!("raft: {error}")))?;
+        if !initialized {
+            let result = tokio::task::block_in_place(|| runtime.block_on(raft.initialize(members)));
+            if let Err(error) = result {
+                tracing::warn!(%error, "initializing the raft cluster");
+            }
+        }
+    }
+
+    *inner.wake.lock().expect("wake lock") = Some(queue.clone());
+    *inner.gossip.lock().expect("gossip lock") = Some((handle.clone(), runtime.clone()));
+    let validators_by_peer: HashMap<PeerId, [u8; 32]> = peers
+        .iter()
+        .zip(&validators)
+        .filter(|(_, validator)| **validator != own_id)
+        .map(|(peer, validator)| (*peer, *validator))
+        .collect();
+    runtime.spawn(bridge(
+        node.clone(),
+        raft.clone(),
+        handle.clone(),
+        events,
+        queue.clone(),
+        validators_by_peer,
+        network.peers,
+    ));
+    let tick_ms = (parameters.block_interval_ms / 2).clamp(1, TICK_MS_MAX);
+    // Recent blocks stored without a certificate before a restart get theirs by sync.
+    let mut uncertified = BTreeMap::new();
+    let head = inner.head.borrow().clone();
+    for height in head.height.saturating_sub(RECENT_BLOCKS_CHECKED).max(1)..=head.height {
+        if inner.storage.certificate(height)?.is_none()
+            && let Some(block) = inner.storage.block(height)?
+        {
+            uncertified.insert(height, (block.header.hash(), 0));
+        }
+    }
+    let driver = RaftDriver {
+        inner,
+        raft,
+        runtime,
+        network: handle,
+        queue,
+        parameters,
+        own_index,
+        own_id,
+        validators,
+        peers,
+        prepared,
+        proposal_in_flight: false,
+        backlog_since_ms: None,
+        attestations: BTreeMap::new(),
+        uncertified,
+        sync_deadline_ms: None,
+        sync_round: 0,
+        last_head_height: 0,
+        last_progress_ms: now_ms(),
+        last_forward_ms: 0,
+    };
+    Ok(std::thread::Builder::new()
+        .name("rxchain-raft".into())
+        .spawn(move || run(driver, receiver, tick_ms))?)
+}
+
+/// Carries network events to openraft, the node and the driver; answers block sync.
+async fn bridge(
+    node: Node,
+    raft: Raft<TypeConfig>,
+    network: NetworkHandle,
+    mut events: tokio::sync::mpsc::Receiver<NetworkEvent>,
+    driver: mpsc::Sender<DriverMessage>,
+    validators_by_peer: HashMap<PeerId, [u8; 32]>,
+    addresses: Vec<Multiaddr>,
+) {
+    let mut connected: HashSet<PeerId> = HashSet::new();
+    let mut redial = tokio::time::interval(Duration::from_millis(REDIAL_INTERVAL_MS));
+    loop {
+        tokio::select! {
+            _ = redial.tick() => {
+                if connected.len() < validators_by_peer.len() {
+                    for address in &addresses {
+                        let _ = network.dial(address.clone()).await;
+                    }
+                }
+            }
+            event = events.recv() => {
+                let Some(event) = event else { return };
+                match event {
+                    NetworkEvent::PeerConnected(peer) => {
+                        if validators_by_peer.contains_key(&peer) {
+                            connected.insert(peer);
+                        }
+                        Metrics::set(&node.metrics().peers_connected, connected.len() as u64);
+                    }
+                    NetworkEvent::PeerDisconnected(peer) => {
+                        connected.remove(&peer);
+                        Metrics::set(&node.metrics().peers_connected, connected.len() as u64);
+                    }
+                    NetworkEvent::PeerSubscribed(_) => node.gossip_unsent(),
+                    // Cut off: nothing arrives (a raft request is left unanswered, as a
+                    // partition would leave it).
+                    NetworkEvent::Transaction { .. } | NetworkEvent::Request { .. }
+                        if node.is_isolated() => {}
+                    NetworkEvent::Transaction { bytes, .. } => {
+                        let _ = node.submit_from_peer(&bytes);
+                    }
+                    NetworkEvent::Request { channel: Channel::Consensus, from, request, bytes } => {
+                        match bytes.first() {
+                            Some(&RAFT_RPC_TAG) => {
+                                let raft = raft.clone();
+                                let network = network.clone();
+                                tokio::spawn(async move {
+                                    if let Some(answer) = answer_rpc(&raft, &bytes[1..]).await {
+                                        let _ = network.respond(request, answer).await;
+                                    }
+                                });
+                            }
+                            Some(&FORWARDED_TRANSACTIONS_TAG) => {
+                                let _ = network.respond(request, Vec::new()).await;
+                                let node = node.clone();
+                                tokio::task::spawn_blocking(move || admit_forwarded(&node, &bytes[1..]));
+                            }
+                            Some(&ATTESTATION_TAG) => {
+                                let _ = network.respond(request, Vec::new()).await;
+                                if let Some(validator) = validators_by_peer.get(&from)
+                                    && driver.send(DriverMessage::Consensus { from: *validator, bytes }).is_err()
+                                {
+                                    return;
+                                }
+                            }
+                            _ => {
+                                let _ = network.respond(request, Vec::new()).await;
+                            }
+                        }
+                    }
+                    NetworkEvent::Request { channel: Channel::BlockSync, request, bytes, .. } => {
+                        let storage = node.storage().clone();
+                        let network = network.clone();
+                        tokio::spawn(async move {
+                            let response = tokio::task::spawn_blocking(move || serve_sync(&storage, &bytes)).await;
+                            if let Ok(response) = response {
+                                let _ = network.respond(request, response).await;
+                            }
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+fn run(mut driver: RaftDriver, receiver: mpsc::Receiver<DriverMessage>, tick_ms: u64) {
+    loop {
+        let mut messages = Vec::new();
+        match receiver.recv_timeout(Duration::from_millis(tick_ms)) {
+            Ok(message) => messages.push(message),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+        while let Ok(message) = receiver.try_recv() {
+            messages.push(message);
+        }
+        for message in messages {
+            match message {
+                DriverMessage::Stop => {
+                    let raft = driver.raft.clone();
+                    let _ = driver.runtime.block_on(raft.shutdown());
+                    return;
+                }
+                DriverMessage::Wake => {}
+                DriverMessage::Consensus { from, bytes } => driver.attested(from, &bytes[1..]),
+                DriverMessage::Applied { height, hash } => driver.applied(height, hash),
+                DriverMessage::ProposalDone => driver.proposal_in_flight = false,
+                DriverMessage::Synced { result, .. } => driver.synced(result),
+            }
+        }
+        if driver.inner.halted.lock().expect("halted lock").is_some() {
+            let raft = driver.raft.clone();
+            let _ = driver.runtime.block_on(raft.shutdown());
+            return;
+        }
+        driver.step();
+    }
+}
+
+impl RaftDriver {
+    fn head(&self) -> crate::storage::Head {
+        self.inner.head.borrow().clone()
+    }
+
+    fn send(&self, to: PeerId, bytes: Vec<u8>) {
+        if self
+            .inner
+            .faults
+            .isolated
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return;
+        }
+        let network = self.network.clone();
+        self.runtime.spawn(async move {
+            let _ = network.request(Channel::Consensus, to, bytes).await;
+        });
+    }
+
+    fn step(&mut self) {
+        let now = now_ms();
+        let metrics = self.raft.metrics().borrow().clone();
+        Metrics::set(&self.inner.metrics.consensus_view, metrics.current_term);
+        Metrics::set(
+            &self.inner.metrics.leader,
+            metrics.current_leader.map_or(0, |leader| leader + 1),
+        );
+        let (backlog, _) = self
+            .inner
+            .mempool
+            .lock()
+            .expect("mempool lock")
+            .ready_backlog(|sender| committed_nonce(&self.inner.storage, sender));
+        self.backlog_since_ms = match (backlog, self.backlog_since_ms) {
+            (0, _) => None,
+            (_, None) => Some(now),
+            (_, since) => since,
+        };
+        let head = self.head();
+        if head.height != self.last_head_height {
+            self.last_head_height = head.height;
+            self.last_progress_ms = now;
+        }
+        if metrics.state == ServerState::Leader && metrics.current_leader == Some(self.own_index) {
+            self.propose_if_due(now, backlog);
+        } else if let Some(leader) = metrics.current_leader {
+            self.forward_if_stuck(now, backlog, leader);
+        }
+        self.sync_certificates(now);
+    }
+
+    fn propose_if_due(&mut self, now: u64, backlog: u64) {
+        if backlog == 0 || self.proposal_in_flight {
+            return;
+        }
+        let full = backlog >= u64::from(self.parameters.block_transactions_max);
+        let waited = self
+            .backlog_since_ms
+            .is_some_and(|since| now.saturating_sub(since) >= self.parameters.block_interval_ms);
+        if !full && !waited {
+            return;
+        }
+        let height = self.head().height + 1;
+        let prepared = match build_block(
+            &self.inner,
+            height,
+            self.parameters.block_transactions_max,
+            self.parameters.block_bytes_max,
+            false,
+        ) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                tracing::error!(%error, height, "building a block failed");
+                return;
+            }
+        };
+        if prepared.committed.block.transactions.is_empty() {
+            return;
+        }
+        let block = prepared.committed.block.encode();
+        let hash = prepared.committed.block.header.hash();
+        self.prepared
+            .lock()
+            .expect("prepared lock")
+            .insert(hash, prepared);
+        self.proposal_in_flight = true;
+        let raft = self.raft.clone();
+        let queue = self.queue.clone();
+        self.runtime.spawn(async move {
+            // Returns once the entry is committed and applied here (or leadership was lost).
+            if let Err(error) = raft.client_write(RaftRequest { block }).await {
+                tracing::debug!(%error, height, "a block proposal was not committed");
+            }
+            let _ = queue.send(DriverMessage::ProposalDone);
+        });
+    }
+
+    /// A follower whose transactions wait without a new block sends them to the leader (see
+    /// the PBFT driver for why gossip alone is not enough).
+    fn forward_if_stuck(&mut self, now: u64, backlog: u64, leader: u64) {
+        let forward_after_ms = self.parameters.election_timeout_min_ms;
+        if backlog == 0
+            || leader == self.own_index
+            || now.saturating_sub(self.last_progress_ms.max(self.last_forward_ms))
+                < forward_after_ms
+        {
+            return;
+        }
+        let Some(peer) = self.peers.get(leader as usize).copied() else {
+            return;
+        };
+        self.last_forward_ms = now;
+        let transactions: Vec<Vec<u8>> = self
+            .inner
+            .mempool
+            .lock()
+            .expect("mempool lock")
+            .select(
+                self.parameters.block_transactions_max as usize,
+                self.parameters.block_bytes_max.min(FORWARD_BYTES_MAX),
+                |sender| committed_nonce(&self.inner.storage, sender),
+            )
+            .iter()
+            .map(|transaction| transaction.encode())
+            .collect();
+        let mut bytes = vec![FORWARDED_TRANSACTIONS_TAG];
+        borsh::to_writer(&mut bytes, &transactions).expect("writing to a Vec cannot fail");
+        self.send(peer, bytes);
+    }
+
+    /// This node applied a block: attest it to the others.
+    fn applied(&mut self, height: u64, hash: Hash) {
+        let signature = FinalityCertificate::sign(height, hash, &self.inner.validator_key);
+        self.uncertified.insert(height, (hash, now_ms()));
+        self.add_attestation(height, hash, signature.clone());
+        let mut bytes = vec![ATTESTATION_TAG];
+        borsh::to_writer(
+            &mut bytes,
+            &Attestation {
+                height,
+                block_hash: hash,
+                signature,
+            },
+        )
+        .expect("writing to a Vec cannot fail");
+        for (index, peer) in self.peers.iter().enumerate() {
+            if index as u64 != self.own_index {
+                self.send(*peer, bytes.clone());
+            }
+        }
+    }
+
+    /// Another validator's attestation.
+    fn attested(&mut self, from: [u8; 32], bytes: &[u8]) {
+        let Ok(attestation) = borsh::from_slice::<Attestation>(bytes) else {
+            tracing::warn!(from = %hex::encode(from), "undecodable attestation");
+            return;
+        };
+        if attestation.signature.validator != from
+            || !attestation
+                .signature
+                .verifies(attestation.height, &attestation.block_hash)
+        {
+            tracing::warn!(from = %hex::encode(from), "attestation with a bad signature");
+            return;
+        }
+        let head = self.head().height;
+        if attestation.height + ATTESTATION_HEIGHTS_MAX as u64 <= head
+            || attestation.height > head + ATTESTATION_HEIGHTS_MAX as u64
+        {
+            return;
+        }
+        self.add_attestation(
+            attestation.height,
+            attestation.block_hash,
+            attestation.signature,
+        );
+    }
+
+    fn add_attestation(&mut self, height: u64, hash: Hash, signature: ValidatorSignature) {
+        let signatures = self.attestations.entry((height, hash)).or_default();
+        signatures.insert(signature.validator, signature.signature);
+        if signatures.len() >= quorum(self.validators.len())
+            && self
+                .uncertified
+                .get(&height)
+                .is_some_and(|(stored, _)| *stored == hash)
+        {
+            let certificate = FinalityCertificate {
+                height,
+                block_hash: hash,
+                signatures: signatures
+                    .iter()
+                    .map(|(validator, signature)| ValidatorSignature {
+                        validator: *validator,
+                        signature: *signature,
+                    })
+                    .collect(),
+            };
+            self.store_certificate(&certificate);
+        }
+        while self.attestations.len() > ATTESTATION_HEIGHTS_MAX {
+            self.attestations.pop_first();
+        }
+    }
+
+    fn store_certificate(&mut self, certificate: &FinalityCertificate) {
+        match self.inner.storage.put_certificate(certificate) {
+            Ok(()) => {
+                self.uncertified.remove(&certificate.height);
+                self.attestations
+                    .retain(|(height, _), _| *height != certificate.height);
+            }
+            Err(error) => tracing::error!(%error, "storing a certificate failed"),
+        }
+    }
+
+    /// Blocks whose attestations did not gather (e.g. applied while the others had moved on)
+    /// get their certificate from a peer's block store.
+    fn sync_certificates(&mut self, now: u64) {
+        if self.sync_deadline_ms.is_some_and(|deadline| now < deadline)
+            || self
+                .inner
+                .faults
+                .isolated
+                .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return;
+        }
+        self.sync_deadline_ms = None;
+        let Some((&height, &(_, since))) = self.uncertified.first_key_value() else {
+            return;
+        };
+        if now.saturating_sub(since) < CERTIFICATE_WAIT_MS {
+            return;
+        }
+        let others: Vec<PeerId> = self
+            .peers
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| *index as u64 != self.own_index)
+            .map(|(_, peer)| *peer)
+            .collect();
+        if others.is_empty() {
+            return;
+        }
+        let peer = others[self.sync_round % others.len()];
+        self.sync_round += 1;
+        self.sync_deadline_ms = Some(now + SYNC_REQUEST_TIMEOUT_MS);
+        let mut request = Vec::new();
+        borsh::to_writer(&mut request, &height).expect("encodes");
+        borsh::to_writer(&mut request, &SYNC_BLOCKS_PER_REQUEST).expect("encodes");
+        let network = self.network.clone();
+        let queue = self.queue.clone();
+        let from = self.own_id;
+        self.runtime.spawn(async move {
+            let result = network
+                .request(Channel::BlockSync, peer, request)
+                .await
+                .map_err(|error| error.to_string());
+            let _ = queue.send(DriverMessage::Synced { from, result });
+        });
+    }
+
+    /// Certificates from a peer's blocks, for blocks this node stored without one.
+    fn synced(&mut self, result: Result<Vec<u8>, String>) {
+        self.sync_deadline_ms = None;
+        let Ok(bytes) = result else {
+            return;
+        };
+        // The answer's format is the PBFT driver's `SyncResponse`: head height, then blocks
+        // with certificates.
+        let Ok((_, blocks)) = borsh::from_slice::<(u64, Vec<(Block, FinalityCertificate)>)>(&bytes)
+        else {
+            return;
+        };
+        for (block, certificate) in blocks {
+            let height = block.header.height;
+            let hash = block.header.hash();
+            if self
+                .uncertified
+                .get(&height)
+                .is_some_and(|(stored, _)| *stored == hash)
+                && certificate.verify(&block.header, &self.validators).is_ok()
+            {
+                self.store_certificate(&certificate);
+            }
+        }
+    }
+}
