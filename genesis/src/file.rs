@@ -59,13 +59,13 @@ pub struct ConsensusFile {
 }
 
 fn default_heartbeat_interval_ms() -> u64 {
-    100
+    50
 }
 fn default_election_timeout_min_ms() -> u64 {
-    400
+    250
 }
 fn default_election_timeout_max_ms() -> u64 {
-    800
+    500
 }
 
 /// Largest block (bytes of transactions) a PBFT chain may configure.
