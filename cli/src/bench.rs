@@ -751,7 +751,7 @@ async fn cluster_run(
                         }
                         Err(error) => {
                             attempt += 1;
-                            if attempt % 100 == 0 {
+                            if attempt.is_multiple_of(100) {
                                 tracing::warn!(%error, index, "a benchmark submission keeps failing");
                             }
                             tokio::time::sleep(Duration::from_millis(2)).await;

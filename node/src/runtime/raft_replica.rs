@@ -20,6 +20,9 @@
 //! - Snapshots are off (openraft's policy `Never`): a node behind always gets the log entries,
 //!   and the log is not purged.
 
+// openraft's constructor and errors are what they are (see `crate::raft`).
+#![allow(clippy::result_large_err)]
+
 use super::replica::{
     FORWARD_BYTES_MAX, FORWARDED_TRANSACTIONS_TAG, REDIAL_INTERVAL_MS, ReplicaNetwork,
     admit_forwarded, serve_sync,
