@@ -35,6 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
+mod bridge;
 mod raft_replica;
 mod replica;
 pub use replica::ReplicaNetwork;

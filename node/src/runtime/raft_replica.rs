@@ -23,10 +23,8 @@
 // openraft's constructor and errors are what they are (see `crate::raft`).
 #![allow(clippy::result_large_err)]
 
-use super::replica::{
-    FORWARD_BYTES_MAX, FORWARDED_TRANSACTIONS_TAG, REDIAL_INTERVAL_MS, ReplicaNetwork,
-    admit_forwarded, serve_sync,
-};
+use super::bridge::ATTESTATION_TAG;
+use super::replica::ReplicaNetwork;
 use super::{
     DriverMessage, Inner, Node, Prepared, build_block, commit_with_meta, committed_nonce, halt,
     now_ms,
@@ -38,8 +36,8 @@ use crate::block::{
 };
 use crate::hash::Hash;
 use crate::metrics::Metrics;
-use crate::network::{Channel, NetworkConfig, NetworkEvent, NetworkHandle, peer_id};
-use crate::raft::network::{RAFT_RPC_TAG, RaftPeers, answer_rpc};
+use crate::network::{Channel, NetworkConfig, NetworkHandle, peer_id};
+use crate::raft::network::RaftPeers;
 use crate::raft::{
     APPLIED_KEY, BlockApplier, RaftLogStore, RaftRequest, RaftStateMachineStore, TypeConfig,
 };
@@ -47,15 +45,13 @@ use crate::receipt::receipts_root;
 use crate::state::next_state_root;
 use crate::storage::CommittedBlock;
 use borsh::{BorshDeserialize, BorshSerialize};
-use libp2p::{Multiaddr, PeerId};
+use libp2p::PeerId;
 use openraft::{BasicNode, Raft, ServerState, SnapshotPolicy};
 use rxchain_genesis::{Consensus, RaftParameters};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-/// First byte of a finality attestation on the consensus channel.
-const ATTESTATION_TAG: u8 = 4;
 /// A block applied this long ago without a certificate gets it by block sync.
 const CERTIFICATE_WAIT_MS: u64 = 2_000;
 /// Heights kept waiting for attestations, at most (older ones are left to block sync).
@@ -340,12 +336,14 @@ pub(super) fn start(
         .filter(|(_, validator)| **validator != own_id)
         .map(|(peer, validator)| (*peer, *validator))
         .collect();
-    runtime.spawn(bridge(
+    runtime.spawn(super::bridge::run(
         node.clone(),
-        raft.clone(),
         handle.clone(),
         events,
-        queue.clone(),
+        super::bridge::ConsensusRoute::Raft {
+            raft: raft.clone(),
+            driver: queue.clone(),
+        },
         validators_by_peer,
         network.peers,
     ));
@@ -385,94 +383,6 @@ pub(super) fn start(
     Ok(std::thread::Builder::new()
         .name("rxchain-raft".into())
         .spawn(move || run(driver, receiver, tick_ms))?)
-}
-
-/// Carries network events to openraft, the node and the driver; answers block sync.
-async fn bridge(
-    node: Node,
-    raft: Raft<TypeConfig>,
-    network: NetworkHandle,
-    mut events: tokio::sync::mpsc::Receiver<NetworkEvent>,
-    driver: mpsc::Sender<DriverMessage>,
-    validators_by_peer: HashMap<PeerId, [u8; 32]>,
-    addresses: Vec<Multiaddr>,
-) {
-    let mut connected: HashSet<PeerId> = HashSet::new();
-    let mut redial = tokio::time::interval(Duration::from_millis(REDIAL_INTERVAL_MS));
-    loop {
-        tokio::select! {
-            _ = redial.tick() => {
-                if connected.len() < validators_by_peer.len() {
-                    for address in &addresses {
-                        let _ = network.dial(address.clone()).await;
-                    }
-                }
-            }
-            event = events.recv() => {
-                let Some(event) = event else { return };
-                match event {
-                    NetworkEvent::PeerConnected(peer) => {
-                        if validators_by_peer.contains_key(&peer) {
-                            connected.insert(peer);
-                        }
-                        Metrics::set(&node.metrics().peers_connected, connected.len() as u64);
-                    }
-                    NetworkEvent::PeerDisconnected(peer) => {
-                        connected.remove(&peer);
-                        Metrics::set(&node.metrics().peers_connected, connected.len() as u64);
-                    }
-                    NetworkEvent::PeerSubscribed(_) => node.gossip_unsent(),
-                    // Cut off: nothing arrives (a raft request is left unanswered, as a
-                    // partition would leave it).
-                    NetworkEvent::Transaction { .. } | NetworkEvent::Request { .. }
-                        if node.is_isolated() => {}
-                    NetworkEvent::Transaction { bytes, .. } => {
-                        let _ = node.submit_from_peer(&bytes);
-                    }
-                    NetworkEvent::Request { channel: Channel::Consensus, from, request, bytes } => {
-                        match bytes.first() {
-                            Some(&RAFT_RPC_TAG) => {
-                                let raft = raft.clone();
-                                let network = network.clone();
-                                tokio::spawn(async move {
-                                    if let Some(answer) = answer_rpc(&raft, &bytes[1..]).await {
-                                        let _ = network.respond(request, answer).await;
-                                    }
-                                });
-                            }
-                            Some(&FORWARDED_TRANSACTIONS_TAG) => {
-                                let _ = network.respond(request, Vec::new()).await;
-                                let node = node.clone();
-                                tokio::task::spawn_blocking(move || admit_forwarded(&node, &bytes[1..]));
-                            }
-                            Some(&ATTESTATION_TAG) => {
-                                let _ = network.respond(request, Vec::new()).await;
-                                if let Some(validator) = validators_by_peer.get(&from)
-                                    && driver.send(DriverMessage::Consensus { from: *validator, bytes }).is_err()
-                                {
-                                    return;
-                                }
-                            }
-                            _ => {
-                                let _ = network.respond(request, Vec::new()).await;
-                            }
-                        }
-                    }
-                    NetworkEvent::Request { channel: Channel::BlockSync, request, bytes, .. } => {
-                        let storage = node.storage().clone();
-                        let network = network.clone();
-                        tokio::spawn(async move {
-                            let response = tokio::task::spawn_blocking(move || serve_sync(&storage, &bytes)).await;
-                            if let Ok(response) = response {
-                                let _ = network.respond(request, response).await;
-                            }
-                        });
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
 }
 
 fn run(mut driver: RaftDriver, receiver: mpsc::Receiver<DriverMessage>, tick_ms: u64) {
@@ -622,21 +532,11 @@ impl RaftDriver {
             return;
         };
         self.last_forward_ms = now;
-        let transactions: Vec<Vec<u8>> = self
-            .inner
-            .mempool
-            .lock()
-            .expect("mempool lock")
-            .select(
-                self.parameters.block_transactions_max as usize,
-                self.parameters.block_bytes_max.min(FORWARD_BYTES_MAX),
-                |sender| committed_nonce(&self.inner.storage, sender),
-            )
-            .iter()
-            .map(|transaction| transaction.encode())
-            .collect();
-        let mut bytes = vec![FORWARDED_TRANSACTIONS_TAG];
-        borsh::to_writer(&mut bytes, &transactions).expect("writing to a Vec cannot fail");
+        let bytes = super::bridge::forwarded_transactions(
+            &self.inner,
+            self.parameters.block_transactions_max,
+            self.parameters.block_bytes_max,
+        );
         self.send(peer, bytes);
     }
 

@@ -35,7 +35,7 @@ use crate::block::{
 };
 use crate::hash::Hash;
 use crate::metrics::Metrics;
-use crate::network::{Channel, NetworkConfig, NetworkEvent, NetworkHandle, peer_id};
+use crate::network::{Channel, NetworkConfig, NetworkHandle, peer_id};
 use crate::receipt::receipts_root;
 use crate::state::next_state_root;
 use crate::storage::{CommittedBlock, Storage};
@@ -47,7 +47,7 @@ use rxchain_consensus::pbft::{
     PersistedState, ValidatorId, Vote,
 };
 use rxchain_genesis::{Consensus, PbftParameters};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 use votes::{VoteSignatures, items_of_message, items_of_state};
@@ -56,10 +56,6 @@ mod votes;
 
 /// Version byte in front of every envelope.
 const ENVELOPE_VERSION: u8 = 1;
-/// First byte of a batch of transactions forwarded to the primary.
-pub(super) const FORWARDED_TRANSACTIONS_TAG: u8 = 2;
-/// Bytes of forwarded transactions per message, at most (under the consensus message limit).
-pub(super) const FORWARD_BYTES_MAX: u64 = 768 * 1024;
 /// Domain separation tag of consensus message signatures.
 const ENVELOPE_DOMAIN: &[u8] = b"rxchain/consensus-message/v1";
 /// Bytes of block bodies a `NewView` carries, at most.
@@ -80,8 +76,6 @@ const TIMESTAMP_AHEAD_MS_MAX: u64 = 10_000;
 const CERTIFICATE_WAIT_MS: u64 = 1_000;
 /// A sync request unanswered for this long is given up and sent to another peer.
 const SYNC_REQUEST_TIMEOUT_MS: u64 = 5_000;
-/// Unconnected validators are dialed again this often.
-pub(super) const REDIAL_INTERVAL_MS: u64 = 500;
 /// The watermark window, in checkpoint intervals.
 const WATERMARK_WINDOW_INTERVALS: u64 = 4;
 /// The view-change timeout doubles per consecutive view change up to this factor.
@@ -324,11 +318,11 @@ pub(super) fn start(
     let (queue, receiver) = mpsc::channel();
     *inner.wake.lock().expect("wake lock") = Some(queue.clone());
     *inner.gossip.lock().expect("gossip lock") = Some((handle.clone(), runtime.clone()));
-    runtime.spawn(bridge(
+    runtime.spawn(super::bridge::run(
         node.clone(),
         handle.clone(),
         events,
-        queue.clone(),
+        super::bridge::ConsensusRoute::Driver(queue.clone()),
         validators_by_peer,
         network.peers,
     ));
@@ -364,96 +358,6 @@ pub(super) fn start(
     Ok(std::thread::Builder::new()
         .name("rxchain-replica".into())
         .spawn(move || run(replica, receiver, tick_ms))?)
-}
-
-/// Carries network events to the node and the driver; answers block sync from storage.
-async fn bridge(
-    node: Node,
-    network: NetworkHandle,
-    mut events: tokio::sync::mpsc::Receiver<NetworkEvent>,
-    driver: mpsc::Sender<DriverMessage>,
-    validators_by_peer: HashMap<PeerId, ValidatorId>,
-    addresses: Vec<Multiaddr>,
-) {
-    let mut connected: HashSet<PeerId> = HashSet::new();
-    let mut redial = tokio::time::interval(Duration::from_millis(REDIAL_INTERVAL_MS));
-    loop {
-        tokio::select! {
-            _ = redial.tick() => {
-                if connected.len() < validators_by_peer.len() {
-                    for address in &addresses {
-                        let _ = network.dial(address.clone()).await;
-                    }
-                }
-            }
-            event = events.recv() => {
-                let Some(event) = event else { return };
-                match event {
-                    NetworkEvent::PeerConnected(peer) => {
-                        if validators_by_peer.contains_key(&peer) {
-                            connected.insert(peer);
-                        }
-                        Metrics::set(&node.metrics().peers_connected, connected.len() as u64);
-                    }
-                    NetworkEvent::PeerDisconnected(peer) => {
-                        connected.remove(&peer);
-                        Metrics::set(&node.metrics().peers_connected, connected.len() as u64);
-                    }
-                    NetworkEvent::PeerSubscribed(_) => node.gossip_unsent(),
-                    NetworkEvent::Transaction { .. } | NetworkEvent::Request { channel: Channel::BlockSync, .. }
-                        if node.is_isolated() => {}
-                    NetworkEvent::Request { channel: Channel::Consensus, request, .. } if node.is_isolated() => {
-                        let _ = network.respond(request, Vec::new()).await;
-                    }
-                    NetworkEvent::Transaction { bytes, .. } => {
-                        // Refusals are normal here (a duplicate, a nonce already used).
-                        let _ = node.submit_from_peer(&bytes);
-                    }
-                    NetworkEvent::Request { channel: Channel::Consensus, request, bytes, .. }
-                        if bytes.first() == Some(&FORWARDED_TRANSACTIONS_TAG) => {
-                        let _ = network.respond(request, Vec::new()).await;
-                        let node = node.clone();
-                        tokio::task::spawn_blocking(move || admit_forwarded(&node, &bytes[1..]));
-                    }
-                    NetworkEvent::Request { channel: Channel::Consensus, from, request, bytes } => {
-                        let _ = network.respond(request, Vec::new()).await;
-                        if let Some(validator) = validators_by_peer.get(&from)
-                            && driver.send(DriverMessage::Consensus { from: *validator, bytes }).is_err()
-                        {
-                            return;
-                        }
-                    }
-                    NetworkEvent::Request { channel: Channel::BlockSync, request, bytes, .. } => {
-                        let storage = node.storage().clone();
-                        let network = network.clone();
-                        tokio::spawn(async move {
-                            let response = tokio::task::spawn_blocking(move || serve_sync(&storage, &bytes)).await;
-                            if let Ok(response) = response {
-                                let _ = network.respond(request, response).await;
-                            }
-                        });
-                    }
-                    NetworkEvent::ConnectionRefused { peer, reason } => {
-                        tracing::debug!(?peer, %reason, "connection failed or refused");
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-}
-
-/// Admits transactions a backup forwarded because they waited without a block.
-pub(super) fn admit_forwarded(node: &Node, bytes: &[u8]) {
-    match borsh::from_slice::<Vec<Vec<u8>>>(bytes) {
-        // Refusals (duplicates above all) are expected: the primary may have them already.
-        Ok(transactions) => {
-            for transaction in transactions {
-                let _ = node.submit_from_peer(&transaction);
-            }
-        }
-        Err(error) => tracing::warn!(%error, "undecodable forwarded transactions"),
-    }
 }
 
 fn run(mut replica: Replica, receiver: mpsc::Receiver<DriverMessage>, tick_ms: u64) {
@@ -1263,25 +1167,11 @@ impl Replica {
             return;
         }
         self.last_forward_ms = now;
-        let transactions: Vec<Vec<u8>> = self
-            .inner
-            .mempool
-            .lock()
-            .expect("mempool lock")
-            .select(
-                self.parameters.block_transactions_max as usize,
-                self.parameters.block_bytes_max.min(FORWARD_BYTES_MAX),
-                |sender| committed_nonce(&self.inner.storage, sender),
-            )
-            .iter()
-            .map(|transaction| transaction.encode())
-            .collect();
-        tracing::debug!(
-            count = transactions.len(),
-            "forwarding waiting transactions to the primary"
+        let bytes = super::bridge::forwarded_transactions(
+            &self.inner,
+            self.parameters.block_transactions_max,
+            self.parameters.block_bytes_max,
         );
-        let mut bytes = vec![FORWARDED_TRANSACTIONS_TAG];
-        borsh::to_writer(&mut bytes, &transactions).expect("writing to a Vec cannot fail");
         self.send(self.engine.primary(), bytes);
     }
 

@@ -1,0 +1,171 @@
+//! The task between libp2p and a multi-node driver, shared by the PBFT and Raft drivers.
+//!
+//! It keeps the validators dialed, counts connected peers, admits gossiped and forwarded
+//! transactions, answers block sync from storage, and routes consensus requests: PBFT
+//! messages go to the driver thread; Raft RPCs are answered by openraft, attestations go to
+//! the driver thread. A node cut off by fault injection takes nothing in.
+
+use super::{DriverMessage, Node, committed_nonce};
+use crate::metrics::Metrics;
+use crate::network::{Channel, NetworkEvent, NetworkHandle};
+use crate::raft::TypeConfig;
+use crate::raft::network::{RAFT_RPC_TAG, answer_rpc};
+use libp2p::{Multiaddr, PeerId};
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// First byte of a batch of transactions a replica forwards to the primary or leader.
+pub(super) const FORWARDED_TRANSACTIONS_TAG: u8 = 2;
+/// First byte of a Raft finality attestation.
+pub(super) const ATTESTATION_TAG: u8 = 4;
+/// Bytes of forwarded transactions per message, at most (under the consensus message limit).
+const FORWARD_BYTES_MAX: u64 = 768 * 1024;
+/// Unconnected validators are dialed again this often.
+const REDIAL_INTERVAL_MS: u64 = 500;
+
+/// Where consensus requests go.
+pub(super) enum ConsensusRoute {
+    /// PBFT: every message to the driver thread.
+    Driver(mpsc::Sender<DriverMessage>),
+    /// Raft: RPCs to openraft, attestations to the driver thread.
+    Raft {
+        raft: openraft::Raft<TypeConfig>,
+        driver: mpsc::Sender<DriverMessage>,
+    },
+}
+
+/// The ready transactions of this node's mempool (as a block would take them, up to the
+/// forwarding size), tagged for the consensus channel.
+pub(super) fn forwarded_transactions(
+    node: &super::Inner,
+    transactions_max: u32,
+    bytes_max: u64,
+) -> Vec<u8> {
+    let transactions: Vec<Vec<u8>> = node
+        .mempool
+        .lock()
+        .expect("mempool lock")
+        .select(
+            transactions_max as usize,
+            bytes_max.min(FORWARD_BYTES_MAX),
+            |sender| committed_nonce(&node.storage, sender),
+        )
+        .iter()
+        .map(|transaction| transaction.encode())
+        .collect();
+    tracing::debug!(
+        count = transactions.len(),
+        "forwarding waiting transactions"
+    );
+    let mut bytes = vec![FORWARDED_TRANSACTIONS_TAG];
+    borsh::to_writer(&mut bytes, &transactions).expect("writing to a Vec cannot fail");
+    bytes
+}
+
+/// Admits transactions another replica forwarded (refusals, duplicates above all, are normal).
+fn admit_forwarded(node: &Node, bytes: &[u8]) {
+    match borsh::from_slice::<Vec<Vec<u8>>>(bytes) {
+        Ok(transactions) => {
+            for transaction in transactions {
+                let _ = node.submit_from_peer(&transaction);
+            }
+        }
+        Err(error) => tracing::warn!(%error, "undecodable forwarded transactions"),
+    }
+}
+
+/// Runs until the network's event stream ends.
+pub(super) async fn run(
+    node: Node,
+    network: NetworkHandle,
+    mut events: tokio::sync::mpsc::Receiver<NetworkEvent>,
+    route: ConsensusRoute,
+    validators_by_peer: HashMap<PeerId, [u8; 32]>,
+    addresses: Vec<Multiaddr>,
+) {
+    let mut connected: HashSet<PeerId> = HashSet::new();
+    let mut redial = tokio::time::interval(Duration::from_millis(REDIAL_INTERVAL_MS));
+    loop {
+        tokio::select! {
+            _ = redial.tick() => {
+                if connected.len() < validators_by_peer.len() {
+                    for address in &addresses {
+                        let _ = network.dial(address.clone()).await;
+                    }
+                }
+            }
+            event = events.recv() => {
+                let Some(event) = event else { return };
+                match event {
+                    NetworkEvent::PeerConnected(peer) => {
+                        if validators_by_peer.contains_key(&peer) {
+                            connected.insert(peer);
+                        }
+                        Metrics::set(&node.metrics().peers_connected, connected.len() as u64);
+                    }
+                    NetworkEvent::PeerDisconnected(peer) => {
+                        connected.remove(&peer);
+                        Metrics::set(&node.metrics().peers_connected, connected.len() as u64);
+                    }
+                    NetworkEvent::PeerSubscribed(_) => node.gossip_unsent(),
+                    NetworkEvent::Transaction { .. } | NetworkEvent::Request { channel: Channel::BlockSync, .. }
+                        if node.is_isolated() => {}
+                    NetworkEvent::Request { channel: Channel::Consensus, request, .. } if node.is_isolated() => {
+                        // An empty answer is no message: the sender treats it as lost.
+                        let _ = network.respond(request, Vec::new()).await;
+                    }
+                    NetworkEvent::Transaction { bytes, .. } => {
+                        // Refusals are normal here (a duplicate, a nonce already used).
+                        let _ = node.submit_from_peer(&bytes);
+                    }
+                    NetworkEvent::Request { channel: Channel::Consensus, from, request, bytes } => {
+                        let Some(validator) = validators_by_peer.get(&from).copied() else {
+                            let _ = network.respond(request, Vec::new()).await;
+                            continue;
+                        };
+                        match (bytes.first(), &route) {
+                            (Some(&FORWARDED_TRANSACTIONS_TAG), _) => {
+                                let _ = network.respond(request, Vec::new()).await;
+                                let node = node.clone();
+                                tokio::task::spawn_blocking(move || admit_forwarded(&node, &bytes[1..]));
+                            }
+                            (Some(&RAFT_RPC_TAG), ConsensusRoute::Raft { raft, .. }) => {
+                                let raft = raft.clone();
+                                let network = network.clone();
+                                tokio::spawn(async move {
+                                    let answer = answer_rpc(&raft, &bytes[1..]).await.unwrap_or_default();
+                                    let _ = network.respond(request, answer).await;
+                                });
+                            }
+                            (Some(&ATTESTATION_TAG), ConsensusRoute::Raft { driver, .. })
+                            | (_, ConsensusRoute::Driver(driver)) => {
+                                let _ = network.respond(request, Vec::new()).await;
+                                if driver.send(DriverMessage::Consensus { from: validator, bytes }).is_err() {
+                                    return;
+                                }
+                            }
+                            _ => {
+                                let _ = network.respond(request, Vec::new()).await;
+                            }
+                        }
+                    }
+                    NetworkEvent::Request { channel: Channel::BlockSync, request, bytes, .. } => {
+                        let storage = node.storage().clone();
+                        let network = network.clone();
+                        tokio::spawn(async move {
+                            let response = tokio::task::spawn_blocking(move || super::replica::serve_sync(&storage, &bytes)).await;
+                            if let Ok(response) = response {
+                                let _ = network.respond(request, response).await;
+                            }
+                        });
+                    }
+                    NetworkEvent::ConnectionRefused { peer, reason } => {
+                        tracing::debug!(?peer, %reason, "connection failed or refused");
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
