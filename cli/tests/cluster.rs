@@ -259,11 +259,100 @@ fn four_raft_processes_survive_leader_kill_restart_and_partition() {
     survive_kill_restart_and_partition("raft");
 }
 
-fn survive_kill_restart_and_partition(consensus: &str) {
+#[test]
+fn a_pbft_node_whose_state_diverges_halts_and_the_others_go_on() {
+    let _one = ONE_CLUSTER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    diverging_node_halts("pbft");
+}
+
+#[test]
+fn a_raft_node_whose_state_diverges_halts_and_the_others_go_on() {
+    let _one = ONE_CLUSTER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    diverging_node_halts("raft");
+}
+
+/// Overwrites the product record in a stopped node's RocksDB state, as a disk fault or a
+/// tampering operator would.
+fn corrupt_product_record(data_dir: &Path) {
+    let path = data_dir.join("db");
+    let options = rocksdb::Options::default();
+    let families = rocksdb::DB::list_cf(&options, &path).unwrap();
+    let db = rocksdb::DB::open_cf(&options, &path, &families).unwrap();
+    let mut key = b"trace\0".to_vec();
+    key.extend(rxchain_contract_types::trace::keys::product(GTIN));
+    let state = db.cf_handle("state").unwrap();
+    assert!(
+        db.get_cf(state, &key).unwrap().is_some(),
+        "the product record exists"
+    );
+    db.put_cf(state, &key, b"not a product record").unwrap();
+}
+
+/// One backup's state is corrupted while it is down: after restart it cannot reproduce the
+/// next certified block, so it stops producing with an error instead of diverging, and the
+/// other three keep committing.
+fn diverging_node_halts(consensus: &str) {
+    let (chain, mut cluster, runtime, key) = start_cluster(consensus);
+    let victim = runtime.block_on(async {
+        let (_, info) = head(&chain.clients[0]).await.unwrap();
+        let primary_key = info["primary"].as_str().unwrap().to_string();
+        (0..NODES)
+            .rev()
+            .find(|index| chain.validator_keys[*index] != primary_key)
+            .unwrap()
+    });
+    let others: Vec<usize> = (0..NODES).filter(|index| *index != victim).collect();
+    cluster.kill(victim).unwrap();
+    corrupt_product_record(&chain.root.join(format!("data-{victim}")));
+    cluster.restart(victim, &chain.root).unwrap();
+    let mut nonce = 1;
+    // A commission reads the product record: the victim computes another outcome.
+    let first = runtime.block_on(stream(&chain, &others, &key, &mut nonce, 3, |_| {}));
+    runtime.block_on(async {
+        let height = first.iter().map(|(_, height)| *height).max().unwrap();
+        converged(&chain, &others, height).await;
+        let reason = eventually("the victim halting", || async {
+            let (_, info) = head(&chain.clients[victim]).await?;
+            info["halted"].as_str().map(str::to_string)
+        })
+        .await;
+        assert!(
+            reason.contains("differ") || reason.contains("mismatch"),
+            "the halt names the divergence: {reason}"
+        );
+        eprintln!("{consensus}: node {victim} halted: {reason}");
+        let (victim_height, _) = head(&chain.clients[victim]).await.unwrap();
+        assert!(
+            victim_height < height,
+            "the victim stored no block it could not reproduce"
+        );
+    });
+    // The three others go on without it.
+    let later = runtime.block_on(stream(&chain, &others, &key, &mut nonce, 5, |_| {}));
+    runtime.block_on(async {
+        let height = later.iter().map(|(_, height)| *height).max().unwrap();
+        converged(&chain, &others, height).await;
+    });
+}
+
+/// A four-node cluster of `consensus`, all connected, with the product registered (nonce 0)
+/// and final everywhere.
+fn start_cluster(
+    consensus: &str,
+) -> (
+    Chain,
+    Cluster,
+    tokio::runtime::Runtime,
+    ed25519_dalek::SigningKey,
+) {
     let chain = create_chain(consensus);
     let key = manufacturer_key(&chain.root);
     let runtime = runtime();
-    let mut cluster = Cluster::spawn(Path::new(BINARY), &chain.configs, &chain.root).unwrap();
+    let cluster = Cluster::spawn(Path::new(BINARY), &chain.configs, &chain.root).unwrap();
     runtime.block_on(async {
         // Everyone connected to everyone before the story starts.
         for (index, client) in chain.clients.iter().enumerate() {
@@ -275,8 +364,7 @@ fn survive_kill_restart_and_partition(consensus: &str) {
         }
     });
 
-    // 1. A product registered through node 0 is final on all four.
-    let mut nonce = 0;
+    // A product registered through node 0 is final on all four.
     let all: Vec<usize> = (0..NODES).collect();
     runtime.block_on(async {
         let product = Product {
@@ -297,12 +385,11 @@ fn survive_kill_restart_and_partition(consensus: &str) {
                 "trace",
                 "register_product",
                 borsh::to_vec(&product).unwrap(),
-                Some(nonce),
+                Some(0),
                 10_000,
             )
             .await
             .unwrap();
-        nonce += 1;
         let status = chain.clients[0]
             .wait(&id, Duration::from_millis(DEADLINE_MS))
             .await
@@ -311,6 +398,14 @@ fn survive_kill_restart_and_partition(consensus: &str) {
         committed_everywhere(&chain, &all, &id, height).await;
         converged(&chain, &all, height).await;
     });
+    (chain, cluster, runtime, key)
+}
+
+fn survive_kill_restart_and_partition(consensus: &str) {
+    let (chain, mut cluster, runtime, key) = start_cluster(consensus);
+    // 1. (start_cluster) A product registered through node 0 is final on all four.
+    let mut nonce = 1;
+    let all: Vec<usize> = (0..NODES).collect();
 
     // 2. Kill -9 the primary (leader) while clients submit to the others.
     let (primary, view_before) = runtime.block_on(async {
