@@ -110,13 +110,24 @@ impl ChainApplier {
         if bytes > self.parameters.block_bytes_max {
             return Err("too many bytes".into());
         }
-        let mempool = self.inner.mempool.lock().expect("mempool lock");
-        for transaction in &block.transactions {
-            if transaction.body.chain_id != self.inner.genesis.chain_id
-                || (!mempool.contains(&transaction.id()) && !transaction.verify_signature())
-            {
-                return Err("a transaction is not validly signed for this chain".into());
-            }
+        if block
+            .transactions
+            .iter()
+            .any(|transaction| transaction.body.chain_id != self.inner.genesis.chain_id)
+        {
+            return Err("a transaction is for another chain".into());
+        }
+        // Transactions this node admitted were verified on admission; the rest in parallel.
+        let unverified: Vec<&crate::transaction::SignedTransaction> = {
+            let mempool = self.inner.mempool.lock().expect("mempool lock");
+            block
+                .transactions
+                .iter()
+                .filter(|transaction| !mempool.contains(&transaction.id()))
+                .collect()
+        };
+        if !crate::transaction::verify_all_strict(&unverified) {
+            return Err("a transaction is not validly signed".into());
         }
         Ok(())
     }
