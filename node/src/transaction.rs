@@ -131,13 +131,37 @@ impl SignedTransaction {
     /// Strict Ed25519 verification (rejects small-order keys and non-canonical signatures), the
     /// same rule on every node.
     pub fn verify_signature(&self) -> bool {
-        let Ok(key) = VerifyingKey::from_bytes(&self.body.sender) else {
+        let Some(key) = sender_key(&self.body.sender) else {
             return false;
         };
         let signature = Signature::from_bytes(&self.signature);
         key.verify_strict(&self.body.signing_bytes(), &signature)
             .is_ok()
     }
+}
+
+/// Sender keys kept decompressed, at most (the cache is emptied when full).
+const SENDER_KEYS_CACHED_MAX: usize = 65_536;
+
+/// Decompressed sender keys. Decompressing a key is a field exponentiation, about a third of a
+/// verification, and a consortium has few senders signing many transactions.
+static SENDER_KEYS: std::sync::Mutex<Option<std::collections::HashMap<[u8; 32], VerifyingKey>>> =
+    std::sync::Mutex::new(None);
+
+fn sender_key(bytes: &[u8; 32]) -> Option<VerifyingKey> {
+    let mut cache = SENDER_KEYS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let keys = cache.get_or_insert_with(std::collections::HashMap::new);
+    if let Some(key) = keys.get(bytes) {
+        return Some(*key);
+    }
+    let key = VerifyingKey::from_bytes(bytes).ok()?;
+    if keys.len() >= SENDER_KEYS_CACHED_MAX {
+        keys.clear();
+    }
+    keys.insert(*bytes, key);
+    Some(key)
 }
 
 /// Transactions per thread below which verification stays on the calling thread.

@@ -318,24 +318,22 @@ pub(super) fn start(
         ))
     })
     .map_err(|error| NodeError::Config(format!("raft: {error}")))?;
-    // The first validator founds the cluster on its first start; the others learn the
-    // membership from it.
-    if own_index == 0 {
-        let members: BTreeMap<u64, BasicNode> = (0..validators.len() as u64)
-            .map(|index| {
-                (
-                    index,
-                    BasicNode::new(hex::encode(validators[index as usize])),
-                )
-            })
-            .collect();
-        let initialized = tokio::task::block_in_place(|| runtime.block_on(raft.is_initialized()))
-            .map_err(|error| NodeError::Config(format!("raft: {error}")))?;
-        if !initialized {
-            let result = tokio::task::block_in_place(|| runtime.block_on(raft.initialize(members)));
-            if let Err(error) = result {
-                tracing::warn!(%error, "initializing the raft cluster");
-            }
+    // Every validator founds the cluster with the same membership on its first start (safe in
+    // openraft), so the chain forms whichever validators come up first.
+    let members: BTreeMap<u64, BasicNode> = (0..validators.len() as u64)
+        .map(|index| {
+            (
+                index,
+                BasicNode::new(hex::encode(validators[index as usize])),
+            )
+        })
+        .collect();
+    let initialized = tokio::task::block_in_place(|| runtime.block_on(raft.is_initialized()))
+        .map_err(|error| NodeError::Config(format!("raft: {error}")))?;
+    if !initialized {
+        let result = tokio::task::block_in_place(|| runtime.block_on(raft.initialize(members)));
+        if let Err(error) = result {
+            tracing::debug!(%error, "initializing the raft cluster (another node did)");
         }
     }
 
