@@ -12,7 +12,8 @@
 //! same kind of pure state machine with its own input and effect types
 //! ([`pbft::PbftInput`], [`pbft::PbftEffect`]), because it also exchanges messages, persists its
 //! votes and asks for block sync; its driver is the node's replica (`node/src/runtime/replica.rs`).
-//! Raft runs on openraft, which owns its tasks and timers, so it lives in the node (`node::raft`).
+//! Raft runs on openraft, which owns its tasks and timers, so it lives in the node (`node::raft`),
+//! with its own deterministic simulation there.
 //!
 //! [`simulation`] runs the engines deterministically from a seed — virtual time, an in-memory
 //! network with latency, loss, duplication, reordering and partitions, crash and restart from

@@ -17,6 +17,9 @@
 #![allow(clippy::result_large_err)]
 
 pub mod network;
+pub mod runtime;
+#[cfg(test)]
+mod simulation;
 #[cfg(test)]
 mod tests;
 
@@ -58,6 +61,7 @@ openraft::declare_raft_types!(
     pub TypeConfig:
         D = RaftRequest,
         R = RaftResponse,
+        AsyncRuntime = runtime::RxRuntime,
 );
 
 pub type RaftNodeId = u64;
@@ -104,10 +108,15 @@ fn write_meta<T: Serialize>(
         .map_err(write_error)
 }
 
-/// Runs blocking storage work off the async runtime's workers.
+/// Runs blocking storage work off the async runtime's workers — or inline, for the
+/// simulation, where the order of completions must not depend on real time.
 async fn blocking<T: Send + 'static>(
+    inline: bool,
     work: impl FnOnce() -> Result<T, RaftStorageError> + Send + 'static,
 ) -> Result<T, RaftStorageError> {
+    if inline {
+        return work();
+    }
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|error| write_error(format!("storage task failed: {error}")))?
@@ -117,11 +126,21 @@ async fn blocking<T: Send + 'static>(
 #[derive(Clone, Debug)]
 pub struct RaftLogStore {
     storage: Arc<Storage>,
+    inline_io: bool,
 }
 
 impl RaftLogStore {
     pub fn new(storage: Arc<Storage>) -> RaftLogStore {
-        RaftLogStore { storage }
+        RaftLogStore {
+            storage,
+            inline_io: false,
+        }
+    }
+
+    /// Storage work runs inline on the calling task (deterministic simulation).
+    pub fn with_inline_io(mut self) -> RaftLogStore {
+        self.inline_io = true;
+        self
     }
 }
 
@@ -141,7 +160,7 @@ impl RaftLogReader<TypeConfig> for RaftLogStore {
             Bound::Unbounded => u64::MAX,
         };
         let storage = self.storage.clone();
-        blocking(move || {
+        blocking(self.inline_io, move || {
             storage
                 .raft_log_range(start, end, usize::MAX)
                 .map_err(read_error)?
@@ -210,7 +229,10 @@ impl RaftLogStorage<TypeConfig> for RaftLogStore {
             .collect();
         let storage = self.storage.clone();
         // Synced before openraft hears the entries are durable.
-        let result = blocking(move || storage.raft_log_append(&encoded).map_err(write_error)).await;
+        let result = blocking(self.inline_io, move || {
+            storage.raft_log_append(&encoded).map_err(write_error)
+        })
+        .await;
         callback.log_io_completed(
             result
                 .as_ref()
@@ -222,7 +244,7 @@ impl RaftLogStorage<TypeConfig> for RaftLogStore {
 
     async fn truncate(&mut self, log_id: LogId<RaftNodeId>) -> Result<(), RaftStorageError> {
         let storage = self.storage.clone();
-        blocking(move || {
+        blocking(self.inline_io, move || {
             storage
                 .raft_log_delete(log_id.index, u64::MAX)
                 .map_err(write_error)
@@ -234,7 +256,7 @@ impl RaftLogStorage<TypeConfig> for RaftLogStore {
         // The purge point first: a crash between the two leaves entries openraft ignores.
         write_meta(&self.storage, LAST_PURGED_KEY, &log_id)?;
         let storage = self.storage.clone();
-        blocking(move || {
+        blocking(self.inline_io, move || {
             storage
                 .raft_log_delete(0, log_id.index.saturating_add(1))
                 .map_err(write_error)
@@ -267,6 +289,7 @@ struct SnapshotContent {
 pub struct RaftStateMachineStore {
     storage: Arc<Storage>,
     applier: Arc<dyn BlockApplier>,
+    inline_io: bool,
 }
 
 impl std::fmt::Debug for RaftStateMachineStore {
@@ -277,7 +300,17 @@ impl std::fmt::Debug for RaftStateMachineStore {
 
 impl RaftStateMachineStore {
     pub fn new(storage: Arc<Storage>, applier: Arc<dyn BlockApplier>) -> RaftStateMachineStore {
-        RaftStateMachineStore { storage, applier }
+        RaftStateMachineStore {
+            storage,
+            applier,
+            inline_io: false,
+        }
+    }
+
+    /// Blocks are applied inline on the calling task (deterministic simulation).
+    pub fn with_inline_io(mut self) -> RaftStateMachineStore {
+        self.inline_io = true;
+        self
     }
 
     fn membership(
@@ -362,12 +395,14 @@ impl RaftStateMachine<TypeConfig> for RaftStateMachineStore {
                 EntryPayload::Normal(request) => {
                     let applier = self.applier.clone();
                     let applied_copy = applied.clone();
-                    let height = tokio::task::spawn_blocking(move || {
-                        applier.apply_block(&request.block, applied_copy)
+                    let height = blocking(self.inline_io, move || {
+                        applier
+                            .apply_block(&request.block, applied_copy)
+                            .map_err(|error| {
+                                StorageIOError::write_state_machine(AnyError::error(error)).into()
+                            })
                     })
-                    .await
-                    .map_err(write_error)?
-                    .map_err(|error| StorageIOError::write_state_machine(AnyError::error(error)))?;
+                    .await?;
                     if height.is_none() {
                         self.storage
                             .put_engine_meta(APPLIED_KEY, Some(&applied))
@@ -397,12 +432,12 @@ impl RaftStateMachine<TypeConfig> for RaftStateMachineStore {
         let data = snapshot.into_inner();
         let content: SnapshotContent = postcard::from_bytes(&data).map_err(read_error)?;
         let applier = self.applier.clone();
-        tokio::task::spawn_blocking(move || {
-            applier.catch_up(content.head_height, content.head_hash)
+        blocking(self.inline_io, move || {
+            applier
+                .catch_up(content.head_height, content.head_hash)
+                .map_err(|error| StorageIOError::write_state_machine(AnyError::error(error)).into())
         })
-        .await
-        .map_err(write_error)?
-        .map_err(|error| StorageIOError::write_state_machine(AnyError::error(error)))?;
+        .await?;
         write_meta(&self.storage, MEMBERSHIP_KEY, &meta.last_membership)?;
         write_meta(&self.storage, APPLIED_KEY, &meta.last_log_id)?;
         write_meta(&self.storage, SNAPSHOT_KEY, &(meta.clone(), data))?;
