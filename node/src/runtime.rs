@@ -637,6 +637,7 @@ impl Node {
             });
         }
         let transaction = SignedTransaction::decode(bytes)?;
+        let id = transaction.id();
         // Gossip and forwarding bring the same transaction many times; a cheap check first
         // spares the signature verification.
         if self
@@ -644,7 +645,7 @@ impl Node {
             .mempool
             .lock()
             .expect("mempool lock")
-            .contains(&transaction.id())
+            .contains(&id)
         {
             return Err(TransactionError::Duplicate);
         }
@@ -697,7 +698,6 @@ impl Node {
             });
         }
         self.check_target(&body.contract, &body.method)?;
-        let id = transaction.id();
         let mut mempool = self.inner.mempool.lock().expect("mempool lock");
         mempool
             .insert(transaction, id, bytes.len())
