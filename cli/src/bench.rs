@@ -71,6 +71,32 @@ struct BenchChain {
 }
 
 const GTIN: &str = "09506000134352";
+
+/// The product every benchmark registers first.
+fn bench_product() -> Product {
+    Product {
+        gtin: GTIN.into(),
+        name: "Benchmark Capsules".into(),
+        strength: "1 mg".into(),
+        dosage_form: "capsule".into(),
+        pack_size: 10,
+        prescription: false,
+        storage_celsius_tenths_min: 0,
+        storage_celsius_tenths_max: 300,
+        approval_number: "BENCH".into(),
+        manufacturer: String::new(),
+    }
+}
+
+/// A commissioning of one benchmark pack.
+fn commission_args(serial: String) -> CommissionArgs {
+    CommissionArgs {
+        gtin: GTIN.into(),
+        serial,
+        lot: "BENCH1".into(),
+        expiry: "301231".into(),
+    }
+}
 /// Block height up to which benchmark transactions stay valid.
 const EXPIRY_HEIGHT: u64 = 100_000;
 
@@ -104,18 +130,7 @@ impl BenchChain {
             key,
             sender,
         };
-        let product = Product {
-            gtin: GTIN.into(),
-            name: "Benchmark Capsules".into(),
-            strength: "1 mg".into(),
-            dosage_form: "capsule".into(),
-            pack_size: 10,
-            prescription: false,
-            storage_celsius_tenths_min: 0,
-            storage_celsius_tenths_max: 300,
-            approval_number: "BENCH".into(),
-            manufacturer: String::new(),
-        };
+        let product = bench_product();
         let id = chain
             .node
             .submit(&chain.sign(0, "register_product", borsh::to_vec(&product)?))?;
@@ -148,12 +163,7 @@ impl BenchChain {
     fn commissions(&self, first_nonce: u64, count: u64) -> Vec<Vec<u8>> {
         (0..count)
             .map(|index| {
-                let args = CommissionArgs {
-                    gtin: GTIN.into(),
-                    serial: format!("B{:09}", index + 1),
-                    lot: "BENCH1".into(),
-                    expiry: "301231".into(),
-                };
+                let args = commission_args(format!("B{:09}", index + 1));
                 self.sign(
                     first_nonce + index,
                     "commission",
@@ -260,12 +270,7 @@ pub async fn run_queries(packs: u64, window: u64, lookups: usize) -> Result<Quer
         let nonce = chain.node.storage().next_nonce(&chain.sender)?;
         let signed: Vec<Vec<u8>> = (0..count)
             .map(|index| {
-                let args = CommissionArgs {
-                    gtin: GTIN.into(),
-                    serial: format!("B{:09}", done + index + 1),
-                    lot: "BENCH1".into(),
-                    expiry: "301231".into(),
-                };
+                let args = commission_args(format!("B{:09}", done + index + 1));
                 chain.sign(
                     nonce + index,
                     "commission",
@@ -557,23 +562,6 @@ fn process_cpu_seconds(pid: u32) -> f64 {
         / 100.0
 }
 
-/// A base port with `count` free ports after it.
-fn free_ports(count: u16, avoid: Option<u16>) -> Result<u16> {
-    let seed = std::process::id() as u64 ^ rxchain_node::runtime::now_ms();
-    for attempt in 0..500u64 {
-        let base = 20_000 + ((seed.wrapping_mul(7919) + attempt * 613) % 40_000) as u16;
-        if avoid.is_some_and(|other| base.abs_diff(other) < count * 2) {
-            continue;
-        }
-        if (0..count)
-            .all(|offset| std::net::TcpListener::bind(("127.0.0.1", base + offset)).is_ok())
-        {
-            return Ok(base);
-        }
-    }
-    bail!("no {count} free consecutive ports found")
-}
-
 /// Starts a local cluster of `rxchain node` processes (this executable), submits signed
 /// `commission` transactions over HTTP from `clients` concurrent clients spread over the nodes,
 /// measures final throughput and submit-to-final latency, then kills the primary and measures
@@ -615,8 +603,8 @@ async fn cluster_run(
             ..DevOptions::default()
         },
     )?;
-    let api_port = free_ports(options.nodes as u16, None)?;
-    let p2p_port = free_ports(options.nodes as u16, Some(api_port))?;
+    let api_port = crate::cluster::free_port_base(options.nodes as u16, None)?;
+    let p2p_port = crate::cluster::free_port_base(options.nodes as u16, Some(api_port))?;
     let configs = write_node_configs(&root, &consortium, Ports { api_port, p2p_port })?;
     let mut cluster = Cluster::spawn(&std::env::current_exe()?, &configs, &root)?;
     let clients: Vec<Client> = (0..options.nodes)
@@ -644,18 +632,7 @@ async fn cluster_run(
         .sign(&key)
         .encode()
     };
-    let product = Product {
-        gtin: GTIN.into(),
-        name: "Benchmark Capsules".into(),
-        strength: "1 mg".into(),
-        dosage_form: "capsule".into(),
-        pack_size: 10,
-        prescription: false,
-        storage_celsius_tenths_min: 0,
-        storage_celsius_tenths_max: 300,
-        approval_number: "BENCH".into(),
-        manufacturer: String::new(),
-    };
+    let product = bench_product();
     let id = clients[0]
         .submit(&sign(0, "register_product", borsh::to_vec(&product)?))
         .await?;
@@ -668,12 +645,7 @@ async fn cluster_run(
     let signed: Arc<Vec<Vec<u8>>> = Arc::new(
         (0..ceiling)
             .map(|index| {
-                let args = CommissionArgs {
-                    gtin: GTIN.into(),
-                    serial: format!("B{:09}", index + 1),
-                    lot: "BENCH1".into(),
-                    expiry: "301231".into(),
-                };
+                let args = commission_args(format!("B{:09}", index + 1));
                 sign(
                     1 + index,
                     "commission",
@@ -821,12 +793,7 @@ async fn cluster_run(
         if killed.elapsed() > Duration::from_millis(STALL_TIMEOUT_MS) {
             bail!("no block from a new primary within {STALL_TIMEOUT_MS} ms");
         }
-        let args = CommissionArgs {
-            gtin: GTIN.into(),
-            serial: format!("F{nonce:09}"),
-            lot: "BENCH1".into(),
-            expiry: "301231".into(),
-        };
+        let args = commission_args(format!("F{nonce:09}"));
         if survivor
             .submit(&sign(nonce, "commission", borsh::to_vec(&args)?))
             .await

@@ -261,3 +261,21 @@ pub async fn wait_for_heads(
     }
     Ok(())
 }
+
+/// A base port with `count` free consecutive ports on 127.0.0.1 after it, away from `avoid`'s
+/// range. Probed, so another process may still take one before it is used.
+pub fn free_port_base(count: u16, avoid: Option<u16>) -> Result<u16> {
+    let seed = std::process::id() as u64 ^ rxchain_node::runtime::now_ms();
+    for attempt in 0..500u64 {
+        let base = 20_000 + ((seed.wrapping_mul(7919) + attempt * 613) % 40_000) as u16;
+        if avoid.is_some_and(|other| base.abs_diff(other) < count * 2) {
+            continue;
+        }
+        if (0..count)
+            .all(|offset| std::net::TcpListener::bind(("127.0.0.1", base + offset)).is_ok())
+        {
+            return Ok(base);
+        }
+    }
+    bail!("no {count} free consecutive ports found")
+}

@@ -3,9 +3,11 @@
 //! off and healed, and a stranger's key cannot connect. Every transaction acknowledged as final
 //! must be on every running node at the same height, and the nodes' blocks must be identical.
 
+mod common;
+
+use common::{amoxicillin, commission};
 use rxchain_cli::client::Client;
-use rxchain_cli::cluster::Cluster;
-use rxchain_contract_types::trace::{CommissionArgs, Product};
+use rxchain_cli::cluster::{Cluster, free_port_base};
 use rxchain_genesis::keystore::read_key;
 use rxchain_node::network::{NetworkConfig, NetworkEvent};
 use serde_json::{Value, json};
@@ -18,23 +20,6 @@ const NODES: usize = 4;
 /// Longest any awaited condition may take.
 const DEADLINE_MS: u64 = 60_000;
 const GTIN: &str = "09506000134352";
-
-/// A base port with `NODES` free ports after it, for the API and for libp2p.
-fn free_port_base(avoid: Option<u16>) -> u16 {
-    let seed = std::process::id() as u64 ^ rxchain_node::runtime::now_ms();
-    for attempt in 0..200u64 {
-        let base = 20_000 + ((seed.wrapping_mul(31) + attempt * 977) % 40_000) as u16;
-        if avoid.is_some_and(|other| base.abs_diff(other) < NODES as u16 * 2) {
-            continue;
-        }
-        let free = (0..NODES as u16)
-            .all(|offset| std::net::TcpListener::bind(("127.0.0.1", base + offset)).is_ok());
-        if free {
-            return base;
-        }
-    }
-    panic!("no free port range");
-}
 
 /// Polls `check` until it yields a value, failing the test at the deadline with `what`.
 async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
@@ -68,8 +53,8 @@ struct Chain {
 fn create_chain(consensus: &str) -> Chain {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("chain");
-    let api_base = free_port_base(None);
-    let p2p_base = free_port_base(Some(api_base));
+    let api_base = free_port_base(NODES as u16, None).unwrap();
+    let p2p_base = free_port_base(NODES as u16, Some(api_base)).unwrap();
     let status = Command::new(BINARY)
         .args([
             "genesis",
@@ -133,31 +118,6 @@ async fn block_hash(client: &Client, height: u64) -> Option<String> {
     Some(block["hash"].as_str()?.to_string())
 }
 
-/// Submits a commission with an explicit nonce to `client`; returns the transaction id.
-async fn commission(
-    client: &Client,
-    key: &ed25519_dalek::SigningKey,
-    serial: &str,
-    nonce: u64,
-) -> anyhow::Result<String> {
-    let args = CommissionArgs {
-        gtin: GTIN.into(),
-        serial: serial.into(),
-        lot: "L1".into(),
-        expiry: "281231".into(),
-    };
-    client
-        .send_call(
-            key,
-            "trace",
-            "commission",
-            borsh::to_vec(&args).unwrap(),
-            Some(nonce),
-            10_000,
-        )
-        .await
-}
-
 /// Every node in `nodes` has committed `id` at `height`.
 async fn committed_everywhere(chain: &Chain, nodes: &[usize], id: &str, height: u64) {
     for &index in nodes {
@@ -210,9 +170,15 @@ async fn stream(
             let node = nodes[submitted % nodes.len()];
             let nonce = *next_nonce;
             let id = eventually("a node accepting the transaction", || async {
-                commission(&chain.clients[node], key, &format!("SN{nonce}"), nonce)
-                    .await
-                    .ok()
+                commission(
+                    &chain.clients[node],
+                    key,
+                    GTIN,
+                    &format!("SN{nonce}"),
+                    nonce,
+                )
+                .await
+                .ok()
             })
             .await;
             in_flight.push((id, node));
@@ -367,18 +333,7 @@ fn start_cluster(
     // A product registered through node 0 is final on all four.
     let all: Vec<usize> = (0..NODES).collect();
     runtime.block_on(async {
-        let product = Product {
-            gtin: GTIN.into(),
-            name: "Amoxicillin".into(),
-            strength: "250 mg".into(),
-            dosage_form: "capsule".into(),
-            pack_size: 24,
-            prescription: true,
-            storage_celsius_tenths_min: 100,
-            storage_celsius_tenths_max: 250,
-            approval_number: "H1".into(),
-            manufacturer: String::new(),
-        };
+        let product = amoxicillin(GTIN);
         let id = chain.clients[0]
             .send_call(
                 &key,

@@ -1,8 +1,10 @@
 //! The `rxchain` binary as a real process: SIGKILL while transactions stream in loses no block
 //! the node reported committed; the demo serves the histories it prints.
 
+mod common;
+
+use common::{amoxicillin, commission};
 use rxchain_cli::client::Client;
-use rxchain_contract_types::trace::{CommissionArgs, Product};
 use rxchain_genesis::keystore::read_key;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -94,33 +96,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// Sends a `commission` of lot L1 with an explicit nonce; returns the transaction id.
-async fn commission(
-    client: &Client,
-    key: &ed25519_dalek::SigningKey,
-    gtin: &str,
-    serial: &str,
-    nonce: u64,
-) -> String {
-    let args = CommissionArgs {
-        gtin: gtin.into(),
-        serial: serial.into(),
-        lot: "L1".into(),
-        expiry: "281231".into(),
-    };
-    client
-        .send_call(
-            key,
-            "trace",
-            "commission",
-            borsh::to_vec(&args).unwrap(),
-            Some(nonce),
-            10_000,
-        )
-        .await
-        .unwrap()
-}
-
 #[test]
 fn sigkill_while_transactions_stream_in_loses_no_committed_block() {
     let dir = tempfile::tempdir().unwrap();
@@ -150,18 +125,7 @@ fn sigkill_while_transactions_stream_in_loses_no_committed_block() {
 
     let (mut process, client) = start_node(&config);
     let gtin = "09506000134352";
-    let product = Product {
-        gtin: gtin.into(),
-        name: "Amoxicillin".into(),
-        strength: "250 mg".into(),
-        dosage_form: "capsule".into(),
-        pack_size: 24,
-        prescription: true,
-        storage_celsius_tenths_min: 100,
-        storage_celsius_tenths_max: 250,
-        approval_number: "H1".into(),
-        manufacturer: String::new(),
-    };
+    let product = amoxicillin(gtin);
     let (confirmed, last_block) = runtime.block_on(async {
         let id = client
             .send_call(
@@ -181,7 +145,9 @@ fn sigkill_while_transactions_stream_in_loses_no_committed_block() {
         let mut nonce = 1u64;
         while confirmed.len() < 60 {
             while in_flight.len() < 8 {
-                let id = commission(&client, &key, gtin, &format!("SN{nonce}"), nonce).await;
+                let id = commission(&client, &key, gtin, &format!("SN{nonce}"), nonce)
+                    .await
+                    .unwrap();
                 in_flight.push(id);
                 nonce += 1;
             }
@@ -217,7 +183,9 @@ fn sigkill_while_transactions_stream_in_loses_no_committed_block() {
         );
         // The restarted node goes on: the next nonce the node expects commits.
         let nonce = client.next_nonce(&key).await.unwrap();
-        let id = commission(&client, &key, gtin, "AFTER1", nonce).await;
+        let id = commission(&client, &key, gtin, "AFTER1", nonce)
+            .await
+            .unwrap();
         let status = client.wait(&id, Duration::from_secs(30)).await.unwrap();
         assert_eq!(status["receipt"]["status"], "success");
     });

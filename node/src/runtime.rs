@@ -36,6 +36,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
 mod bridge;
+mod proposals;
 mod raft_replica;
 mod replica;
 pub use replica::ReplicaNetwork;

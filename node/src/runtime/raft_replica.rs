@@ -24,16 +24,11 @@
 #![allow(clippy::result_large_err)]
 
 use super::bridge::ATTESTATION_TAG;
+use super::proposals::{Pacing, build_proposal, check_block_shape};
 use super::replica::ReplicaNetwork;
-use super::{
-    DriverMessage, Inner, Node, Prepared, build_block, commit_with_meta, committed_nonce, halt,
-    now_ms,
-};
+use super::{DriverMessage, Inner, Node, Prepared, commit_with_meta, halt, now_ms};
 use crate::NodeError;
-use crate::block::{
-    BLOCK_VERSION, Block, FinalityCertificate, ValidatorSignature, quorum, transactions_root,
-    validator_set_hash,
-};
+use crate::block::{Block, FinalityCertificate, ValidatorSignature, quorum};
 use crate::hash::Hash;
 use crate::metrics::Metrics;
 use crate::network::{Channel, NetworkConfig, NetworkHandle, peer_id};
@@ -87,49 +82,13 @@ impl ChainApplier {
     /// Whether every node would take this block: built for this chain and validator set by a
     /// validator, with the transactions its header names, all validly signed, within limits.
     fn well_formed(&self, block: &Block) -> Result<(), String> {
-        let header = &block.header;
-        if header.version != BLOCK_VERSION || header.chain_id != self.inner.genesis.chain_id {
-            return Err("wrong version or chain".into());
-        }
-        if header.validator_set_hash != validator_set_hash(&self.validators)
-            || !self.validators.contains(&header.proposer)
-        {
-            return Err("wrong validator set or proposer".into());
-        }
-        if block.transactions.len() > self.parameters.block_transactions_max as usize {
-            return Err("too many transactions".into());
-        }
-        if transactions_root(&block.transactions) != header.transactions_root {
-            return Err("transactions differ from the header's root".into());
-        }
-        let bytes: u64 = block
-            .transactions
-            .iter()
-            .map(|transaction| transaction.encode().len() as u64)
-            .sum();
-        if bytes > self.parameters.block_bytes_max {
-            return Err("too many bytes".into());
-        }
-        if block
-            .transactions
-            .iter()
-            .any(|transaction| transaction.body.chain_id != self.inner.genesis.chain_id)
-        {
-            return Err("a transaction is for another chain".into());
-        }
-        // Transactions this node admitted were verified on admission; the rest in parallel.
-        let unverified: Vec<&crate::transaction::SignedTransaction> = {
-            let mempool = self.inner.mempool.lock().expect("mempool lock");
-            block
-                .transactions
-                .iter()
-                .filter(|transaction| !mempool.contains(&transaction.id()))
-                .collect()
-        };
-        if !crate::transaction::verify_all_strict(&unverified) {
-            return Err("a transaction is not validly signed".into());
-        }
-        Ok(())
+        check_block_shape(
+            &self.inner,
+            &self.validators,
+            block,
+            self.parameters.block_transactions_max,
+            self.parameters.block_bytes_max,
+        )
     }
 }
 
@@ -238,15 +197,12 @@ struct RaftDriver {
     peers: Vec<PeerId>,
     prepared: Arc<Mutex<HashMap<Hash, Prepared>>>,
     proposal_in_flight: bool,
-    backlog_since_ms: Option<u64>,
+    pacing: Pacing,
     attestations: BTreeMap<(u64, Hash), BTreeMap<[u8; 32], [u8; 64]>>,
     /// Applied blocks without a certificate yet: height → (hash, applied at).
     uncertified: BTreeMap<u64, (Hash, u64)>,
     sync_deadline_ms: Option<u64>,
     sync_round: usize,
-    last_head_height: u64,
-    last_progress_ms: u64,
-    last_forward_ms: u64,
 }
 
 /// Starts the network, openraft, the bridge task and the driver thread.
@@ -380,14 +336,11 @@ pub(super) fn start(
         peers,
         prepared,
         proposal_in_flight: false,
-        backlog_since_ms: None,
+        pacing: Pacing::new(now_ms()),
         attestations: BTreeMap::new(),
         uncertified,
         sync_deadline_ms: None,
         sync_round: 0,
-        last_head_height: 0,
-        last_progress_ms: now_ms(),
-        last_forward_ms: 0,
     };
     Ok(std::thread::Builder::new()
         .name("rxchain-raft".into())
@@ -456,22 +409,7 @@ impl RaftDriver {
             &self.inner.metrics.leader,
             metrics.current_leader.map_or(0, |leader| leader + 1),
         );
-        let (backlog, _) = self
-            .inner
-            .mempool
-            .lock()
-            .expect("mempool lock")
-            .ready_backlog(|sender| committed_nonce(&self.inner.storage, sender));
-        self.backlog_since_ms = match (backlog, self.backlog_since_ms) {
-            (0, _) => None,
-            (_, None) => Some(now),
-            (_, since) => since,
-        };
-        let head = self.head();
-        if head.height != self.last_head_height {
-            self.last_head_height = head.height;
-            self.last_progress_ms = now;
-        }
+        let backlog = self.pacing.observe(&self.inner, now);
         if metrics.state == ServerState::Leader && metrics.current_leader == Some(self.own_index) {
             self.propose_if_due(now, backlog);
         } else if let Some(leader) = metrics.current_leader {
@@ -481,33 +419,24 @@ impl RaftDriver {
     }
 
     fn propose_if_due(&mut self, now: u64, backlog: u64) {
-        if backlog == 0 || self.proposal_in_flight {
+        if self.proposal_in_flight
+            || !self.pacing.block_due(
+                now,
+                backlog,
+                self.parameters.block_transactions_max,
+                self.parameters.block_interval_ms,
+            )
+        {
             return;
         }
-        let full = backlog >= u64::from(self.parameters.block_transactions_max);
-        let waited = self
-            .backlog_since_ms
-            .is_some_and(|since| now.saturating_sub(since) >= self.parameters.block_interval_ms);
-        if !full && !waited {
-            return;
-        }
-        let height = self.head().height + 1;
-        let prepared = match build_block(
+        let Some(prepared) = build_proposal(
             &self.inner,
-            height,
             self.parameters.block_transactions_max,
             self.parameters.block_bytes_max,
-            false,
-        ) {
-            Ok(prepared) => prepared,
-            Err(error) => {
-                tracing::error!(%error, height, "building a block failed");
-                return;
-            }
-        };
-        if prepared.committed.block.transactions.is_empty() {
+        ) else {
             return;
-        }
+        };
+        let height = prepared.committed.block.header.height;
         let block = prepared.committed.block.encode();
         let hash = prepared.committed.block.header.hash();
         self.prepared
@@ -529,18 +458,16 @@ impl RaftDriver {
     /// A follower whose transactions wait without a new block sends them to the leader (see
     /// the PBFT driver for why gossip alone is not enough).
     fn forward_if_stuck(&mut self, now: u64, backlog: u64, leader: u64) {
-        let forward_after_ms = self.parameters.election_timeout_min_ms;
-        if backlog == 0
-            || leader == self.own_index
-            || now.saturating_sub(self.last_progress_ms.max(self.last_forward_ms))
-                < forward_after_ms
-        {
-            return;
-        }
         let Some(peer) = self.peers.get(leader as usize).copied() else {
             return;
         };
-        self.last_forward_ms = now;
+        if leader == self.own_index
+            || !self
+                .pacing
+                .forward_due(now, backlog, self.parameters.election_timeout_min_ms)
+        {
+            return;
+        }
         let bytes = super::bridge::forwarded_transactions(
             &self.inner,
             self.parameters.block_transactions_max,

@@ -25,14 +25,10 @@
 //!   block whose state root this node cannot reproduce halts block production with an error
 //!   naming the height and both roots, instead of diverging.
 
-use super::{
-    DriverMessage, Inner, Node, Prepared, build_block, commit, committed_nonce, halt, now_ms,
-};
+use super::proposals::{Pacing, build_proposal, check_block_shape};
+use super::{DriverMessage, Inner, Node, Prepared, commit, halt, now_ms};
 use crate::NodeError;
-use crate::block::{
-    BLOCK_VERSION, Block, FinalityCertificate, ValidatorSignature, quorum, transactions_root,
-    validator_set_hash,
-};
+use crate::block::{Block, FinalityCertificate, ValidatorSignature, quorum};
 use crate::hash::Hash;
 use crate::metrics::Metrics;
 use crate::network::{Channel, NetworkConfig, NetworkHandle, peer_id};
@@ -223,14 +219,9 @@ struct Replica {
     /// When the sync request in flight gives up.
     sync_deadline_ms: Option<u64>,
     sync_round: usize,
-    /// Since when the mempool has had executable transactions.
-    backlog_since_ms: Option<u64>,
+    pacing: Pacing,
     halted: bool,
     next_status_log_ms: u64,
-    last_head_height: u64,
-    /// When the head last moved.
-    last_progress_ms: u64,
-    last_forward_ms: u64,
 }
 
 fn engine_config(
@@ -348,12 +339,9 @@ pub(super) fn start(
         transfer: None,
         sync_deadline_ms: None,
         sync_round: 0,
-        backlog_since_ms: None,
+        pacing: Pacing::new(now_ms()),
         halted: false,
         next_status_log_ms: 0,
-        last_head_height: 0,
-        last_progress_ms: now_ms(),
-        last_forward_ms: 0,
     };
     Ok(std::thread::Builder::new()
         .name("rxchain-replica".into())
@@ -406,17 +394,7 @@ impl Replica {
     /// Time, backlog, stored commits, sync and proposing: one pass.
     fn step(&mut self) {
         let now = now_ms();
-        let (backlog, _) = self
-            .inner
-            .mempool
-            .lock()
-            .expect("mempool lock")
-            .ready_backlog(|sender| committed_nonce(&self.inner.storage, sender));
-        self.backlog_since_ms = match (backlog, self.backlog_since_ms) {
-            (0, _) => None,
-            (_, None) => Some(now),
-            (_, since) => since,
-        };
+        let backlog = self.pacing.observe(&self.inner, now);
         self.feed(PbftInput::Tick { now_ms: now });
         self.feed(PbftInput::Pending {
             payloads: backlog,
@@ -831,51 +809,18 @@ impl Replica {
         if header.hash() != *hash {
             return Err("the header does not hash to the proposed hash".into());
         }
-        if header.version != BLOCK_VERSION || header.chain_id != self.inner.genesis.chain_id {
-            return Err("wrong block version or chain".into());
-        }
         if let Some(proposer) = proposer
             && header.proposer != *proposer
         {
             return Err("the proposer is not the primary that sent it".into());
         }
-        if header.validator_set_hash != validator_set_hash(&self.validators) {
-            return Err("wrong validator set".into());
-        }
-        if block.transactions.len() > self.parameters.block_transactions_max as usize {
-            return Err("too many transactions".into());
-        }
-        let bytes: usize = block
-            .transactions
-            .iter()
-            .map(|transaction| transaction.encode().len())
-            .sum();
-        if bytes as u64 > self.parameters.block_bytes_max {
-            return Err("too many bytes of transactions".into());
-        }
-        if transactions_root(&block.transactions) != header.transactions_root {
-            return Err("the transactions do not match the header's root".into());
-        }
-        if block
-            .transactions
-            .iter()
-            .any(|transaction| transaction.body.chain_id != self.inner.genesis.chain_id)
-        {
-            return Err("a transaction is for another chain".into());
-        }
-        // Transactions this node admitted were verified on admission; the rest in parallel.
-        let unverified: Vec<&crate::transaction::SignedTransaction> = {
-            let mempool = self.inner.mempool.lock().expect("mempool lock");
-            block
-                .transactions
-                .iter()
-                .filter(|transaction| !mempool.contains(&transaction.id()))
-                .collect()
-        };
-        if !crate::transaction::verify_all_strict(&unverified) {
-            return Err("a transaction is not validly signed".into());
-        }
-        Ok(())
+        check_block_shape(
+            &self.inner,
+            &self.validators,
+            block,
+            self.parameters.block_transactions_max,
+            self.parameters.block_bytes_max,
+        )
     }
 
     /// Executes a checked block on the head and keeps the result for its commit.
@@ -1160,20 +1105,13 @@ impl Replica {
     /// well before the view-change timeout, so a live primary is not replaced for what it never
     /// received.
     fn forward_if_stuck(&mut self, now: u64, backlog: u64) {
-        let head = self.head();
-        if head.height != self.last_head_height {
-            self.last_head_height = head.height;
-            self.last_progress_ms = now;
-        }
-        let forward_after_ms = self.parameters.view_change_timeout_ms / 4;
-        if backlog == 0
-            || self.engine.primary() == self.own_id
-            || now.saturating_sub(self.last_progress_ms.max(self.last_forward_ms))
-                < forward_after_ms
+        if self.engine.primary() == self.own_id
+            || !self
+                .pacing
+                .forward_due(now, backlog, self.parameters.view_change_timeout_ms / 4)
         {
             return;
         }
-        self.last_forward_ms = now;
         let bytes = super::bridge::forwarded_transactions(
             &self.inner,
             self.parameters.block_transactions_max,
@@ -1184,43 +1122,26 @@ impl Replica {
 
     /// The primary cuts a block when enough transactions wait or the first waited long enough.
     fn propose_if_due(&mut self, now: u64, backlog: u64) {
-        if backlog == 0
-            || !self.engine.can_propose()
+        if !self.engine.can_propose()
             || self.head().height != self.engine.height()
             || !self.commits.is_empty()
+            || !self.pacing.block_due(
+                now,
+                backlog,
+                self.parameters.block_transactions_max,
+                self.parameters.block_interval_ms,
+            )
         {
             return;
         }
-        let full = backlog >= u64::from(self.parameters.block_transactions_max);
-        let waited = self
-            .backlog_since_ms
-            .is_some_and(|since| now.saturating_sub(since) >= self.parameters.block_interval_ms);
-        if !full && !waited {
-            return;
-        }
-        let height = self.head().height + 1;
-        let prepared = match build_block(
+        let Some(prepared) = build_proposal(
             &self.inner,
-            height,
             self.parameters.block_transactions_max,
             self.parameters.block_bytes_max,
-            false,
-        ) {
-            Ok(prepared) => prepared,
-            Err(error) => {
-                tracing::error!(%error, height, "building a block failed");
-                return;
-            }
-        };
-        if prepared.committed.block.transactions.is_empty() {
+        ) else {
             return;
-        }
+        };
         let hash = prepared.committed.block.header.hash();
-        tracing::debug!(
-            height,
-            transactions = prepared.committed.block.transactions.len(),
-            "proposing"
-        );
         self.executed.insert(hash, Executed { prepared });
         self.feed(PbftInput::Propose { payload_hash: hash });
     }
