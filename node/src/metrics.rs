@@ -1,12 +1,17 @@
 //! Counters the node exports in Prometheus text format at `/metrics`.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug, Default)]
 pub struct Metrics {
     pub transactions_admitted: AtomicU64,
     pub transactions_rejected: AtomicU64,
+    /// Refusals at admission by error code (`duplicate`, `nonce_used`, ...): tells an
+    /// operator whether clients misbehave or gossip brings late copies.
+    pub transactions_rejected_by_reason: Mutex<BTreeMap<&'static str, u64>>,
     pub transactions_committed: AtomicU64,
     pub transactions_failed: AtomicU64,
     pub blocks_committed: AtomicU64,
@@ -27,6 +32,17 @@ pub struct Metrics {
 impl Metrics {
     pub fn add(counter: &AtomicU64, value: u64) {
         counter.fetch_add(value, Ordering::Relaxed);
+    }
+
+    /// Counts one refusal at admission, with its reason.
+    pub fn reject(&self, reason: &'static str) {
+        Self::add(&self.transactions_rejected, 1);
+        *self
+            .transactions_rejected_by_reason
+            .lock()
+            .expect("metrics lock")
+            .entry(reason)
+            .or_default() += 1;
     }
 
     pub fn set(gauge: &AtomicU64, value: u64) {
@@ -121,6 +137,50 @@ impl Metrics {
             let _ = writeln!(text, "# TYPE {name} {kind}");
             let _ = writeln!(text, "{name} {}", value.load(Ordering::Relaxed));
         }
+        let name = "rxchain_transactions_rejected_by_reason_total";
+        let _ = writeln!(
+            text,
+            "# HELP {name} Transactions refused at admission, by error code."
+        );
+        let _ = writeln!(text, "# TYPE {name} counter");
+        for (reason, count) in self
+            .transactions_rejected_by_reason
+            .lock()
+            .expect("metrics lock")
+            .iter()
+        {
+            let _ = writeln!(text, "{name}{{reason=\"{reason}\"}} {count}");
+        }
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_counted_by_reason() {
+        let metrics = Metrics::default();
+        metrics.reject("duplicate");
+        metrics.reject("nonce_used");
+        metrics.reject("duplicate");
+        let text = metrics.render();
+        assert!(
+            text.contains("rxchain_transactions_rejected_total 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "rxchain_transactions_rejected_by_reason_total{reason=\"duplicate\"} 2\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "rxchain_transactions_rejected_by_reason_total{reason=\"nonce_used\"} 1\n"
+            ),
+            "{text}"
+        );
     }
 }
