@@ -508,7 +508,7 @@ fn survive_kill_restart_and_partition(consensus: &str) {
         assert_eq!(info["peers_connected"].as_u64(), Some(NODES as u64 - 1));
         assert!(
             stranger
-                .publish_transaction(b"spam".to_vec())
+                .publish_transactions(b"spam".to_vec())
                 .await
                 .is_err(),
             "the stranger's gossip reached someone"

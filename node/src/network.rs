@@ -5,7 +5,7 @@
 //! - an allow-list: only node keys of the consortium (genesis validators, and later the
 //!   registry's node keys) may hold a connection; every other peer is refused on connect, both
 //!   ways;
-//! - gossipsub for transactions, with message ids derived from the content, so a transaction
+//! - gossipsub for batches of transactions, with message ids derived from the content, so a batch
 //!   is forwarded once and not echoed around the mesh;
 //! - request-response on two protocols, consensus messages and block sync, each with its own
 //!   size limit (a length prefix is checked before anything is read);
@@ -27,8 +27,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
-/// Largest gossiped transaction (a maximal transaction plus gossipsub's framing).
-pub const TRANSACTION_MESSAGE_BYTES_MAX: usize = crate::validation::TRANSACTION_BYTES_MAX + 1024;
+/// Largest gossip message (a batch of transactions, see [`crate::runtime::gossip`], plus
+/// gossipsub's framing).
+pub const GOSSIP_MESSAGE_BYTES_MAX: usize = crate::runtime::gossip::GOSSIP_MESSAGE_BYTES_MAX + 1024;
 /// Largest consensus message: a PBFT pre-prepare carries its block (genesis caps PBFT blocks at
 /// 12 MiB of transactions), a new view a few blocks and certificates.
 pub const CONSENSUS_MESSAGE_BYTES_MAX: usize = 16 * 1024 * 1024;
@@ -168,8 +169,9 @@ pub enum NetworkEvent {
         peer: Option<PeerId>,
         reason: String,
     },
-    /// A transaction arrived by gossip (not yet validated: the node's admission does that).
-    Transaction {
+    /// A batch of transactions arrived by gossip (not yet validated: the node's admission
+    /// does that).
+    Transactions {
         from: PeerId,
         bytes: Vec<u8>,
     },
@@ -230,8 +232,8 @@ impl NetworkHandle {
         self.send(Command::Dial(address)).await
     }
 
-    /// Gossips a transaction to the consortium's nodes.
-    pub async fn publish_transaction(&self, bytes: Vec<u8>) -> Result<(), NodeError> {
+    /// Gossips a batch of transactions to the consortium's nodes.
+    pub async fn publish_transactions(&self, bytes: Vec<u8>) -> Result<(), NodeError> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Publish(bytes, reply)).await?;
         answer
@@ -280,12 +282,12 @@ pub fn start(
         allowed.allow_peer(peer_id(key)?);
     }
     let gossip_config = gossipsub::ConfigBuilder::default()
-        .max_transmit_size(TRANSACTION_MESSAGE_BYTES_MAX)
+        .max_transmit_size(GOSSIP_MESSAGE_BYTES_MAX)
         // Transactions carry their sender's signature and peers are authenticated by Noise, so
         // gossip messages are not signed again: that would cost an Ed25519 signature per
         // transaction and a verification per transaction on every node.
         .validation_mode(gossipsub::ValidationMode::Anonymous)
-        // The same transaction from two peers is one message: forwarded once, then ignored.
+        // The same batch from two peers is one message: forwarded once, then ignored.
         .message_id_fn(|message: &gossipsub::Message| {
             gossipsub::MessageId::from(crate::hash::sm3(&message.data).to_vec())
         })
@@ -415,7 +417,7 @@ async fn run(
                     SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => Some(NetworkEvent::ConnectionRefused { peer: peer_id, reason: error.to_string() }),
                     SwarmEvent::IncomingConnectionError { error, .. } => Some(NetworkEvent::ConnectionRefused { peer: None, reason: error.to_string() }),
                     SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message { propagation_source, message, .. })) => {
-                        Some(NetworkEvent::Transaction { from: propagation_source, bytes: message.data })
+                        Some(NetworkEvent::Transactions { from: propagation_source, bytes: message.data })
                     }
                     SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Subscribed { peer_id, .. })) => Some(NetworkEvent::PeerSubscribed(peer_id)),
                     SwarmEvent::Behaviour(BehaviourEvent::Consensus(event)) => handle_request_event(Channel::Consensus, event, &mut pending, &mut response_channels, &mut next_request),

@@ -30,12 +30,14 @@ use rxchain_contract_types::{PublicKeyBytes, registry};
 use rxchain_genesis::{Consensus, Genesis};
 use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
 mod bridge;
+pub mod gossip;
 mod proposals;
 mod raft_replica;
 mod replica;
@@ -96,6 +98,10 @@ struct Inner {
     metrics: Metrics,
     head: watch::Sender<Head>,
     wake: Mutex<Option<mpsc::Sender<DriverMessage>>>,
+    /// A wake-up is queued for the driver and not yet taken: admissions in between send no
+    /// other (one driver pass serves them all; a message per transaction cost a thread
+    /// wake-up per transaction).
+    wake_pending: std::sync::atomic::AtomicBool,
     capture_keys: Vec<SigningKey>,
     capture_jobs: crate::epcis::CaptureJobs,
     /// Held while the node picks nonces and queues transactions it signs itself, so two
@@ -103,6 +109,8 @@ struct Inner {
     signing: Mutex<()>,
     /// With a multi-node engine: where admitted transactions are gossiped.
     gossip: Mutex<Option<(crate::network::NetworkHandle, tokio::runtime::Handle)>>,
+    /// Admitted transactions waiting to be gossiped in one batch.
+    gossip_outbox: Mutex<gossip::Outbox>,
     /// Transactions admitted while no peer could take them; gossiped when a peer subscribes.
     unsent_gossip: Mutex<VecDeque<Vec<u8>>>,
     /// Why block production stopped for good (a diverging state root, a failed write).
@@ -375,10 +383,12 @@ impl Node {
                 metrics,
                 head: head_sender,
                 wake: Mutex::new(None),
+                wake_pending: std::sync::atomic::AtomicBool::new(false),
                 capture_keys: config.capture_keys,
                 capture_jobs: crate::epcis::CaptureJobs::default(),
                 signing: Mutex::new(()),
                 gossip: Mutex::new(None),
+                gossip_outbox: Mutex::new(gossip::Outbox::default()),
                 unsent_gossip: Mutex::new(VecDeque::new()),
                 halted: Mutex::new(None),
                 faults: Faults::default(),
@@ -573,8 +583,7 @@ impl Node {
         result
     }
 
-    /// Publishes an admitted transaction to the other nodes; one no peer took is kept and
-    /// published again when a peer subscribes.
+    /// Queues an admitted transaction for the next gossip batch (see [`gossip`]).
     fn gossip(&self, bytes: Vec<u8>) {
         let Some((network, runtime)) = self.inner.gossip.lock().expect("gossip lock").clone()
         else {
@@ -583,17 +592,47 @@ impl Node {
         if self.is_isolated() {
             return;
         }
+        let push = self
+            .inner
+            .gossip_outbox
+            .lock()
+            .expect("gossip lock")
+            .push(bytes);
         let node = self.clone();
-        runtime.spawn(async move {
-            if let Err(error) = network.publish_transaction(bytes.clone()).await {
-                tracing::debug!(%error, "gossiping a transaction failed; kept for later");
-                let mut unsent = node.inner.unsent_gossip.lock().expect("gossip lock");
+        match push {
+            gossip::Push::PublishNow(batch) => {
+                runtime.spawn(async move { node.publish_batch(&network, batch).await });
+            }
+            gossip::Push::ScheduleFlush => {
+                runtime.spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(gossip::GOSSIP_BATCH_DELAY_MS)).await;
+                    let batch = node.inner.gossip_outbox.lock().expect("gossip lock").take();
+                    node.publish_batch(&network, batch).await;
+                });
+            }
+            gossip::Push::Wait => {}
+        }
+    }
+
+    /// Publishes a batch to the other nodes; transactions no peer took are kept and published
+    /// again when a peer subscribes.
+    async fn publish_batch(&self, network: &crate::network::NetworkHandle, batch: Vec<Vec<u8>>) {
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(error) = network
+            .publish_transactions(gossip::encode_batch(&batch))
+            .await
+        {
+            tracing::debug!(%error, count = batch.len(), "gossiping transactions failed; kept for later");
+            let mut unsent = self.inner.unsent_gossip.lock().expect("gossip lock");
+            for transaction in batch {
                 if unsent.len() >= UNSENT_GOSSIP_MAX {
                     unsent.pop_front();
                 }
-                unsent.push_back(bytes);
+                unsent.push_back(transaction);
             }
-        });
+        }
     }
 
     /// Publishes again what no peer took (called when a peer subscribes).
@@ -610,19 +649,40 @@ impl Node {
         }
     }
 
+    /// Admits the transactions of a gossip batch (refusals, duplicates above all, are normal:
+    /// gossipsub forwards the batch itself).
+    fn admit_gossip_batch(&self, bytes: &[u8]) {
+        match gossip::decode_batch(bytes) {
+            Some(transactions) => {
+                for transaction in transactions {
+                    let _ = self.submit_from_peer(&transaction);
+                }
+            }
+            None => tracing::warn!(bytes = bytes.len(), "undecodable gossip batch"),
+        }
+    }
+
     /// Checks and queues a transaction that arrived by gossip (gossipsub forwards it itself).
     pub fn submit_from_peer(&self, bytes: &[u8]) -> Result<Hash, TransactionError> {
         let result = self.admit(bytes);
         match &result {
             Ok(_) => {
                 Metrics::add(&self.inner.metrics.transactions_admitted, 1);
-                if let Some(sender) = self.inner.wake.lock().expect("wake lock").as_ref() {
-                    let _ = sender.send(DriverMessage::Wake);
-                }
+                self.wake_driver();
             }
-            Err(_) => Metrics::add(&self.inner.metrics.transactions_rejected, 1),
+            Err(error) => self.inner.metrics.reject(error.code()),
         }
         result
+    }
+
+    /// Tells the driver that transactions arrived, unless a wake-up is already queued.
+    fn wake_driver(&self) {
+        if self.inner.wake_pending.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if let Some(sender) = self.inner.wake.lock().expect("wake lock").as_ref() {
+            let _ = sender.send(DriverMessage::Wake);
+        }
     }
 
     fn storage_failure(error: NodeError) -> TransactionError {
@@ -969,6 +1029,15 @@ struct Prepared {
     execution: Duration,
 }
 
+impl Inner {
+    /// Marks queued wake-ups as served; a driver calls it before a pass looks at the mempool.
+    /// The swap acquires what admissions that skipped their wake-up released, so the pass
+    /// sees their transactions.
+    fn take_wake(&self) {
+        self.wake_pending.swap(false, Ordering::AcqRel);
+    }
+}
+
 fn committed_nonce(storage: &Storage, sender: &[u8; 32]) -> u64 {
     // The driver cannot order blocks without reading state; halting beats guessing.
     storage
@@ -1105,6 +1174,7 @@ fn drive(
                 return;
             }
         }
+        inner.take_wake();
         let (transactions, bytes) = inner
             .mempool
             .lock()

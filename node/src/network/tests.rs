@@ -70,11 +70,11 @@ async fn consortium_peers_gossip_and_answer_and_strangers_are_refused() {
     // Gossip: A publishes a transaction, B receives exactly those bytes.
     let transaction = b"signed transaction bytes".to_vec();
     node_a
-        .publish_transaction(transaction.clone())
+        .publish_transactions(transaction.clone())
         .await
         .unwrap();
     let received = wait_for(&mut events_b, &mut seen_b, |event| match event {
-        NetworkEvent::Transaction { bytes, .. } => Some(bytes.clone()),
+        NetworkEvent::Transactions { bytes, .. } => Some(bytes.clone()),
         _ => None,
     })
     .await;
@@ -134,7 +134,7 @@ async fn consortium_peers_gossip_and_answer_and_strangers_are_refused() {
     // And the stranger's gossip reaches no one.
     assert!(
         stranger
-            .publish_transaction(b"spam".to_vec())
+            .publish_transactions(b"spam".to_vec())
             .await
             .is_err()
     );

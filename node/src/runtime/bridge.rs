@@ -109,15 +109,17 @@ pub(super) async fn run(
                         Metrics::set(&node.metrics().peers_connected, connected.len() as u64);
                     }
                     NetworkEvent::PeerSubscribed(_) => node.gossip_unsent(),
-                    NetworkEvent::Transaction { .. } | NetworkEvent::Request { channel: Channel::BlockSync, .. }
+                    NetworkEvent::Transactions { .. } | NetworkEvent::Request { channel: Channel::BlockSync, .. }
                         if node.is_isolated() => {}
                     NetworkEvent::Request { channel: Channel::Consensus, request, .. } if node.is_isolated() => {
                         // An empty answer is no message: the sender treats it as lost.
                         let _ = network.respond(request, Vec::new()).await;
                     }
-                    NetworkEvent::Transaction { bytes, .. } => {
-                        // Refusals are normal here (a duplicate, a nonce already used).
-                        let _ = node.submit_from_peer(&bytes);
+                    NetworkEvent::Transactions { bytes, .. } => {
+                        // Off this task: verifying a batch's signatures takes milliseconds,
+                        // and consensus messages wait behind this task.
+                        let node = node.clone();
+                        tokio::task::spawn_blocking(move || node.admit_gossip_batch(&bytes));
                     }
                     NetworkEvent::Request { channel: Channel::Consensus, from, request, bytes } => {
                         let Some(validator) = validators_by_peer.get(&from).copied() else {

@@ -358,6 +358,7 @@ fn run(mut driver: RaftDriver, receiver: mpsc::Receiver<DriverMessage>, tick_ms:
         while let Ok(message) = receiver.try_recv() {
             messages.push(message);
         }
+        driver.inner.take_wake();
         for message in messages {
             match message {
                 DriverMessage::Stop => {

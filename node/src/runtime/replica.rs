@@ -362,6 +362,7 @@ fn run(mut replica: Replica, receiver: mpsc::Receiver<DriverMessage>, tick_ms: u
                 Err(_) => break,
             }
         }
+        replica.inner.take_wake();
         for message in messages {
             match message {
                 DriverMessage::Stop => return,
