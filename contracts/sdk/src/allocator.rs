@@ -1,12 +1,17 @@
 //! A bump allocator: every call runs in a fresh instance that is dropped afterwards, so memory
-//! is never freed and allocation is a pointer increment. It hands out memory above the module's
-//! initial memory, growing it a page at a time as needed.
+//! is never freed and allocation is a pointer increment. It hands out memory from the linker's
+//! heap base, first the rest of the module's initial memory, then growing it a page at a time.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::arch::wasm32;
 use core::cell::Cell;
 
 const PAGE_BYTES: usize = 64 * 1024;
+
+unsafe extern "C" {
+    /// The first address after the stack and static data, defined by the wasm linker.
+    static __heap_base: u8;
+}
 
 struct BumpAllocator {
     /// Next free address; 0 until the first allocation.
@@ -46,10 +51,15 @@ impl BumpAllocator {
 unsafe impl GlobalAlloc for BumpAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if self.next.get() == 0 {
-            // Everything below the initial memory's end belongs to the stack and static data.
-            let initial_end = wasm32::memory_size(0) * PAGE_BYTES;
-            self.next.set(initial_end);
-            self.end.set(initial_end);
+            // The stack comes first, then static data; the heap starts after them and uses the
+            // rest of the initial memory before growing it. Contracts are linked with room for
+            // a call's usual allocations there (`--initial-memory` in
+            // contracts/build-system-contracts.sh): a
+            // call that grows memory costs the host two `mprotect`s, one to grow and one to
+            // reset the slot for the next call.
+            let heap_base = core::ptr::addr_of!(__heap_base) as usize;
+            self.next.set(heap_base);
+            self.end.set(wasm32::memory_size(0) * PAGE_BYTES);
         }
         let start = self.next.get().next_multiple_of(layout.align());
         self.claim(start, layout.size())
