@@ -183,9 +183,12 @@ impl Block {
 
 /// Merkle root over transaction ids.
 pub fn transactions_root(transactions: &[SignedTransaction]) -> Hash {
-    let leaves: Vec<Hash> = transactions
-        .iter()
-        .map(|transaction| leaf_hash(&transaction.id()))
-        .collect();
+    let ids: Vec<Hash> = transactions.iter().map(SignedTransaction::id).collect();
+    transactions_root_of_ids(&ids)
+}
+
+/// Merkle root over transaction ids already computed (an id costs an encoding and a hash).
+pub fn transactions_root_of_ids(ids: &[Hash]) -> Hash {
+    let leaves: Vec<Hash> = ids.iter().map(|id| leaf_hash(id)).collect();
     merkle_root(&leaves)
 }

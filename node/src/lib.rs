@@ -37,6 +37,7 @@ pub mod proof;
 pub mod raft;
 pub mod receipt;
 pub mod runtime;
+pub mod signature;
 pub mod state;
 pub mod storage;
 pub mod transaction;

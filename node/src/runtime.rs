@@ -111,12 +111,25 @@ struct Inner {
     gossip: Mutex<Option<(crate::network::NetworkHandle, tokio::runtime::Handle)>>,
     /// Admitted transactions waiting to be gossiped in one batch.
     gossip_outbox: Mutex<gossip::Outbox>,
+    /// Gossip messages received and waiting for admission.
+    gossip_inbox: Mutex<GossipInbox>,
     /// Transactions admitted while no peer could take them; gossiped when a peer subscribes.
     unsent_gossip: Mutex<VecDeque<Vec<u8>>>,
     /// Why block production stopped for good (a diverging state root, a failed write).
     halted: Mutex<Option<String>>,
     faults: Faults,
 }
+
+/// Gossip messages waiting for the admission task.
+#[derive(Default)]
+struct GossipInbox {
+    messages: Vec<Vec<u8>>,
+    bytes: usize,
+    worker_running: bool,
+}
+
+/// Bytes of received gossip waiting for admission, at most.
+const GOSSIP_INBOX_BYTES_MAX: usize = 64 * 1024 * 1024;
 
 /// Fault injection for tests of a multi-node chain (off unless the node config enables it).
 #[derive(Default)]
@@ -389,6 +402,7 @@ impl Node {
                 signing: Mutex::new(()),
                 gossip: Mutex::new(None),
                 gossip_outbox: Mutex::new(gossip::Outbox::default()),
+                gossip_inbox: Mutex::new(GossipInbox::default()),
                 unsent_gossip: Mutex::new(VecDeque::new()),
                 halted: Mutex::new(None),
                 faults: Faults::default(),
@@ -649,16 +663,82 @@ impl Node {
         }
     }
 
-    /// Admits the transactions of a gossip batch (refusals, duplicates above all, are normal:
-    /// gossipsub forwards the batch itself).
-    fn admit_gossip_batch(&self, bytes: &[u8]) {
-        match gossip::decode_batch(bytes) {
-            Some(transactions) => {
-                for transaction in transactions {
-                    let _ = self.submit_from_peer(&transaction);
-                }
+    /// Queues a gossip message for admission. One admission task at a time drains the queue,
+    /// so under load the messages that arrived while it worked are verified together in one
+    /// batch, and at low load a message waits for nothing.
+    fn receive_gossip(&self, bytes: Vec<u8>) {
+        let start_worker = {
+            let mut queue = self.inner.gossip_inbox.lock().expect("gossip lock");
+            if queue.bytes + bytes.len() > GOSSIP_INBOX_BYTES_MAX {
+                // Admission is this far behind: drop rather than grow without bound. The
+                // transactions still reach the primary by forwarding.
+                tracing::warn!(bytes = bytes.len(), "gossip inbox full; a batch is dropped");
+                return;
             }
-            None => tracing::warn!(bytes = bytes.len(), "undecodable gossip batch"),
+            queue.bytes += bytes.len();
+            queue.messages.push(bytes);
+            !std::mem::replace(&mut queue.worker_running, true)
+        };
+        if start_worker {
+            let node = self.clone();
+            tokio::task::spawn_blocking(move || {
+                loop {
+                    let messages = {
+                        let mut queue = node.inner.gossip_inbox.lock().expect("gossip lock");
+                        if queue.messages.is_empty() {
+                            queue.worker_running = false;
+                            return;
+                        }
+                        queue.bytes = 0;
+                        std::mem::take(&mut queue.messages)
+                    };
+                    node.admit_gossip(&messages);
+                }
+            });
+        }
+    }
+
+    /// Admits the transactions of gossip messages (refusals, duplicates above all, are normal:
+    /// gossipsub forwards the messages itself).
+    fn admit_gossip(&self, messages: &[Vec<u8>]) {
+        let mut batch = Vec::new();
+        for bytes in messages {
+            match gossip::decode_batch(bytes) {
+                Some(transactions) => batch.extend(transactions),
+                None => tracing::warn!(bytes = bytes.len(), "undecodable gossip batch"),
+            }
+        }
+        // Cheap checks one by one, then the survivors' signatures in one batch verification.
+        let mut candidates = Vec::with_capacity(batch.len());
+        for transaction_bytes in &batch {
+            match self.precheck(transaction_bytes) {
+                Ok((transaction, id)) => {
+                    candidates.push((transaction, id, transaction_bytes.len()))
+                }
+                Err(error) => self.inner.metrics.reject(error.code()),
+            }
+        }
+        let verdicts = crate::transaction::verify_each(
+            &candidates
+                .iter()
+                .map(|(transaction, _, _)| transaction)
+                .collect::<Vec<_>>(),
+        );
+        let mut admitted = 0;
+        for ((transaction, id, size), verified) in candidates.into_iter().zip(verdicts) {
+            let result = if verified {
+                self.queue_verified(transaction, id, size)
+            } else {
+                Err(TransactionError::BadSignature)
+            };
+            match result {
+                Ok(_) => admitted += 1,
+                Err(error) => self.inner.metrics.reject(error.code()),
+            }
+        }
+        if admitted > 0 {
+            Metrics::add(&self.inner.metrics.transactions_admitted, admitted);
+            self.wake_driver();
         }
     }
 
@@ -691,6 +771,17 @@ impl Node {
     }
 
     fn admit(&self, bytes: &[u8]) -> Result<Hash, TransactionError> {
+        let (transaction, id) = self.precheck(bytes)?;
+        if !transaction.verify_signature() {
+            return Err(TransactionError::BadSignature);
+        }
+        self.queue_verified(transaction, id, bytes.len())
+    }
+
+    /// Every admission check but the signature, cheapest first: gossip and forwarding bring
+    /// the same transaction many times, and late copies of committed ones, which are refused
+    /// here without a signature verification.
+    fn precheck(&self, bytes: &[u8]) -> Result<(SignedTransaction, Hash), TransactionError> {
         if bytes.len() > TRANSACTION_BYTES_MAX {
             return Err(TransactionError::Oversized {
                 bytes: bytes.len(),
@@ -698,9 +789,12 @@ impl Node {
             });
         }
         let transaction = SignedTransaction::decode(bytes)?;
-        let id = transaction.id();
-        // Gossip and forwarding bring the same transaction many times; a cheap check first
-        // spares the signature verification.
+        let id = crate::hash::sm3(bytes);
+        debug_assert_eq!(
+            id,
+            transaction.id(),
+            "decoding accepts canonical bytes only"
+        );
         if self
             .inner
             .mempool
@@ -716,9 +810,6 @@ impl Node {
                 expected: self.inner.genesis.chain_id.clone(),
                 found: body.chain_id.clone(),
             });
-        }
-        if !transaction.verify_signature() {
-            return Err(TransactionError::BadSignature);
         }
         let storage = &self.inner.storage;
         let sender = PublicKeyBytes(body.sender);
@@ -759,9 +850,19 @@ impl Node {
             });
         }
         self.check_target(&body.contract, &body.method)?;
+        Ok((transaction, id))
+    }
+
+    /// Queues a prechecked transaction whose signature verified.
+    fn queue_verified(
+        &self,
+        transaction: SignedTransaction,
+        id: Hash,
+        bytes: usize,
+    ) -> Result<Hash, TransactionError> {
         let mut mempool = self.inner.mempool.lock().expect("mempool lock");
         mempool
-            .insert(transaction, id, bytes.len())
+            .insert(transaction, id, bytes)
             .map_err(|refusal| match refusal {
                 MempoolRefusal::Duplicate => TransactionError::Duplicate,
                 MempoolRefusal::Full(message) => TransactionError::MempoolFull(message),

@@ -116,10 +116,9 @@ pub(super) async fn run(
                         let _ = network.respond(request, Vec::new()).await;
                     }
                     NetworkEvent::Transactions { bytes, .. } => {
-                        // Off this task: verifying a batch's signatures takes milliseconds,
+                        // Admitted off this task: verifying signatures takes milliseconds,
                         // and consensus messages wait behind this task.
-                        let node = node.clone();
-                        tokio::task::spawn_blocking(move || node.admit_gossip_batch(&bytes));
+                        node.receive_gossip(bytes);
                     }
                     NetworkEvent::Request { channel: Channel::Consensus, from, request, bytes } => {
                         let Some(validator) = validators_by_peer.get(&from).copied() else {

@@ -3,8 +3,8 @@
 //! replica runs on a block someone else built.
 
 use super::{Inner, Prepared, build_block, committed_nonce};
-use crate::block::{BLOCK_VERSION, Block, transactions_root, validator_set_hash};
-use crate::transaction::{SignedTransaction, verify_all_strict};
+use crate::block::{BLOCK_VERSION, Block, transactions_root_of_ids, validator_set_hash};
+use crate::transaction::{SignedTransaction, verify_all};
 
 /// The local backlog and chain progress, as both drivers pace their work by them.
 #[derive(Debug)]
@@ -123,15 +123,18 @@ pub(super) fn check_block_shape(
     if block.transactions.len() > transactions_max as usize {
         return Err("too many transactions".into());
     }
-    let bytes: u64 = block
-        .transactions
-        .iter()
-        .map(|transaction| transaction.encode().len() as u64)
-        .sum();
+    // One encoding per transaction gives both its size and its id.
+    let mut bytes = 0u64;
+    let mut ids = Vec::with_capacity(block.transactions.len());
+    for transaction in &block.transactions {
+        let encoded = transaction.encode();
+        bytes += encoded.len() as u64;
+        ids.push(crate::hash::sm3(&encoded));
+    }
     if bytes > bytes_max {
         return Err("too many bytes of transactions".into());
     }
-    if transactions_root(&block.transactions) != header.transactions_root {
+    if transactions_root_of_ids(&ids) != header.transactions_root {
         return Err("the transactions do not match the header's root".into());
     }
     if block
@@ -146,10 +149,12 @@ pub(super) fn check_block_shape(
         block
             .transactions
             .iter()
-            .filter(|transaction| !mempool.contains(&transaction.id()))
+            .zip(&ids)
+            .filter(|(_, id)| !mempool.contains(id))
+            .map(|(transaction, _)| transaction)
             .collect()
     };
-    if !verify_all_strict(&unverified) {
+    if !verify_all(&unverified) {
         return Err("a transaction is not validly signed".into());
     }
     Ok(())
