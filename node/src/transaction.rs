@@ -181,8 +181,11 @@ const VERIFICATION_THREADS_MAX: usize = 8;
 /// [`crate::signature`], whose verdict equals checking each alone), spread over the machine's
 /// cores for large sets.
 pub fn verify_all(transactions: &[&SignedTransaction]) -> bool {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
+    // Asked once: on Linux the answer reads cgroup files, which cost more than verifying a
+    // small batch.
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let threads = cores
         .min(VERIFICATION_THREADS_MAX)
         .min(transactions.len() / PARALLEL_VERIFICATION_CHUNK_MIN)
         .max(1);
