@@ -167,8 +167,8 @@ enum Command {
         /// Open-loop submissions per second (cluster); flat out when not given.
         #[arg(long)]
         rate: Option<u64>,
-        /// Concurrent HTTP clients (cluster).
-        #[arg(long, default_value_t = 8)]
+        /// Concurrent HTTP clients (cluster), spread over the nodes.
+        #[arg(long, default_value_t = 32)]
         clients: usize,
     },
     /// Start a local consortium with sample data and print what to open.
