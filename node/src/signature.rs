@@ -151,6 +151,21 @@ mod tests {
         (key.verifying_key().to_bytes(), key.sign(message).to_bytes())
     }
 
+    fn items<'a>(
+        signed: &'a [([u8; 32], [u8; 64])],
+        messages: &'a [impl AsRef<[u8]>],
+    ) -> Vec<Item<'a>> {
+        signed
+            .iter()
+            .zip(messages)
+            .map(|((public_key, signature), message)| Item {
+                public_key,
+                message: message.as_ref(),
+                signature,
+            })
+            .collect()
+    }
+
     fn decode(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
         decode_point(bytes)
     }
@@ -181,15 +196,7 @@ mod tests {
             .enumerate()
             .map(|(index, message)| signed(1 + (index % 3) as u8, message))
             .collect();
-        let items: Vec<Item<'_>> = signed
-            .iter()
-            .zip(&messages)
-            .map(|((public_key, signature), message)| Item {
-                public_key,
-                message,
-                signature,
-            })
-            .collect();
+        let items = items(&signed, &messages);
         assert!(items.iter().all(verify));
         assert!(verify_batch(&items, decode));
         assert!(verify_batch(&items[..1], decode));
@@ -295,15 +302,7 @@ mod tests {
             (0..8u8).map(|index| signed(20 + index, &[index])).collect();
         let messages: Vec<[u8; 1]> = (0..8u8).map(|index| [index]).collect();
         for _ in 0..64 {
-            let mut items: Vec<Item<'_>> = honest
-                .iter()
-                .zip(&messages)
-                .map(|((public_key, signature), message)| Item {
-                    public_key,
-                    message,
-                    signature,
-                })
-                .collect();
+            let mut items = items(&honest, &messages);
             items.insert(3, crafted);
             assert!(
                 verify_batch(&items, decode),
