@@ -698,9 +698,10 @@ impl Node {
         }
     }
 
-    /// Admits the transactions of gossip messages (refusals, duplicates above all, are normal:
-    /// gossipsub forwards the messages itself).
-    fn admit_gossip(&self, messages: &[Vec<u8>]) {
+    /// Admits the transactions of gossip messages as a peer sent them (the network bridge's
+    /// path; public for tests and tools). Refusals, duplicates above all, are normal: gossipsub
+    /// forwards the messages itself. They are counted in the metrics by reason.
+    pub fn admit_gossip(&self, messages: &[Vec<u8>]) {
         let mut batch = Vec::new();
         for bytes in messages {
             match gossip::decode_batch(bytes) {

@@ -268,3 +268,50 @@ fn accepted_transaction_commits() {
     assert_success(&receipt);
     assert_eq!(chain.next_nonce(&chain.key(MANUFACTURER)), 1);
 }
+
+#[test]
+fn a_gossip_batch_admits_its_valid_transactions_and_refuses_each_bad_one_by_reason() {
+    use rxchain_node::runtime::gossip::encode_batch;
+    let chain = idle_chain();
+    let key = chain.key(MANUFACTURER);
+    let stranger = generate();
+    let valid: Vec<Vec<u8>> = (0..5)
+        .map(|nonce| {
+            chain
+                .transaction(&key, nonce, "trace", "register_product", product_args())
+                .encode()
+        })
+        .collect();
+    let mut forged = chain.transaction(&key, 5, "trace", "register_product", product_args());
+    forged.signature[10] ^= 0x01;
+    let from_stranger = chain
+        .transaction(&stranger, 0, "trace", "register_product", product_args())
+        .encode();
+    let mut first = valid[..3].to_vec();
+    first.push(forged.encode());
+    first.push(from_stranger);
+    // The second message repeats a transaction of the first and brings the rest.
+    let mut second = vec![valid[0].clone()];
+    second.extend(valid[3..].iter().cloned());
+
+    chain.node.admit_gossip(&[
+        encode_batch(&first),
+        encode_batch(&second),
+        b"not a batch".to_vec(),
+    ]);
+
+    assert_eq!(
+        chain.node.mempool_len(),
+        5,
+        "the five validly signed transactions"
+    );
+    let metrics = chain.node.metrics().render();
+    for (reason, count) in [("bad_signature", 1), ("unauthorized", 1), ("duplicate", 1)] {
+        let row = format!(
+            "rxchain_transactions_rejected_by_reason_total{{reason=\"{reason}\"}} {count}\n"
+        );
+        assert!(metrics.contains(&row), "{row} in\n{metrics}");
+    }
+    // The forged one stays refused when it comes alone.
+    assert_eq!(chain.submit(&forged), Err(TransactionError::BadSignature));
+}
