@@ -791,7 +791,8 @@ impl Node {
         }
         let transaction = SignedTransaction::decode(bytes)?;
         // Borsh decoding accepts canonical bytes only, so these bytes are the encoding the id
-        // hashes (`transaction::tests::encoding_round_trips_and_is_canonical`).
+        // hashes (`transaction::tests::encoding_round_trips_and_is_canonical`; checked again
+        // in debug builds).
         let id = crate::hash::sm3(bytes);
         debug_assert_eq!(
             id,

@@ -409,10 +409,18 @@ impl Storage {
         );
         let mut transaction_leaves = Vec::with_capacity(effects.receipts.len());
         let mut receipt_leaves = Vec::with_capacity(effects.receipts.len());
-        for (index, receipt) in effects.receipts.iter().enumerate() {
+        for (index, (transaction, receipt)) in committed
+            .block
+            .transactions
+            .iter()
+            .zip(&effects.receipts)
+            .enumerate()
+        {
             // The executor made each receipt from its transaction, in block order; hashing every
-            // transaction again here would cost an encoding and an SM3 per transaction.
+            // transaction again here would cost an encoding and an SM3 per transaction in
+            // release builds, so the check runs in debug builds (every test) only.
             let id = receipt.transaction_id;
+            debug_assert_eq!(id, transaction.id(), "receipts follow block order");
             transaction_leaves.push(crate::hash::leaf_hash(&id));
             receipt_leaves.push(crate::hash::leaf_hash(&receipt.hash()));
             let location = TransactionLocation {
