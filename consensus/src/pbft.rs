@@ -553,6 +553,11 @@ impl PbftEngine {
     pub fn log_len(&self) -> usize {
         self.entries.len()
     }
+    /// Sequences this replica assigned as primary that have not executed yet (what
+    /// `proposals_in_flight_max` bounds).
+    pub fn proposals_in_flight(&self) -> u64 {
+        (self.next_sequence - 1).saturating_sub(self.last_executed_sequence)
+    }
     /// Whether a `Propose` would be taken now.
     pub fn can_propose(&self) -> bool {
         self.propose_refusal(&[1; 32]).is_none()
@@ -828,11 +833,10 @@ impl PbftEngine {
             return Some(RefusalReason::ViewChangeInProgress);
         }
         let sequence = self.next_sequence;
-        let in_flight = (sequence - 1).saturating_sub(self.last_executed_sequence);
         if self.last_executed_sequence < self.stable.sequence
             || sequence <= self.last_executed_sequence
             || !self.in_window(sequence)
-            || in_flight >= self.config.proposals_in_flight_max
+            || self.proposals_in_flight() >= self.config.proposals_in_flight_max
         {
             return Some(RefusalReason::Busy);
         }

@@ -12,7 +12,7 @@
 use crate::NodeError;
 use crate::hash::{Hash, sm3};
 use crate::receipt::{Event, Receipt, ReceiptStatus};
-use crate::state::OverlayReader;
+use crate::state::{Ancestors, OverlayReader};
 use crate::storage::{BlockEffects, Storage};
 use crate::transaction::SignedTransaction;
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -51,6 +51,7 @@ pub struct Executor {
 
 struct BlockRun<'a> {
     storage: &'a Arc<Storage>,
+    ancestors: &'a Ancestors,
     overlay: OverlayReader,
     effects: BlockEffects,
     height: u64,
@@ -61,15 +62,29 @@ impl BlockRun<'_> {
     fn code_hash(&self, contract: &str) -> Result<Option<Hash>, NodeError> {
         match self.effects.contracts.get(contract) {
             Some(hash) => Ok(Some(*hash)),
-            None => self.storage.contract_code_hash(contract),
+            None => match self.ancestors.contract_code_hash(contract) {
+                Some(hash) => Ok(Some(hash)),
+                None => self.storage.contract_code_hash(contract),
+            },
         }
     }
 
     fn next_nonce(&self, sender: &[u8; 32]) -> Result<u64, NodeError> {
         match self.effects.nonces.get(sender) {
             Some(nonce) => Ok(*nonce),
-            None => self.storage.next_nonce(sender),
+            None => match self.ancestors.next_nonce(sender) {
+                Some(nonce) => Ok(nonce),
+                None => self.storage.next_nonce(sender),
+            },
         }
+    }
+
+    /// Code this block or an ancestor deployed (not in storage yet).
+    fn unstored_code(&self, hash: &Hash) -> Option<&Vec<u8>> {
+        self.effects
+            .code
+            .get(hash)
+            .or_else(|| self.ancestors.code(hash))
     }
 }
 
@@ -95,17 +110,18 @@ impl Executor {
         &self.host
     }
 
-    /// Makes sure the code with `hash` is compiled, loading its bytes from storage (or `extra`).
+    /// Makes sure the code with `hash` is compiled, from `unstored` (code deployed by a block
+    /// not stored yet) or else from storage.
     pub fn ensure_loaded(
         &self,
         storage: &Storage,
         hash: &Hash,
-        extra: Option<&BTreeMap<Hash, Vec<u8>>>,
+        unstored: Option<&Vec<u8>>,
     ) -> Result<(), NodeError> {
         if self.host.is_loaded(hash) {
             return Ok(());
         }
-        let code = match extra.and_then(|code| code.get(hash)) {
+        let code = match unstored {
             Some(code) => code.clone(),
             None => storage.code(hash)?.ok_or_else(|| {
                 NodeError::Corrupt(format!("code {} is missing", hex::encode(hash)))
@@ -115,17 +131,20 @@ impl Executor {
         Ok(())
     }
 
-    /// Executes a block's transactions and returns everything they change.
+    /// Executes a block's transactions on the stored state with `ancestors` on top, and returns
+    /// everything they change.
     pub fn execute_block(
         &self,
         storage: &Arc<Storage>,
+        ancestors: &Ancestors,
         height: u64,
         time_ms: u64,
         transactions: &[SignedTransaction],
     ) -> Result<BlockEffects, NodeError> {
         let mut run = BlockRun {
             storage,
-            overlay: OverlayReader::new(storage.clone()),
+            ancestors,
+            overlay: OverlayReader::on(storage.clone(), ancestors.clone()),
             effects: BlockEffects::default(),
             height,
             time_ms,
@@ -178,7 +197,7 @@ impl Executor {
                 0,
             ));
         };
-        self.ensure_loaded(run.storage, &hash, Some(&run.effects.code))?;
+        self.ensure_loaded(run.storage, &hash, run.unstored_code(&hash))?;
         let context = CallContext {
             contract_id: body.contract.clone(),
             caller: body.sender,

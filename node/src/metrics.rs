@@ -27,6 +27,8 @@ pub struct Metrics {
     /// Raft: the leader's node id plus one (0: no leader known).
     pub leader: AtomicU64,
     pub blocks_synced: AtomicU64,
+    /// Blocks this node proposed while their parent was still being agreed on (pipelining).
+    pub blocks_proposed_on_pending_parent: AtomicU64,
 }
 
 impl Metrics {
@@ -51,7 +53,7 @@ impl Metrics {
 
     /// The Prometheus text exposition of every counter.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 13] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 14] = [
             (
                 "rxchain_transactions_admitted_total",
                 "counter",
@@ -129,6 +131,12 @@ impl Metrics {
                 "counter",
                 "Certified blocks fetched from peers and re-executed.",
                 &self.blocks_synced,
+            ),
+            (
+                "rxchain_blocks_proposed_on_pending_parent_total",
+                "counter",
+                "Blocks proposed while their parent was not final yet (pipelined proposals).",
+                &self.blocks_proposed_on_pending_parent,
             ),
         ];
         let mut text = String::new();

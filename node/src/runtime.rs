@@ -16,7 +16,7 @@ use crate::hash::Hash;
 use crate::mempool::{Mempool, MempoolLimits, MempoolRefusal};
 use crate::metrics::Metrics;
 use crate::receipt::{Event, Receipt, ReceiptStatus, receipts_root};
-use crate::state::{OverlayReader, next_state_root};
+use crate::state::{Ancestors, OverlayReader, next_state_root};
 use crate::storage::{BlockEffects, CommittedBlock, EventLocation, Head, Storage};
 use crate::transaction::SignedTransaction;
 use crate::validation::{
@@ -80,8 +80,10 @@ enum DriverMessage {
         height: u64,
         hash: Hash,
     },
-    /// Raft: the leader's proposal in flight was committed or dropped.
-    ProposalDone,
+    /// Raft: one of the leader's proposals in flight was committed (`true`) or dropped.
+    ProposalDone {
+        committed: bool,
+    },
 }
 
 struct Inner {
@@ -246,7 +248,7 @@ pub fn genesis_block(genesis: &Genesis) -> (CommittedBlock, Hash) {
                 transactions: Vec::new(),
             },
             certificate: None,
-            effects,
+            effects: Arc::new(effects),
         },
         state_root,
     )
@@ -295,6 +297,7 @@ pub fn replay_chain(
             .ok_or_else(|| NodeError::Corrupt(format!("block {height} is missing")))?;
         let effects = executor.execute_block(
             target,
+            &Ancestors::none(),
             height,
             block.header.timestamp_ms,
             &block.transactions,
@@ -312,7 +315,7 @@ pub fn replay_chain(
             &CommittedBlock {
                 block,
                 certificate,
-                effects,
+                effects: Arc::new(effects),
             },
             None,
         )?;
@@ -1150,33 +1153,95 @@ fn committed_nonce(storage: &Storage, sender: &[u8; 32]) -> u64 {
         .expect("reading a nonce failed; the node halts rather than build a wrong block")
 }
 
+/// The block a new one builds on: the stored head, or a block executed on top of it that is
+/// not stored yet (while consensus still agrees on it: pipelining).
+#[derive(Clone, Debug)]
+struct Parent {
+    height: u64,
+    hash: Hash,
+    state_root: Hash,
+    timestamp_ms: u64,
+    /// The unstored blocks from the head up to and including this parent, oldest first.
+    ancestors: Ancestors,
+}
+
+impl Parent {
+    fn head(head: &Head) -> Parent {
+        Parent {
+            height: head.height,
+            hash: head.hash,
+            state_root: head.state_root,
+            timestamp_ms: head.timestamp_ms,
+            ancestors: Ancestors::none(),
+        }
+    }
+
+    /// `prepared` (a block executed on `self`) as the parent of the next block.
+    fn then(&self, prepared: &Prepared) -> Parent {
+        let header = &prepared.committed.block.header;
+        debug_assert_eq!(
+            header.previous_hash, self.hash,
+            "a parent's child builds on it"
+        );
+        Parent {
+            height: header.height,
+            hash: header.hash(),
+            state_root: header.state_root,
+            timestamp_ms: header.timestamp_ms,
+            ancestors: self.ancestors.then(prepared.committed.effects.clone()),
+        }
+    }
+
+    /// Whether this parent is a block not stored yet.
+    fn is_pending(&self) -> bool {
+        !self.ancestors.is_empty()
+    }
+
+    /// The sender's next nonce after this parent.
+    fn next_nonce(&self, storage: &Storage, sender: &[u8; 32]) -> u64 {
+        self.ancestors
+            .next_nonce(sender)
+            .unwrap_or_else(|| committed_nonce(storage, sender))
+    }
+}
+
+/// Solo builds every block on the stored head (its engine has one proposal at a time).
+fn solo_parent(inner: &Inner, height: u64) -> Parent {
+    let parent = Parent::head(&inner.head.borrow());
+    assert_eq!(parent.height + 1, height, "blocks are built on the head");
+    parent
+}
+
 fn build_block(
     inner: &Inner,
-    height: u64,
+    parent: &Parent,
     transactions_max: u32,
     bytes_max: u64,
     certify_alone: bool,
 ) -> Result<Prepared, NodeError> {
     let storage = &inner.storage;
-    let head = inner.head.borrow().clone();
-    assert_eq!(head.height + 1, height, "blocks are built on the head");
+    let height = parent.height + 1;
     let transactions = inner.mempool.lock().expect("mempool lock").select(
         transactions_max as usize,
         bytes_max,
-        |sender| committed_nonce(storage, sender),
+        |sender| parent.next_nonce(storage, sender),
     );
-    let timestamp_ms = now_ms().max(head.timestamp_ms);
+    let timestamp_ms = now_ms().max(parent.timestamp_ms);
     let started = Instant::now();
-    let effects = inner
-        .executor
-        .execute_block(storage, height, timestamp_ms, &transactions)?;
+    let effects = inner.executor.execute_block(
+        storage,
+        &parent.ancestors,
+        height,
+        timestamp_ms,
+        &transactions,
+    )?;
     let execution = started.elapsed();
-    let state_root = next_state_root(&head.state_root, &effects);
+    let state_root = next_state_root(&parent.state_root, &effects);
     let header = BlockHeader {
         version: crate::block::BLOCK_VERSION,
         chain_id: inner.genesis.chain_id.clone(),
         height,
-        previous_hash: head.hash,
+        previous_hash: parent.hash,
         timestamp_ms,
         proposer: inner.validator_key.verifying_key().to_bytes(),
         transactions_root: transactions_root(&transactions),
@@ -1203,7 +1268,7 @@ fn build_block(
                 transactions,
             },
             certificate,
-            effects,
+            effects: Arc::new(effects),
         },
         execution,
     })
@@ -1297,7 +1362,13 @@ fn drive(
                         height,
                         transactions_max,
                         bytes_max,
-                    } => match build_block(&inner, height, transactions_max, bytes_max, true) {
+                    } => match build_block(
+                        &inner,
+                        &solo_parent(&inner, height),
+                        transactions_max,
+                        bytes_max,
+                        true,
+                    ) {
                         Ok(block) => {
                             let payload_hash = block.committed.block.header.hash();
                             prepared = Some(block);

@@ -31,6 +31,7 @@ use rocksdb::{
 };
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 const BLOCKS: &str = "blocks";
 const CERTIFICATES: &str = "certificates";
@@ -137,7 +138,8 @@ pub struct BlockEffects {
 pub struct CommittedBlock {
     pub block: Block,
     pub certificate: Option<FinalityCertificate>,
-    pub effects: BlockEffects,
+    /// Shared: a block executed but not yet stored is also what later blocks execute on.
+    pub effects: Arc<BlockEffects>,
 }
 
 pub struct Storage {

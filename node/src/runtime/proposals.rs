@@ -2,8 +2,9 @@
 //! waiting transactions go to the primary or leader), building a proposal, and the checks a
 //! replica runs on a block someone else built.
 
-use super::{Inner, Prepared, build_block, committed_nonce};
+use super::{Inner, Parent, Prepared, build_block, committed_nonce};
 use crate::block::{BLOCK_VERSION, Block, transactions_root_of_ids, validator_set_hash};
+use crate::metrics::Metrics;
 use crate::transaction::{SignedTransaction, verify_all};
 
 /// The local backlog and chain progress, as both drivers pace their work by them.
@@ -75,22 +76,37 @@ impl Pacing {
     }
 }
 
-/// Builds and executes a block on the head from the mempool; `None` when it would be empty or
+/// The executable transactions waiting in the mempool after `parent` (its blocks' nonces used).
+pub(super) fn backlog_after(inner: &Inner, parent: &Parent) -> u64 {
+    inner
+        .mempool
+        .lock()
+        .expect("mempool lock")
+        .ready_backlog(|sender| parent.next_nonce(&inner.storage, sender))
+        .0
+}
+
+/// Builds and executes a block on `parent` from the mempool; `None` when it would be empty or
 /// building failed (logged).
 pub(super) fn build_proposal(
     inner: &Inner,
+    parent: &Parent,
     transactions_max: u32,
     bytes_max: u64,
 ) -> Option<Prepared> {
-    let height = inner.head.borrow().height + 1;
-    match build_block(inner, height, transactions_max, bytes_max, false) {
+    let height = parent.height + 1;
+    match build_block(inner, parent, transactions_max, bytes_max, false) {
         Ok(prepared) if prepared.committed.block.transactions.is_empty() => None,
         Ok(prepared) => {
             tracing::debug!(
                 height,
                 transactions = prepared.committed.block.transactions.len(),
+                unstored_ancestors = parent.ancestors.len(),
                 "proposing"
             );
+            if parent.is_pending() {
+                Metrics::add(&inner.metrics.blocks_proposed_on_pending_parent, 1);
+            }
             Some(prepared)
         }
         Err(error) => {

@@ -1,9 +1,13 @@
 //! The Raft driver: openraft orders blocks the leader builds; every node applies them.
 //!
-//! - The leader (openraft's) cuts a block from its mempool on the head, executes it, and
-//!   proposes its bytes as a log entry; one proposal at a time, since each block builds on the
-//!   previous one's state. Once a majority has the entry it is committed and every node's state
-//!   machine ([`crate::raft::RaftStateMachineStore`]) applies it through [`ChainApplier`]: a
+//! - The leader (openraft's) cuts a block from its mempool, executes it, and proposes its
+//!   bytes as a log entry. Proposals are pipelined: up to [`PROPOSALS_IN_FLIGHT_MAX`] blocks
+//!   are in flight, each built and executed on the one before it (the executor reads through
+//!   the unstored blocks' effects), and openraft replicates them back to back. When a proposal
+//!   is dropped (leadership lost) the leader stops building on it and, once nothing is in
+//!   flight, starts again from the head. Once a majority has an entry it is committed and every
+//!   node's state machine ([`crate::raft::RaftStateMachineStore`]) applies it through
+//!   [`ChainApplier`]: a
 //!   block that does not build on the head (a deposed leader's late proposal) or is malformed is
 //!   skipped, the same way on every node; otherwise it is executed (the leader reuses its own
 //!   execution), its receipts and state root are compared with the header — a node that
@@ -24,9 +28,9 @@
 #![allow(clippy::result_large_err)]
 
 use super::bridge::ATTESTATION_TAG;
-use super::proposals::{Pacing, build_proposal, check_block_shape};
+use super::proposals::{Pacing, backlog_after, build_proposal, check_block_shape};
 use super::replica::ReplicaNetwork;
-use super::{DriverMessage, Inner, Node, Prepared, commit_with_meta, halt, now_ms};
+use super::{DriverMessage, Inner, Node, Parent, Prepared, commit_with_meta, halt, now_ms};
 use crate::NodeError;
 use crate::block::{Block, FinalityCertificate, ValidatorSignature, quorum};
 use crate::hash::Hash;
@@ -47,6 +51,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+/// Blocks the leader proposes before the first of them is applied, at most. Followers apply
+/// committed blocks one after another, so a few in flight keep the log busy; more would only
+/// be more work lost when leadership moves.
+const PROPOSALS_IN_FLIGHT_MAX: u32 = 3;
 /// A block applied this long ago without a certificate gets it by block sync.
 const CERTIFICATE_WAIT_MS: u64 = 2_000;
 /// Heights kept waiting for attestations, at most (older ones are left to block sync).
@@ -121,6 +129,7 @@ impl BlockApplier for ChainApplier {
                     .executor
                     .execute_block(
                         &self.inner.storage,
+                        &crate::state::Ancestors::none(),
                         height,
                         header.timestamp_ms,
                         &block.transactions,
@@ -130,7 +139,7 @@ impl BlockApplier for ChainApplier {
                     committed: CommittedBlock {
                         block: block.clone(),
                         certificate: None,
-                        effects,
+                        effects: Arc::new(effects),
                     },
                     execution: started.elapsed(),
                 }
@@ -196,7 +205,12 @@ struct RaftDriver {
     validators: Vec<[u8; 32]>,
     peers: Vec<PeerId>,
     prepared: Arc<Mutex<HashMap<Hash, Prepared>>>,
-    proposal_in_flight: bool,
+    /// This leader's proposals neither committed nor dropped yet.
+    proposals_in_flight: u32,
+    /// The newest of them: the next proposal builds on it.
+    proposal_tip: Option<Hash>,
+    /// One was dropped: build nothing more on the tip until none is in flight.
+    pipeline_broken: bool,
     pacing: Pacing,
     attestations: BTreeMap<(u64, Hash), BTreeMap<[u8; 32], [u8; 64]>>,
     /// Applied blocks without a certificate yet: height → (hash, applied at).
@@ -335,7 +349,9 @@ pub(super) fn start(
         validators,
         peers,
         prepared,
-        proposal_in_flight: false,
+        proposals_in_flight: 0,
+        proposal_tip: None,
+        pipeline_broken: false,
         pacing: Pacing::new(now_ms()),
         attestations: BTreeMap::new(),
         uncertified,
@@ -369,7 +385,7 @@ fn run(mut driver: RaftDriver, receiver: mpsc::Receiver<DriverMessage>, tick_ms:
                 DriverMessage::Wake => {}
                 DriverMessage::Consensus { from, bytes } => driver.attested(from, &bytes[1..]),
                 DriverMessage::Applied { height, hash } => driver.applied(height, hash),
-                DriverMessage::ProposalDone => driver.proposal_in_flight = false,
+                DriverMessage::ProposalDone { committed } => driver.proposal_done(committed),
                 DriverMessage::Synced { result, .. } => driver.synced(result),
             }
         }
@@ -420,18 +436,33 @@ impl RaftDriver {
     }
 
     fn propose_if_due(&mut self, now: u64, backlog: u64) {
-        if self.proposal_in_flight
-            || !self.pacing.block_due(
-                now,
-                backlog,
-                self.parameters.block_transactions_max,
-                self.parameters.block_interval_ms,
-            )
-        {
+        if self.proposals_in_flight >= PROPOSALS_IN_FLIGHT_MAX || self.pipeline_broken {
+            return;
+        }
+        let parent = match self.proposal_tip {
+            None => Parent::head(&self.head()),
+            Some(tip) => match self.tip_parent(tip) {
+                Some(parent) => parent,
+                None => return,
+            },
+        };
+        // The committed backlog still counts the transactions of blocks in flight.
+        let backlog = if parent.is_pending() {
+            backlog_after(&self.inner, &parent)
+        } else {
+            backlog
+        };
+        if !self.pacing.block_due(
+            now,
+            backlog,
+            self.parameters.block_transactions_max,
+            self.parameters.block_interval_ms,
+        ) {
             return;
         }
         let Some(prepared) = build_proposal(
             &self.inner,
+            &parent,
             self.parameters.block_transactions_max,
             self.parameters.block_bytes_max,
         ) else {
@@ -444,16 +475,58 @@ impl RaftDriver {
             .lock()
             .expect("prepared lock")
             .insert(hash, prepared);
-        self.proposal_in_flight = true;
+        self.proposals_in_flight += 1;
+        self.proposal_tip = Some(hash);
         let raft = self.raft.clone();
         let queue = self.queue.clone();
         self.runtime.spawn(async move {
             // Returns once the entry is committed and applied here (or leadership was lost).
-            if let Err(error) = raft.client_write(RaftRequest { block }).await {
-                tracing::debug!(%error, height, "a block proposal was not committed");
-            }
-            let _ = queue.send(DriverMessage::ProposalDone);
+            let committed = match raft.client_write(RaftRequest { block }).await {
+                Ok(_) => true,
+                Err(error) => {
+                    tracing::debug!(%error, height, "a block proposal was not committed");
+                    false
+                }
+            };
+            let _ = queue.send(DriverMessage::ProposalDone { committed });
         });
+    }
+
+    fn proposal_done(&mut self, committed: bool) {
+        self.proposals_in_flight = self.proposals_in_flight.saturating_sub(1);
+        if !committed {
+            self.pipeline_broken = true;
+        }
+        if self.proposals_in_flight == 0 {
+            self.proposal_tip = None;
+            self.pipeline_broken = false;
+        }
+    }
+
+    /// The parent for the proposal after `tip`: the chain of this leader's unapplied blocks
+    /// from the head up to `tip`, or the head once `tip` is applied. `None` while the chain
+    /// does not reach the head (a block between is being stored right now, or the chain went
+    /// stale because another block was applied; the pipeline restarts once none is in flight).
+    fn tip_parent(&self, tip: Hash) -> Option<Parent> {
+        let prepared = self.prepared.lock().expect("prepared lock");
+        let head = self.head();
+        let mut chain = Vec::new();
+        let mut hash = tip;
+        while hash != head.hash {
+            let block = prepared.get(&hash)?;
+            if block.committed.block.header.height <= head.height
+                || chain.len() >= PROPOSALS_IN_FLIGHT_MAX as usize
+            {
+                return None;
+            }
+            hash = block.committed.block.header.previous_hash;
+            chain.push(block);
+        }
+        let mut parent = Parent::head(&head);
+        for block in chain.into_iter().rev() {
+            parent = parent.then(block);
+        }
+        Some(parent)
     }
 
     /// A follower whose transactions wait without a new block sends them to the leader (see

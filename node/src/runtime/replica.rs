@@ -9,10 +9,19 @@
 //!   final here is the finality certificate below, which is checked signature by signature.
 //! - **Bodies.** The engine orders block hashes. The primary builds and executes a block, and
 //!   sends the block with its pre-prepare; a backup checks the block (hash, chain, validator
-//!   set, transaction root and signatures, parent, timestamp) and executes it on its head,
+//!   set, transaction root and signatures, parent, timestamp) and executes it on its parent,
 //!   comparing receipts and state root, before the engine may prepare it. An invalid block
-//!   makes the engine start a view change. A pre-prepare for a block above the head waits until
-//!   the head catches up.
+//!   makes the engine start a view change.
+//! - **Pipelining.** The primary does not wait for a block to be final before proposing the
+//!   next: up to [`PROPOSALS_IN_FLIGHT_MAX`] blocks are in flight, each built and executed on
+//!   the one before (the executor reads through the unstored blocks' effects). A backup
+//!   executes such a block on its executed parent as soon as both arrived, but hands its
+//!   pre-prepare to the engine — and so prepares it — only once the parent is final in the
+//!   engine. That rule is what keeps the chain whole across view changes: if block h+1 is
+//!   prepared, at least one honest backup prepared it, so h was committed at an honest replica
+//!   and every later view keeps h. Without it, a new view could null h and keep h+1, whose
+//!   parent would then never be on the chain. So the overlap is of building, sending and
+//!   executing h+1 with agreeing on h; the votes on h+1 follow h's commit.
 //! - **Finality certificates.** With its commit a validator sends its Ed25519 signature over the
 //!   block's height and hash. A block final in the engine is stored (executed effects, block and
 //!   certificate in one synced batch) once a quorum of those signatures is at hand; if they do
@@ -25,8 +34,8 @@
 //!   block whose state root this node cannot reproduce halts block production with an error
 //!   naming the height and both roots, instead of diverging.
 
-use super::proposals::{Pacing, build_proposal, check_block_shape};
-use super::{DriverMessage, Inner, Node, Prepared, commit, halt, now_ms};
+use super::proposals::{Pacing, backlog_after, build_proposal, check_block_shape};
+use super::{DriverMessage, Inner, Node, Parent, Prepared, commit, halt, now_ms};
 use crate::NodeError;
 use crate::block::{Block, FinalityCertificate, ValidatorSignature, quorum};
 use crate::hash::Hash;
@@ -74,6 +83,10 @@ const CERTIFICATE_WAIT_MS: u64 = 1_000;
 const SYNC_REQUEST_TIMEOUT_MS: u64 = 5_000;
 /// The watermark window, in checkpoint intervals.
 const WATERMARK_WINDOW_INTERVALS: u64 = 4;
+/// Blocks the primary proposes before the first of them is final, at most. Two keep the next
+/// block built, sent and executed while the current one is voted on; more only queue behind
+/// it, since a backup votes on a block once its parent is final.
+const PROPOSALS_IN_FLIGHT_MAX: u64 = 2;
 /// The view-change timeout doubles per consecutive view change up to this factor.
 const VIEW_CHANGE_TIMEOUT_GROWTH_MAX: u64 = 16;
 /// View changes further ahead than this many views are ignored.
@@ -181,7 +194,7 @@ pub(super) fn serve_sync(storage: &Storage, request: &[u8]) -> Vec<u8> {
     borsh::to_vec(&response).expect("encodes")
 }
 
-/// A block checked and executed on the head it builds on, waiting to become final.
+/// A block checked and executed on the parent it builds on, waiting to become final.
 struct Executed {
     prepared: Prepared,
 }
@@ -210,7 +223,13 @@ struct Replica {
     peers: BTreeMap<ValidatorId, PeerId>,
     executed: HashMap<Hash, Executed>,
     bodies: HashMap<Hash, Block>,
+    /// Pre-prepares whose block waits for its parent to arrive, execute or become final.
     waiting: Vec<(ValidatorId, Vote)>,
+    /// Something a waiting pre-prepare may wait for happened: look at them again.
+    recheck_waiting: bool,
+    /// As primary, the newest block this replica proposed in the current view: the next
+    /// proposal builds on it.
+    proposal_tip: Option<Hash>,
     /// Finality signatures by (height, block hash) and validator.
     finality: BTreeMap<(u64, Hash), BTreeMap<ValidatorId, [u8; 64]>>,
     /// Final in the engine, not yet stored: height → (hash, when the engine said so).
@@ -235,8 +254,7 @@ fn engine_config(
         checkpoint_interval_sequences: parameters.checkpoint_interval_sequences,
         watermark_window_sequences: parameters.checkpoint_interval_sequences
             * WATERMARK_WINDOW_INTERVALS,
-        // Each block is built on the previous one's state, so one proposal at a time.
-        proposals_in_flight_max: 1,
+        proposals_in_flight_max: PROPOSALS_IN_FLIGHT_MAX,
         view_change_timeout_ms: parameters.view_change_timeout_ms,
         view_change_timeout_max_ms: parameters.view_change_timeout_ms
             * VIEW_CHANGE_TIMEOUT_GROWTH_MAX,
@@ -334,6 +352,8 @@ pub(super) fn start(
         executed: HashMap::new(),
         bodies: HashMap::new(),
         waiting: Vec::new(),
+        recheck_waiting: false,
+        proposal_tip: None,
         finality: BTreeMap::new(),
         commits: BTreeMap::new(),
         transfer: None,
@@ -369,7 +389,7 @@ fn run(mut replica: Replica, receiver: mpsc::Receiver<DriverMessage>, tick_ms: u
                 DriverMessage::Wake => {}
                 DriverMessage::Consensus { from, bytes } => replica.receive(from, &bytes),
                 DriverMessage::Synced { from, result } => replica.synced(from, result),
-                DriverMessage::Applied { .. } | DriverMessage::ProposalDone => {}
+                DriverMessage::Applied { .. } | DriverMessage::ProposalDone { .. } => {}
             }
             if replica.halted {
                 return;
@@ -402,6 +422,7 @@ impl Replica {
             now_ms: now,
         });
         self.apply_commits();
+        self.retry_waiting();
         self.request_sync_if_behind(now);
         self.propose_if_due(now, backlog);
         self.forward_if_stuck(now, backlog);
@@ -430,6 +451,8 @@ impl Replica {
         let view = self.engine.view();
         let effects = self.engine.handle(input);
         if self.engine.view() != view {
+            // A new view re-proposes what prepared; a new primary builds on what is final.
+            self.proposal_tip = None;
             let metrics = &self.inner.metrics;
             Metrics::set(&metrics.consensus_view, self.engine.view());
             Metrics::add(&metrics.view_changes, 1);
@@ -461,6 +484,9 @@ impl Replica {
                     self.check_stored(height, &payload_hash);
                 } else {
                     self.commits.insert(height, (payload_hash, now_ms()));
+                    // A child of this block may be waiting for it to be final. Not handled
+                    // here: feeding the engine amid its effects would persist out of order.
+                    self.recheck_waiting = true;
                 }
             }
             PbftEffect::Persist(state) => {
@@ -743,16 +769,30 @@ impl Replica {
             message => self.feed(PbftInput::Message { from, message }),
         }
         self.apply_commits();
+        self.retry_waiting();
     }
 
-    /// Checks the block of a pre-prepare before the engine may prepare it.
+    /// Checks the block of a pre-prepare and executes it on its parent; hands the pre-prepare
+    /// to the engine once the block executed and its parent is final (see the module docs).
     fn pre_prepare(&mut self, from: ValidatorId, vote: Vote) {
         let hash = vote.payload_hash;
-        if hash == NULL_PAYLOAD_HASH || self.executed.contains_key(&hash) {
+        if hash == NULL_PAYLOAD_HASH {
             self.feed(PbftInput::Message {
                 from,
                 message: Message::PrePrepare(vote),
             });
+            return;
+        }
+        if let Some(executed) = self.executed.get(&hash) {
+            let header = &executed.prepared.committed.block.header;
+            if self.parent_final(header.height, &header.previous_hash) {
+                self.feed(PbftInput::Message {
+                    from,
+                    message: Message::PrePrepare(vote),
+                });
+            } else {
+                self.wait(from, vote);
+            }
             return;
         }
         let Some(block) = self.bodies.get(&hash).cloned() else {
@@ -760,42 +800,106 @@ impl Replica {
             return;
         };
         if let Err(reason) = self.check_block(&block, &hash, Some(&from)) {
-            tracing::warn!(%reason, from = %hex::encode(from), "invalid proposal");
-            self.bodies.remove(&hash);
-            self.feed(PbftInput::InvalidProposal {
-                from,
-                pre_prepare: vote,
-            });
+            self.refuse_proposal(from, vote, &reason);
             return;
         }
         let head = self.head();
         let height = block.header.height;
-        if height > head.height + 1 {
-            if self.waiting.len() < WAITING_PRE_PREPARES_MAX {
-                self.waiting.push((from, vote));
-            }
-            return;
-        }
         if height <= head.height {
             return;
         }
-        match self.execute(block) {
-            Ok(()) => self.feed(PbftInput::Message {
-                from,
-                message: Message::PrePrepare(vote),
-            }),
-            Err(Rejection::Invalid(reason)) => {
-                tracing::warn!(%reason, from = %hex::encode(from), "invalid proposal");
-                self.bodies.remove(&hash);
-                self.feed(PbftInput::InvalidProposal {
-                    from,
-                    pre_prepare: vote,
-                });
+        let Some(parent) = self.parent_for(height, &block.header.previous_hash) else {
+            if height == head.height + 1 {
+                // The head is final: a block at the next height builds on it or is wrong.
+                self.refuse_proposal(from, vote, "does not build on the head");
+            } else {
+                self.wait(from, vote);
             }
+            return;
+        };
+        match self.execute(block, &parent) {
+            Ok(()) => {
+                // A child of this block may be waiting for it to execute.
+                self.recheck_waiting = true;
+                self.pre_prepare(from, vote);
+            }
+            Err(Rejection::Invalid(reason)) => self.refuse_proposal(from, vote, &reason),
             Err(Rejection::Local(error)) => {
                 tracing::error!(%error, "executing a proposal failed here");
             }
         }
+    }
+
+    fn refuse_proposal(&mut self, from: ValidatorId, vote: Vote, reason: &str) {
+        tracing::warn!(%reason, from = %hex::encode(from), "invalid proposal");
+        self.bodies.remove(&vote.payload_hash);
+        self.feed(PbftInput::InvalidProposal {
+            from,
+            pre_prepare: vote,
+        });
+    }
+
+    /// Keeps a pre-prepare until what it waits for happens (once; bounded).
+    fn wait(&mut self, from: ValidatorId, vote: Vote) {
+        if self.waiting.len() < WAITING_PRE_PREPARES_MAX
+            && !self
+                .waiting
+                .iter()
+                .any(|(sender, waiting)| *sender == from && *waiting == vote)
+        {
+            self.waiting.push((from, vote));
+        }
+    }
+
+    /// Looks at waiting pre-prepares again while something they may wait for happened.
+    fn retry_waiting(&mut self) {
+        while std::mem::take(&mut self.recheck_waiting) && !self.halted {
+            for (from, vote) in std::mem::take(&mut self.waiting) {
+                self.pre_prepare(from, vote);
+            }
+        }
+    }
+
+    /// Whether the parent of a block at `height` is final: the stored head, or final in the
+    /// engine and waiting to be stored.
+    fn parent_final(&self, height: u64, previous_hash: &Hash) -> bool {
+        let head = self.head();
+        (height == head.height + 1 && *previous_hash == head.hash)
+            || self
+                .commits
+                .get(&(height - 1))
+                .is_some_and(|(hash, _)| hash == previous_hash)
+    }
+
+    /// What a block at `height` building on `previous_hash` executes on: the head, or an
+    /// executed block whose chain of executed blocks reaches the head. `None` when the chain
+    /// is not (yet) known here.
+    fn parent_for(&self, height: u64, previous_hash: &Hash) -> Option<Parent> {
+        let head = self.head();
+        let mut chain = Vec::new();
+        let mut hash = *previous_hash;
+        let mut expected_height = height.checked_sub(1)?;
+        while hash != head.hash {
+            if expected_height <= head.height {
+                return None;
+            }
+            let prepared = &self.executed.get(&hash)?.prepared;
+            let header = &prepared.committed.block.header;
+            if header.height != expected_height {
+                return None;
+            }
+            chain.push(prepared);
+            hash = header.previous_hash;
+            expected_height -= 1;
+        }
+        if expected_height != head.height {
+            return None;
+        }
+        let mut parent = Parent::head(&head);
+        for prepared in chain.into_iter().rev() {
+            parent = parent.then(prepared);
+        }
+        Some(parent)
     }
 
     /// What can be checked without executing: the block is what its hash says, for this chain
@@ -824,14 +928,13 @@ impl Replica {
         )
     }
 
-    /// Executes a checked block on the head and keeps the result for its commit.
-    fn execute(&mut self, block: Block) -> Result<(), Rejection> {
-        let head = self.head();
+    /// Executes a checked block on its parent and keeps the result for its commit.
+    fn execute(&mut self, block: Block, parent: &Parent) -> Result<(), Rejection> {
         let header = &block.header;
-        if header.height != head.height + 1 || header.previous_hash != head.hash {
-            return Err(Rejection::Invalid("does not build on the head".into()));
+        if header.height != parent.height + 1 || header.previous_hash != parent.hash {
+            return Err(Rejection::Invalid("does not build on its parent".into()));
         }
-        if header.timestamp_ms < head.timestamp_ms
+        if header.timestamp_ms < parent.timestamp_ms
             || header.timestamp_ms > now_ms() + TIMESTAMP_AHEAD_MS_MAX
         {
             return Err(Rejection::Invalid("timestamp out of range".into()));
@@ -842,6 +945,7 @@ impl Replica {
             .executor
             .execute_block(
                 &self.inner.storage,
+                &parent.ancestors,
                 header.height,
                 header.timestamp_ms,
                 &block.transactions,
@@ -853,7 +957,7 @@ impl Replica {
                 "receipts differ from the header's".into(),
             ));
         }
-        let state_root = next_state_root(&head.state_root, &effects);
+        let state_root = next_state_root(&parent.state_root, &effects);
         if state_root != header.state_root {
             return Err(Rejection::Invalid(format!(
                 "state root {} differs from the header's {}",
@@ -870,7 +974,7 @@ impl Replica {
                     committed: CommittedBlock {
                         block,
                         certificate: None,
-                        effects,
+                        effects: Arc::new(effects),
                     },
                     execution,
                 },
@@ -903,7 +1007,7 @@ impl Replica {
                     self.halt(format!("a final block is invalid here: {reason}"));
                     break;
                 }
-                match self.execute(block) {
+                match self.execute(block, &Parent::head(&head)) {
                     Ok(()) => {}
                     Err(Rejection::Invalid(reason)) => {
                         self.halt(format!(
@@ -916,6 +1020,23 @@ impl Replica {
                         break;
                     }
                 }
+            }
+            let previous_hash = self.executed[&hash]
+                .prepared
+                .committed
+                .block
+                .header
+                .previous_hash;
+            if previous_hash != head.hash {
+                // Executed on another parent than the one that became final: a quorum made
+                // a chain that does not hold together, which this node cannot store.
+                self.halt(format!(
+                    "final block {height} builds on {}, but the final block {} is {}",
+                    hex::encode(previous_hash),
+                    head.height,
+                    hex::encode(head.hash)
+                ));
+                break;
             }
             let Some(certificate) = self.certificate_for(&hash) else {
                 break;
@@ -950,9 +1071,8 @@ impl Replica {
         self.bodies.retain(|_, block| block.header.height > height);
         self.finality.retain(|(at, _), _| *at > height);
         self.finish_transfer_if_reached();
-        for (from, vote) in std::mem::take(&mut self.waiting) {
-            self.pre_prepare(from, vote);
-        }
+        // Waiting pre-prepares may build on this block; `retry_waiting` looks at them.
+        self.recheck_waiting = true;
     }
 
     fn finish_transfer_if_reached(&mut self) {
@@ -1060,6 +1180,7 @@ impl Replica {
             }
             let effects = match self.inner.executor.execute_block(
                 &self.inner.storage,
+                &crate::state::Ancestors::none(),
                 height,
                 block.header.timestamp_ms,
                 &block.transactions,
@@ -1088,7 +1209,7 @@ impl Replica {
                 committed: CommittedBlock {
                     block,
                     certificate: Some(certificate),
-                    effects,
+                    effects: Arc::new(effects),
                 },
                 execution: Duration::ZERO,
             });
@@ -1098,6 +1219,7 @@ impl Replica {
             }
         }
         self.apply_commits();
+        self.retry_waiting();
     }
 
     /// A backup whose transactions wait while no block comes sends them to the primary: gossip
@@ -1121,22 +1243,45 @@ impl Replica {
         self.send(self.engine.primary(), bytes);
     }
 
-    /// The primary cuts a block when enough transactions wait or the first waited long enough.
+    /// The primary cuts a block when enough transactions wait or the first waited long enough,
+    /// on its newest proposal (pipelining) or, with none in flight, on the head.
     fn propose_if_due(&mut self, now: u64, backlog: u64) {
-        if !self.engine.can_propose()
-            || self.head().height != self.engine.height()
-            || !self.commits.is_empty()
-            || !self.pacing.block_due(
-                now,
-                backlog,
-                self.parameters.block_transactions_max,
-                self.parameters.block_interval_ms,
-            )
-        {
+        if !self.engine.can_propose() {
+            return;
+        }
+        let parent = match self.proposal_tip {
+            Some(tip) => match self.tip_parent(tip) {
+                Some(parent) => parent,
+                None => return,
+            },
+            None => {
+                let head = self.head();
+                if self.engine.proposals_in_flight() > 0
+                    || head.height != self.engine.height()
+                    || !self.commits.is_empty()
+                {
+                    return;
+                }
+                Parent::head(&head)
+            }
+        };
+        // The committed backlog still counts the transactions of blocks in flight.
+        let backlog = if parent.is_pending() {
+            backlog_after(&self.inner, &parent)
+        } else {
+            backlog
+        };
+        if !self.pacing.block_due(
+            now,
+            backlog,
+            self.parameters.block_transactions_max,
+            self.parameters.block_interval_ms,
+        ) {
             return;
         }
         let Some(prepared) = build_proposal(
             &self.inner,
+            &parent,
             self.parameters.block_transactions_max,
             self.parameters.block_bytes_max,
         ) else {
@@ -1145,6 +1290,28 @@ impl Replica {
         let hash = prepared.committed.block.header.hash();
         self.executed.insert(hash, Executed { prepared });
         self.feed(PbftInput::Propose { payload_hash: hash });
+        if self.engine.is_in_flight(&hash) {
+            self.proposal_tip = Some(hash);
+        }
+    }
+
+    /// The parent for the proposal after `tip`: `tip` itself, executed here and not stored yet,
+    /// or the head once `tip` is stored. `None` (and the tip is forgotten) when `tip` is
+    /// neither, e.g. a view change replaced it.
+    fn tip_parent(&mut self, tip: Hash) -> Option<Parent> {
+        let head = self.head();
+        if tip == head.hash {
+            return Some(Parent::head(&head));
+        }
+        let parent = self
+            .executed
+            .get(&tip)
+            .map(|executed| executed.prepared.committed.block.header.height)
+            .and_then(|height| self.parent_for(height + 1, &tip));
+        if parent.is_none() {
+            self.proposal_tip = None;
+        }
+        parent
     }
 }
 
