@@ -525,6 +525,8 @@ pub struct ClusterBenchOptions {
     pub window: u64,
     /// Concurrent HTTP clients.
     pub clients: usize,
+    /// The nodes' pipelining depth (`proposals_in_flight` in their configs); `None`: default.
+    pub proposals_in_flight: Option<u64>,
 }
 
 /// Figures of a cluster run.
@@ -537,6 +539,9 @@ pub struct ClusterBenchReport {
     pub seconds: f64,
     pub tps: f64,
     pub blocks: u64,
+    /// Blocks proposed while their parent was not final yet (pipelining), over all nodes.
+    pub pipelined_blocks: u64,
+    pub proposals_in_flight: Option<u64>,
     pub latency_ms_p50: f64,
     pub latency_ms_p95: f64,
     pub latency_ms_p99: f64,
@@ -606,6 +611,13 @@ async fn cluster_run(
     let api_port = crate::cluster::free_port_base(options.nodes as u16, None)?;
     let p2p_port = crate::cluster::free_port_base(options.nodes as u16, Some(api_port))?;
     let configs = write_node_configs(&root, &consortium, Ports { api_port, p2p_port })?;
+    if let Some(depth) = options.proposals_in_flight {
+        for config in &configs {
+            let mut text = std::fs::read_to_string(config)?;
+            text.push_str(&format!("proposals_in_flight = {depth}\n"));
+            std::fs::write(config, text)?;
+        }
+    }
     let mut cluster = Cluster::spawn(&std::env::current_exe()?, &configs, &root)?;
     let clients: Vec<Client> = (0..options.nodes)
         .map(|index| Client::new(&format!("http://127.0.0.1:{}", api_port + index as u16)))
@@ -771,6 +783,12 @@ async fn cluster_run(
         .as_u64()
         .unwrap_or(0);
     latencies.sort_by(|a, b| a.total_cmp(b));
+    let mut pipelined_blocks = 0.0;
+    for client in &clients {
+        pipelined_blocks += client
+            .metric("rxchain_blocks_proposed_on_pending_parent_total")
+            .await?;
+    }
 
     // Failover: kill the primary while a trickle of transactions keeps arriving elsewhere.
     let info = clients[0].chain().await?;
@@ -826,6 +844,8 @@ async fn cluster_run(
         seconds,
         tps: final_count as f64 / seconds,
         blocks: end_height.saturating_sub(start_height),
+        pipelined_blocks: pipelined_blocks as u64,
+        proposals_in_flight: options.proposals_in_flight,
         latency_ms_p50: percentile(&latencies, 0.50),
         latency_ms_p95: percentile(&latencies, 0.95),
         latency_ms_p99: percentile(&latencies, 0.99),

@@ -47,6 +47,24 @@ impl Client {
         Self::json(response).await
     }
 
+    /// One unlabelled value of the node's Prometheus metrics.
+    pub async fn metric(&self, name: &str) -> Result<f64> {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .with_context(|| format!("contacting the node at {}", self.base))?
+            .text()
+            .await?;
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .ok_or_else(|| anyhow!("the node exports no metric {name}"))?
+            .trim()
+            .parse()
+            .with_context(|| format!("metric {name} is not a number"))
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value> {
         let response = self
             .http

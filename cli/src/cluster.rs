@@ -69,6 +69,7 @@ pub fn write_node_configs(
                 Vec::new()
             },
             fault_injection: false,
+            proposals_in_flight: None,
         };
         std::fs::write(&path, toml::to_string_pretty(&config)?)?;
         paths.push(path);
@@ -113,6 +114,7 @@ pub fn open_node(config: &NodeConfigFile) -> Result<Node> {
                 })
                 .collect::<Result<_>>()?,
             fault_injection: config.fault_injection,
+            proposals_in_flight_max: config.proposals_in_flight,
         };
         node.start_replica(network)?;
     } else {

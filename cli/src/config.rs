@@ -10,6 +10,9 @@
 //! # validators' addresses. Only the genesis validators' keys may connect.
 //! p2p_listen = "/ip4/127.0.0.1/tcp/7640"
 //! peers = ["/ip4/127.0.0.1/tcp/7641", "/ip4/127.0.0.1/tcp/7642", "/ip4/127.0.0.1/tcp/7643"]
+//! # Optional: blocks this node proposes, as PBFT primary or Raft leader, before the first of
+//! # them is final (pipelining); 1 turns pipelining off. Default 2 (pbft), 3 (raft).
+//! proposals_in_flight = 2
 //! ```
 
 use anyhow::{Context, Result};
@@ -36,6 +39,10 @@ pub struct NodeConfigFile {
     /// Lets `POST /v1/faults/isolation` cut the node off (tests of partitions only).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fault_injection: bool,
+    /// Blocks this node proposes (as primary or leader) before the first is final, 1 to 8;
+    /// the engine's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposals_in_flight: Option<u64>,
 }
 
 pub fn default_api_listen() -> String {

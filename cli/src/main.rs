@@ -170,6 +170,10 @@ enum Command {
         /// Concurrent HTTP clients (cluster), spread over the nodes.
         #[arg(long, default_value_t = 32)]
         clients: usize,
+        /// Blocks the primary (leader) proposes before the first is final (cluster); 1 turns
+        /// pipelining off. The engine's default when not given.
+        #[arg(long)]
+        proposals_in_flight: Option<u64>,
     },
     /// Start a local consortium with sample data and print what to open.
     Demo {
@@ -418,6 +422,7 @@ async fn run(command: Command) -> Result<()> {
             duration,
             rate,
             clients,
+            proposals_in_flight,
         } => {
             if nodes > 1 {
                 let report =
@@ -428,6 +433,7 @@ async fn run(command: Command) -> Result<()> {
                         rate,
                         window,
                         clients,
+                        proposals_in_flight,
                     })
                     .await?;
                 if json {
@@ -444,7 +450,10 @@ async fn run(command: Command) -> Result<()> {
                     println!("final transactions {}", report.transactions);
                     println!("seconds            {:.2}", report.seconds);
                     println!("final tx/s         {:.0}", report.tps);
-                    println!("blocks             {}", report.blocks);
+                    println!(
+                        "blocks             {} ({} proposed on a parent not final yet)",
+                        report.blocks, report.pipelined_blocks
+                    );
                     println!(
                         "submit-to-final p50/p95/p99 ms  {:.1} / {:.1} / {:.1}",
                         report.latency_ms_p50, report.latency_ms_p95, report.latency_ms_p99

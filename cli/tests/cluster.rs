@@ -1,6 +1,7 @@
 //! Four `rxchain node` processes on loopback, once with PBFT and once with Raft: the primary
 //! (leader) is killed with SIGKILL while clients submit, restarted, one backup (follower) is cut
-//! off and healed, and a stranger's key cannot connect. Every transaction acknowledged as final
+//! off and healed, a burst makes the primary (leader) pipeline its proposals, and a stranger's
+//! key cannot connect. Every transaction acknowledged as final
 //! must be on every running node at the same height, and the nodes' blocks must be identical.
 
 mod common;
@@ -193,6 +194,46 @@ async fn stream(
         assert_eq!(status["receipt"]["status"], "success", "{status}");
         confirmed.push((id, status["height"].as_u64().unwrap()));
         on_progress(confirmed.len());
+    }
+    confirmed
+}
+
+/// Submits `count` commissions round-robin to `nodes` without waiting between them, then
+/// waits for each to be final; returns (id, height) of each.
+async fn burst(
+    chain: &Chain,
+    nodes: &[usize],
+    key: &ed25519_dalek::SigningKey,
+    next_nonce: &mut u64,
+    count: usize,
+) -> Vec<(String, u64)> {
+    let mut submitted = Vec::new();
+    for index in 0..count {
+        let node = nodes[index % nodes.len()];
+        let nonce = *next_nonce;
+        let id = eventually("a node accepting the transaction", || async {
+            commission(
+                &chain.clients[node],
+                key,
+                GTIN,
+                &format!("SN{nonce}"),
+                nonce,
+            )
+            .await
+            .ok()
+        })
+        .await;
+        submitted.push((id, node));
+        *next_nonce += 1;
+    }
+    let mut confirmed = Vec::new();
+    for (id, node) in submitted {
+        let status = chain.clients[node]
+            .wait(&id, Duration::from_millis(DEADLINE_MS))
+            .await
+            .unwrap();
+        assert_eq!(status["receipt"]["status"], "success", "{status}");
+        confirmed.push((id, status["height"].as_u64().unwrap()));
     }
     confirmed
 }
@@ -451,6 +492,25 @@ fn survive_kill_restart_and_partition(consensus: &str) {
             committed_everywhere(&chain, &[isolated], id, *height).await;
         }
     });
+    // 5. Pipelining: under a burst the primary (leader) proposes blocks on parents that are
+    //    not final yet, and every node still ends with the same chain.
+    let bursted = runtime.block_on(burst(&chain, &all, &key, &mut nonce, 300));
+    runtime.block_on(async {
+        let height = bursted.iter().map(|(_, h)| *h).max().unwrap();
+        converged(&chain, &all, height).await;
+        for (id, height) in bursted.iter().step_by(11) {
+            committed_everywhere(&chain, &all, id, *height).await;
+        }
+        let mut pipelined = 0.0;
+        for client in &chain.clients {
+            pipelined += client
+                .metric("rxchain_blocks_proposed_on_pending_parent_total")
+                .await
+                .unwrap();
+        }
+        eprintln!("{consensus}: {pipelined} blocks proposed on a parent not final yet");
+        assert!(pipelined > 0.0, "no block was proposed on a pending parent");
+    });
     let healed = runtime.block_on(stream(&chain, &all, &key, &mut nonce, 10, |_| {}));
     runtime.block_on(async {
         let height = healed.iter().map(|(_, h)| *h).max().unwrap();
@@ -469,7 +529,7 @@ fn survive_kill_restart_and_partition(consensus: &str) {
         assert!(roots.windows(2).all(|pair| pair[0] == pair[1]));
     });
 
-    // 5. A node whose key is not in genesis cannot connect.
+    // 6. A node whose key is not in genesis cannot connect.
     runtime.block_on(async {
         let stranger_key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
         let (stranger, mut events) = rxchain_node::network::start(NetworkConfig {

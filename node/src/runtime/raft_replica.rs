@@ -1,8 +1,8 @@
 //! The Raft driver: openraft orders blocks the leader builds; every node applies them.
 //!
 //! - The leader (openraft's) cuts a block from its mempool, executes it, and proposes its
-//!   bytes as a log entry. Proposals are pipelined: up to [`PROPOSALS_IN_FLIGHT_MAX`] blocks
-//!   are in flight, each built and executed on the one before it (the executor reads through
+//!   bytes as a log entry. Proposals are pipelined: up to [`PROPOSALS_IN_FLIGHT_DEFAULT`]
+//!   blocks (or as configured) are in flight, each built and executed on the one before it (the executor reads through
 //!   the unstored blocks' effects), and openraft replicates them back to back. When a proposal
 //!   is dropped (leadership lost) the leader stops building on it and, once nothing is in
 //!   flight, starts again from the head. Once a majority has an entry it is committed and every
@@ -51,10 +51,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-/// Blocks the leader proposes before the first of them is applied, at most. Followers apply
-/// committed blocks one after another, so a few in flight keep the log busy; more would only
-/// be more work lost when leadership moves.
-const PROPOSALS_IN_FLIGHT_MAX: u32 = 3;
+/// Blocks the leader proposes before the first of them is applied, unless configured.
+/// Followers apply committed blocks one after another, so a few in flight keep the log busy;
+/// more would only be more work lost when leadership moves.
+const PROPOSALS_IN_FLIGHT_DEFAULT: u64 = 3;
 /// A block applied this long ago without a certificate gets it by block sync.
 const CERTIFICATE_WAIT_MS: u64 = 2_000;
 /// Heights kept waiting for attestations, at most (older ones are left to block sync).
@@ -206,7 +206,8 @@ struct RaftDriver {
     peers: Vec<PeerId>,
     prepared: Arc<Mutex<HashMap<Hash, Prepared>>>,
     /// This leader's proposals neither committed nor dropped yet.
-    proposals_in_flight: u32,
+    proposals_in_flight: u64,
+    proposals_in_flight_max: u64,
     /// The newest of them: the next proposal builds on it.
     proposal_tip: Option<Hash>,
     /// One was dropped: build nothing more on the tip until none is in flight.
@@ -229,6 +230,7 @@ pub(super) fn start(
         return Err(NodeError::Config("not a raft chain".into()));
     };
     let parameters = parameters.clone();
+    let proposals_in_flight_max = network.proposals_in_flight(PROPOSALS_IN_FLIGHT_DEFAULT)?;
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|_| NodeError::Config("a replica starts inside a tokio runtime".into()))?;
     let mut validators = inner.validators.clone();
@@ -350,6 +352,7 @@ pub(super) fn start(
         peers,
         prepared,
         proposals_in_flight: 0,
+        proposals_in_flight_max,
         proposal_tip: None,
         pipeline_broken: false,
         pacing: Pacing::new(now_ms()),
@@ -436,7 +439,7 @@ impl RaftDriver {
     }
 
     fn propose_if_due(&mut self, now: u64, backlog: u64) {
-        if self.proposals_in_flight >= PROPOSALS_IN_FLIGHT_MAX || self.pipeline_broken {
+        if self.proposals_in_flight >= self.proposals_in_flight_max || self.pipeline_broken {
             return;
         }
         let parent = match self.proposal_tip {
@@ -515,7 +518,7 @@ impl RaftDriver {
         while hash != head.hash {
             let block = prepared.get(&hash)?;
             if block.committed.block.header.height <= head.height
-                || chain.len() >= PROPOSALS_IN_FLIGHT_MAX as usize
+                || chain.len() as u64 >= self.proposals_in_flight_max
             {
                 return None;
             }

@@ -13,7 +13,7 @@
 //!   comparing receipts and state root, before the engine may prepare it. An invalid block
 //!   makes the engine start a view change.
 //! - **Pipelining.** The primary does not wait for a block to be final before proposing the
-//!   next: up to [`PROPOSALS_IN_FLIGHT_MAX`] blocks are in flight, each built and executed on
+//!   next: up to [`PROPOSALS_IN_FLIGHT_DEFAULT`] blocks (or as configured) are in flight, each built and executed on
 //!   the one before (the executor reads through the unstored blocks' effects). A backup
 //!   executes such a block on its executed parent as soon as both arrived, but hands its
 //!   pre-prepare to the engine — and so prepares it — only once the parent is final in the
@@ -83,10 +83,10 @@ const CERTIFICATE_WAIT_MS: u64 = 1_000;
 const SYNC_REQUEST_TIMEOUT_MS: u64 = 5_000;
 /// The watermark window, in checkpoint intervals.
 const WATERMARK_WINDOW_INTERVALS: u64 = 4;
-/// Blocks the primary proposes before the first of them is final, at most. Two keep the next
-/// block built, sent and executed while the current one is voted on; more only queue behind
-/// it, since a backup votes on a block once its parent is final.
-const PROPOSALS_IN_FLIGHT_MAX: u64 = 2;
+/// Blocks the primary proposes before the first of them is final, unless configured. Two keep
+/// the next block built, sent and executed while the current one is voted on; more only queue
+/// behind it, since a backup votes on a block once its parent is final.
+const PROPOSALS_IN_FLIGHT_DEFAULT: u64 = 2;
 /// The view-change timeout doubles per consecutive view change up to this factor.
 const VIEW_CHANGE_TIMEOUT_GROWTH_MAX: u64 = 16;
 /// View changes further ahead than this many views are ignored.
@@ -107,6 +107,27 @@ pub struct ReplicaNetwork {
     /// Allow cutting this node off through the API (`POST /v1/faults/isolation`), for tests
     /// of partitions with real processes.
     pub fault_injection: bool,
+    /// Blocks this node proposes as primary (leader) before the first is final, from 1 (no
+    /// pipelining) to [`PROPOSALS_IN_FLIGHT_LIMIT`]; the driver's default when `None`.
+    pub proposals_in_flight_max: Option<u64>,
+}
+
+/// The most blocks a node may be configured to have in flight. A backup keeps a window of
+/// pre-prepares waiting for their parents, and a Raft leader's dropped pipeline is lost work;
+/// a handful already hides the round trips.
+pub const PROPOSALS_IN_FLIGHT_LIMIT: u64 = 8;
+
+impl ReplicaNetwork {
+    /// The configured pipelining depth, or `default`; a clear error outside its range.
+    pub(super) fn proposals_in_flight(&self, default: u64) -> Result<u64, NodeError> {
+        let depth = self.proposals_in_flight_max.unwrap_or(default);
+        if !(1..=PROPOSALS_IN_FLIGHT_LIMIT).contains(&depth) {
+            return Err(NodeError::Config(format!(
+                "proposals_in_flight must be 1 to {PROPOSALS_IN_FLIGHT_LIMIT}, not {depth}"
+            )));
+        }
+        Ok(depth)
+    }
 }
 
 /// A consensus message on the wire, with what the receiver needs besides the engine's votes.
@@ -247,6 +268,7 @@ fn engine_config(
     parameters: &PbftParameters,
     validators: &[ValidatorId],
     own_id: ValidatorId,
+    proposals_in_flight_max: u64,
 ) -> PbftConfig {
     PbftConfig {
         validators: validators.to_vec(),
@@ -254,7 +276,7 @@ fn engine_config(
         checkpoint_interval_sequences: parameters.checkpoint_interval_sequences,
         watermark_window_sequences: parameters.checkpoint_interval_sequences
             * WATERMARK_WINDOW_INTERVALS,
-        proposals_in_flight_max: PROPOSALS_IN_FLIGHT_MAX,
+        proposals_in_flight_max,
         view_change_timeout_ms: parameters.view_change_timeout_ms,
         view_change_timeout_max_ms: parameters.view_change_timeout_ms
             * VIEW_CHANGE_TIMEOUT_GROWTH_MAX,
@@ -276,6 +298,7 @@ pub(super) fn start(
         )));
     };
     let parameters = parameters.clone();
+    let proposals_in_flight_max = network.proposals_in_flight(PROPOSALS_IN_FLIGHT_DEFAULT)?;
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|_| NodeError::Config("a replica starts inside a tokio runtime".into()))?;
     let mut validators = inner.validators.clone();
@@ -294,7 +317,12 @@ pub(super) fn start(
         validators_by_peer.insert(peer, *validator);
     }
 
-    let config = engine_config(&parameters, &validators, own_id);
+    let config = engine_config(
+        &parameters,
+        &validators,
+        own_id,
+        proposals_in_flight_max,
+    );
     let genesis_block = inner
         .storage
         .block(0)?
