@@ -527,6 +527,8 @@ pub struct ClusterBenchOptions {
     pub clients: usize,
     /// The nodes' pipelining depth (`proposals_in_flight` in their configs); `None`: default.
     pub proposals_in_flight: Option<u64>,
+    /// One-way latency added to every message between the nodes (fault injection).
+    pub network_delay_ms: u64,
 }
 
 /// Figures of a cluster run.
@@ -542,6 +544,7 @@ pub struct ClusterBenchReport {
     /// Blocks proposed while their parent was not final yet (pipelining), over all nodes.
     pub pipelined_blocks: u64,
     pub proposals_in_flight: Option<u64>,
+    pub network_delay_ms: u64,
     pub latency_ms_p50: f64,
     pub latency_ms_p95: f64,
     pub latency_ms_p99: f64,
@@ -605,18 +608,22 @@ async fn cluster_run(
             block_interval_ms: 5,
             consensus: options.consensus.clone(),
             validators: options.nodes,
+            network_latency_ms: options.network_delay_ms,
             ..DevOptions::default()
         },
     )?;
     let api_port = crate::cluster::free_port_base(options.nodes as u16, None)?;
     let p2p_port = crate::cluster::free_port_base(options.nodes as u16, Some(api_port))?;
     let configs = write_node_configs(&root, &consortium, Ports { api_port, p2p_port })?;
-    if let Some(depth) = options.proposals_in_flight {
-        for config in &configs {
-            let mut text = std::fs::read_to_string(config)?;
+    for config in &configs {
+        let mut text = std::fs::read_to_string(config)?;
+        if let Some(depth) = options.proposals_in_flight {
             text.push_str(&format!("proposals_in_flight = {depth}\n"));
-            std::fs::write(config, text)?;
         }
+        if options.network_delay_ms > 0 {
+            text.push_str("fault_injection = true\n");
+        }
+        std::fs::write(config, text)?;
     }
     let mut cluster = Cluster::spawn(&std::env::current_exe()?, &configs, &root)?;
     let clients: Vec<Client> = (0..options.nodes)
@@ -628,6 +635,16 @@ async fn cluster_run(
         Duration::from_millis(STALL_TIMEOUT_MS),
     )
     .await?;
+    if options.network_delay_ms > 0 {
+        for client in &clients {
+            client
+                .post(
+                    "/v1/faults/delay",
+                    &serde_json::json!({ "milliseconds": options.network_delay_ms }),
+                )
+                .await?;
+        }
+    }
 
     let genesis = Genesis::load(&consortium.genesis_path)?;
     let key = read_key(&consortium.member_key("huaxin-pharma"))?.signing_key;
@@ -846,6 +863,7 @@ async fn cluster_run(
         blocks: end_height.saturating_sub(start_height),
         pipelined_blocks: pipelined_blocks as u64,
         proposals_in_flight: options.proposals_in_flight,
+        network_delay_ms: options.network_delay_ms,
         latency_ms_p50: percentile(&latencies, 0.50),
         latency_ms_p95: percentile(&latencies, 0.95),
         latency_ms_p99: percentile(&latencies, 0.99),

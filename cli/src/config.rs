@@ -11,7 +11,7 @@
 //! p2p_listen = "/ip4/127.0.0.1/tcp/7640"
 //! peers = ["/ip4/127.0.0.1/tcp/7641", "/ip4/127.0.0.1/tcp/7642", "/ip4/127.0.0.1/tcp/7643"]
 //! # Optional: blocks this node proposes, as PBFT primary or Raft leader, before the first of
-//! # them is final (pipelining); 1 turns pipelining off. Default 2 (pbft), 3 (raft).
+//! # them is final (pipelining); 1 turns pipelining off. Default 2 (pbft), 1 (raft).
 //! proposals_in_flight = 2
 //! ```
 

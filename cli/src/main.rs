@@ -174,6 +174,10 @@ enum Command {
         /// pipelining off. The engine's default when not given.
         #[arg(long)]
         proposals_in_flight: Option<u64>,
+        /// A one-way latency in ms on every consensus message and gossip between the nodes
+        /// (cluster; through fault injection), as between members' data centres.
+        #[arg(long, default_value_t = 0)]
+        network_delay_ms: u64,
     },
     /// Start a local consortium with sample data and print what to open.
     Demo {
@@ -211,7 +215,7 @@ enum GenesisCommand {
         /// Produce blocks even without transactions (solo only).
         #[arg(long)]
         empty_blocks: bool,
-        /// `solo` (one validator) or `pbft`.
+        /// `solo` (one validator), `pbft` or `raft`.
         #[arg(long, default_value = "solo")]
         consensus: String,
         /// Validators; each gets a key and a `node-<i>.toml` (4 = 3f+1 with f = 1).
@@ -223,6 +227,10 @@ enum GenesisCommand {
         /// Node i's libp2p transport listens on this port + i.
         #[arg(long, default_value_t = 7640)]
         p2p_port: u16,
+        /// The one-way latency expected between validators (ms); consensus timeouts and the
+        /// Raft heartbeat grow with it.
+        #[arg(long, default_value_t = 0)]
+        network_latency_ms: u64,
     },
     /// Validate a genesis file and print its hash.
     Check { file: PathBuf },
@@ -268,6 +276,7 @@ async fn run(command: Command) -> Result<()> {
                     validators,
                     api_port,
                     p2p_port,
+                    network_latency_ms,
                 },
         } => {
             let consortium = create_dev_consortium(
@@ -279,6 +288,7 @@ async fn run(command: Command) -> Result<()> {
                     empty_blocks,
                     consensus,
                     validators,
+                    network_latency_ms,
                 },
             )?;
             let configs = cluster::write_node_configs(
@@ -423,6 +433,7 @@ async fn run(command: Command) -> Result<()> {
             rate,
             clients,
             proposals_in_flight,
+            network_delay_ms,
         } => {
             if nodes > 1 {
                 let report =
@@ -434,6 +445,7 @@ async fn run(command: Command) -> Result<()> {
                         window,
                         clients,
                         proposals_in_flight,
+                        network_delay_ms,
                     })
                     .await?;
                 if json {

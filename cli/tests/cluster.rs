@@ -83,7 +83,9 @@ fn create_chain(consensus: &str) -> Chain {
     for index in 0..NODES {
         let config = root.join(format!("node-{index}.toml"));
         let mut text = std::fs::read_to_string(&config).unwrap();
-        text.push_str("fault_injection = true\n");
+        // Deeper than either engine's default, so pipelining runs in both (Raft's default is
+        // one block in flight).
+        text.push_str("fault_injection = true\nproposals_in_flight = 3\n");
         std::fs::write(&config, text).unwrap();
         configs.push(config);
         clients.push(Client::new(&format!(
@@ -494,7 +496,30 @@ fn survive_kill_restart_and_partition(consensus: &str) {
     });
     // 5. Pipelining: under a burst the primary (leader) proposes blocks on parents that are
     //    not final yet, and every node still ends with the same chain.
+    //    Every message between the nodes takes 10 ms more (fault injection), as between
+    //    data centres; more than the limit is refused.
+    runtime.block_on(async {
+        for client in &chain.clients {
+            client
+                .post("/v1/faults/delay", &json!({ "milliseconds": 10 }))
+                .await
+                .unwrap();
+        }
+        let refused = chain.clients[0]
+            .post("/v1/faults/delay", &json!({ "milliseconds": 20_000 }))
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("at most"), "{refused}");
+    });
     let bursted = runtime.block_on(burst(&chain, &all, &key, &mut nonce, 300));
+    runtime.block_on(async {
+        for client in &chain.clients {
+            client
+                .post("/v1/faults/delay", &json!({ "milliseconds": 0 }))
+                .await
+                .unwrap();
+        }
+    });
     runtime.block_on(async {
         let height = bursted.iter().map(|(_, h)| *h).max().unwrap();
         converged(&chain, &all, height).await;

@@ -78,6 +78,10 @@ pub struct DevOptions {
     /// How many validators (exactly 1 for solo; 4 = 3f+1 with f = 1 is the smallest set that
     /// tolerates a Byzantine validator). Validator `i` belongs to organization `i mod 5`.
     pub validators: usize,
+    /// The one-way network latency expected between validators: consensus timings grow with
+    /// it (a Raft heartbeat is also openraft's replication timeout, so it must outlast a round
+    /// trip; timeouts must not mistake latency for a failure). 0 is a local network.
+    pub network_latency_ms: u64,
 }
 
 impl Default for DevOptions {
@@ -89,6 +93,7 @@ impl Default for DevOptions {
             empty_blocks: false,
             consensus: "solo".into(),
             validators: 1,
+            network_latency_ms: 0,
         }
     }
 }
@@ -197,6 +202,7 @@ pub fn create_dev_consortium(
         });
     }
 
+    let latency = options.network_latency_ms;
     let file = GenesisFile {
         chain_id: options.chain_id.clone(),
         genesis_time_ms: options.genesis_time_ms,
@@ -206,12 +212,12 @@ pub fn create_dev_consortium(
             block_transactions_max: 5_000,
             block_bytes_max: 8 * 1024 * 1024,
             empty_blocks: options.empty_blocks,
-            view_change_timeout_ms: 1_000,
+            view_change_timeout_ms: 1_000.max(20 * latency),
             checkpoint_interval_sequences: 32,
-            retransmit_interval_ms: 200,
-            heartbeat_interval_ms: 50,
-            election_timeout_min_ms: 250,
-            election_timeout_max_ms: 500,
+            retransmit_interval_ms: 200.max(4 * latency),
+            heartbeat_interval_ms: 50.max(3 * latency),
+            election_timeout_min_ms: 250.max(15 * latency),
+            election_timeout_max_ms: 500.max(30 * latency),
         },
         organizations,
         members,

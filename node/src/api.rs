@@ -6,6 +6,7 @@
 //! | `GET /metrics` | Prometheus counters |
 //! | `GET /v1/chain` | chain id, genesis hash, head, validators, consensus view and primary |
 //! | `POST /v1/faults/isolation` | `{"isolated": bool}`: cut the node off or heal it (only with fault injection on) |
+//! | `POST /v1/faults/delay` | `{"milliseconds": n}`: handle peers' consensus messages and gossip n ms late, a one-way network latency (only with fault injection on) |
 //! | `POST /v1/transactions` | submit `{"transaction": "<hex of canonical bytes>"}` → 202 `{"id"}` |
 //! | `GET /v1/transactions/{id}` | status, receipt and decoded events |
 //! | `GET /v1/accounts/{public_key}` | next nonce and registry membership |
@@ -164,6 +165,7 @@ pub fn router(node: Node) -> Router {
         .route("/metrics", get(metrics))
         .route("/v1/chain", get(chain))
         .route("/v1/faults/isolation", post(isolation))
+        .route("/v1/faults/delay", post(inbound_delay))
         .route("/v1/transactions", post(submit))
         .route("/v1/transactions/{id}", get(transaction))
         .route("/v1/accounts/{public_key}", get(account))
@@ -288,6 +290,29 @@ async fn isolation(
         )
     })?;
     Ok(Json(json!({ "isolated": body.isolated })).into_response())
+}
+
+#[derive(Deserialize)]
+struct DelayBody {
+    milliseconds: u64,
+}
+
+/// Fault injection: a one-way latency on what this node receives from the other validators.
+async fn inbound_delay(
+    State(node): State<Node>,
+    body: Result<Json<DelayBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let Json(body) = body.map_err(|rejection| {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed", rejection.body_text())
+    })?;
+    node.set_inbound_delay(body.milliseconds).map_err(|error| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "fault_injection_refused",
+            error.to_string(),
+        )
+    })?;
+    Ok(Json(json!({ "milliseconds": body.milliseconds })).into_response())
 }
 
 #[derive(Deserialize)]

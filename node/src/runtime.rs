@@ -139,7 +139,13 @@ struct Faults {
     enabled: std::sync::atomic::AtomicBool,
     /// Cut off: no consensus message, block sync or gossip in or out (connections stay up).
     isolated: Arc<std::sync::atomic::AtomicBool>,
+    /// Consensus messages and gossip from peers are held this long before this node handles
+    /// them: a one-way network latency, as between members' data centres.
+    delay_ms: std::sync::atomic::AtomicU64,
 }
+
+/// The longest inbound delay fault injection may set.
+pub const FAULT_DELAY_MS_MAX: u64 = 10_000;
 
 /// A running (or ready to run) node. Cheap to clone; clones share the node.
 #[derive(Clone)]
@@ -479,6 +485,37 @@ impl Node {
             .store(isolated, Ordering::Relaxed);
         tracing::warn!(isolated, "fault injection: isolation changed");
         Ok(())
+    }
+
+    /// Holds inbound consensus messages and gossip for `milliseconds` before handling them
+    /// (0 turns it off). Refused unless the node was started with fault injection enabled.
+    pub fn set_inbound_delay(&self, milliseconds: u64) -> Result<(), NodeError> {
+        use std::sync::atomic::Ordering;
+        if !self.inner.faults.enabled.load(Ordering::Relaxed) {
+            return Err(NodeError::Config(
+                "fault injection is off; enable it with fault_injection = true in the node config"
+                    .into(),
+            ));
+        }
+        if milliseconds > FAULT_DELAY_MS_MAX {
+            return Err(NodeError::Config(format!(
+                "an inbound delay is at most {FAULT_DELAY_MS_MAX} ms"
+            )));
+        }
+        self.inner
+            .faults
+            .delay_ms
+            .store(milliseconds, Ordering::Relaxed);
+        tracing::warn!(milliseconds, "fault injection: inbound delay changed");
+        Ok(())
+    }
+
+    /// The inbound delay fault injection set (0: none).
+    pub fn inbound_delay_ms(&self) -> u64 {
+        self.inner
+            .faults
+            .delay_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether fault injection has cut this node off.

@@ -1,5 +1,5 @@
 //! One test per admission refusal: the exact error, and nothing changed (head, state root,
-//! nonce, mempool).
+//! nonce, mempool); and fault injection refused on a node that did not enable it.
 
 use rxchain_contract_types::trace;
 use rxchain_genesis::keystore::generate;
@@ -314,4 +314,21 @@ fn a_gossip_batch_admits_its_valid_transactions_and_refuses_each_bad_one_by_reas
     }
     // The forged one stays refused when it comes alone.
     assert_eq!(chain.submit(&forged), Err(TransactionError::BadSignature));
+}
+
+#[test]
+fn fault_injection_is_refused_unless_the_node_config_enables_it() {
+    let chain = TestChain::start();
+    let error = chain.node.set_isolated(true).unwrap_err();
+    assert!(
+        error.to_string().contains("fault injection is off"),
+        "{error}"
+    );
+    let error = chain.node.set_inbound_delay(10).unwrap_err();
+    assert!(
+        error.to_string().contains("fault injection is off"),
+        "{error}"
+    );
+    assert!(!chain.node.is_isolated());
+    assert_eq!(chain.node.inbound_delay_ms(), 0);
 }

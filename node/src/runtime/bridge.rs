@@ -3,7 +3,8 @@
 //! It keeps the validators dialed, counts connected peers, admits gossiped and forwarded
 //! transactions, answers block sync from storage, and routes consensus requests: PBFT
 //! messages go to the driver thread; Raft RPCs are answered by openraft, attestations go to
-//! the driver thread. A node cut off by fault injection takes nothing in.
+//! the driver thread. A node cut off by fault injection takes nothing in; one given an inbound
+//! delay handles consensus messages and gossip that much later.
 
 use super::{DriverMessage, Node, committed_nonce};
 use crate::metrics::Metrics;
@@ -21,6 +22,8 @@ pub(super) const FORWARDED_TRANSACTIONS_TAG: u8 = 2;
 pub(super) const ATTESTATION_TAG: u8 = 4;
 /// Bytes of forwarded transactions per message, at most (under the consensus message limit).
 const FORWARD_BYTES_MAX: u64 = 768 * 1024;
+/// Inbound messages held back by a fault-injection delay, at most; more are dropped (lost).
+const DELAYED_MESSAGES_MAX: usize = 65_536;
 /// Unconnected validators are dialed again this often.
 const REDIAL_INTERVAL_MS: u64 = 500;
 
@@ -86,6 +89,7 @@ pub(super) async fn run(
 ) {
     let mut connected: HashSet<PeerId> = HashSet::new();
     let mut redial = tokio::time::interval(Duration::from_millis(REDIAL_INTERVAL_MS));
+    let (delayed_sender, mut delayed) = tokio::sync::mpsc::channel(DELAYED_MESSAGES_MAX);
     loop {
         tokio::select! {
             _ = redial.tick() => {
@@ -95,78 +99,140 @@ pub(super) async fn run(
                     }
                 }
             }
+            Some(event) = delayed.recv() => {
+                // Held back by fault injection; handled like any other, once.
+                if !handle(&node, &network, &route, &validators_by_peer, &mut connected, event).await {
+                    return;
+                }
+            }
             event = events.recv() => {
                 let Some(event) = event else { return };
-                match event {
-                    NetworkEvent::PeerConnected(peer) => {
-                        if validators_by_peer.contains_key(&peer) {
-                            connected.insert(peer);
-                        }
-                        Metrics::set(&node.metrics().peers_connected, connected.len() as u64);
-                    }
-                    NetworkEvent::PeerDisconnected(peer) => {
-                        connected.remove(&peer);
-                        Metrics::set(&node.metrics().peers_connected, connected.len() as u64);
-                    }
-                    NetworkEvent::PeerSubscribed(_) => node.gossip_unsent(),
-                    NetworkEvent::Transactions { .. } | NetworkEvent::Request { channel: Channel::BlockSync, .. }
-                        if node.is_isolated() => {}
-                    NetworkEvent::Request { channel: Channel::Consensus, request, .. } if node.is_isolated() => {
-                        // An empty answer is no message: the sender treats it as lost.
-                        let _ = network.respond(request, Vec::new()).await;
-                    }
-                    NetworkEvent::Transactions { bytes, .. } => {
-                        // Admitted off this task: verifying signatures takes milliseconds,
-                        // and consensus messages wait behind this task.
-                        node.receive_gossip(bytes);
-                    }
-                    NetworkEvent::Request { channel: Channel::Consensus, from, request, bytes } => {
-                        let Some(validator) = validators_by_peer.get(&from).copied() else {
-                            let _ = network.respond(request, Vec::new()).await;
-                            continue;
-                        };
-                        match (bytes.first(), &route) {
-                            (Some(&FORWARDED_TRANSACTIONS_TAG), _) => {
-                                let _ = network.respond(request, Vec::new()).await;
-                                let node = node.clone();
-                                tokio::task::spawn_blocking(move || admit_forwarded(&node, &bytes[1..]));
-                            }
-                            (Some(&RAFT_RPC_TAG), ConsensusRoute::Raft { raft, .. }) => {
-                                let raft = raft.clone();
-                                let network = network.clone();
-                                tokio::spawn(async move {
-                                    let answer = answer_rpc(&raft, &bytes[1..]).await.unwrap_or_default();
-                                    let _ = network.respond(request, answer).await;
-                                });
-                            }
-                            (Some(&ATTESTATION_TAG), ConsensusRoute::Raft { driver, .. })
-                            | (_, ConsensusRoute::Driver(driver)) => {
-                                let _ = network.respond(request, Vec::new()).await;
-                                if driver.send(DriverMessage::Consensus { from: validator, bytes }).is_err() {
-                                    return;
-                                }
-                            }
-                            _ => {
-                                let _ = network.respond(request, Vec::new()).await;
-                            }
-                        }
-                    }
-                    NetworkEvent::Request { channel: Channel::BlockSync, request, bytes, .. } => {
-                        let storage = node.storage().clone();
-                        let network = network.clone();
-                        tokio::spawn(async move {
-                            let response = tokio::task::spawn_blocking(move || super::replica::serve_sync(&storage, &bytes)).await;
-                            if let Ok(response) = response {
-                                let _ = network.respond(request, response).await;
-                            }
-                        });
-                    }
-                    NetworkEvent::ConnectionRefused { peer, reason } => {
-                        tracing::debug!(?peer, %reason, "connection failed or refused");
-                    }
-                    _ => {}
+                let delay_ms = node.inbound_delay_ms();
+                if delay_ms > 0
+                    && matches!(
+                        event,
+                        NetworkEvent::Transactions { .. }
+                            | NetworkEvent::Request { channel: Channel::Consensus, .. }
+                    )
+                {
+                    let delayed_sender = delayed_sender.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                        let _ = delayed_sender.try_send(event);
+                    });
+                    continue;
+                }
+                if !handle(&node, &network, &route, &validators_by_peer, &mut connected, event).await {
+                    return;
                 }
             }
         }
     }
+}
+
+/// Handles one network event; `false` when the driver is gone (the bridge ends).
+async fn handle(
+    node: &Node,
+    network: &NetworkHandle,
+    route: &ConsensusRoute,
+    validators_by_peer: &HashMap<PeerId, [u8; 32]>,
+    connected: &mut HashSet<PeerId>,
+    event: NetworkEvent,
+) -> bool {
+    match event {
+        NetworkEvent::PeerConnected(peer) => {
+            if validators_by_peer.contains_key(&peer) {
+                connected.insert(peer);
+            }
+            Metrics::set(&node.metrics().peers_connected, connected.len() as u64);
+        }
+        NetworkEvent::PeerDisconnected(peer) => {
+            connected.remove(&peer);
+            Metrics::set(&node.metrics().peers_connected, connected.len() as u64);
+        }
+        NetworkEvent::PeerSubscribed(_) => node.gossip_unsent(),
+        NetworkEvent::Transactions { .. }
+        | NetworkEvent::Request {
+            channel: Channel::BlockSync,
+            ..
+        } if node.is_isolated() => {}
+        NetworkEvent::Request {
+            channel: Channel::Consensus,
+            request,
+            ..
+        } if node.is_isolated() => {
+            // An empty answer is no message: the sender treats it as lost.
+            let _ = network.respond(request, Vec::new()).await;
+        }
+        NetworkEvent::Transactions { bytes, .. } => {
+            // Admitted off this task: verifying signatures takes milliseconds,
+            // and consensus messages wait behind this task.
+            node.receive_gossip(bytes);
+        }
+        NetworkEvent::Request {
+            channel: Channel::Consensus,
+            from,
+            request,
+            bytes,
+        } => {
+            let Some(validator) = validators_by_peer.get(&from).copied() else {
+                let _ = network.respond(request, Vec::new()).await;
+                return true;
+            };
+            match (bytes.first(), route) {
+                (Some(&FORWARDED_TRANSACTIONS_TAG), _) => {
+                    let _ = network.respond(request, Vec::new()).await;
+                    let node = node.clone();
+                    tokio::task::spawn_blocking(move || admit_forwarded(&node, &bytes[1..]));
+                }
+                (Some(&RAFT_RPC_TAG), ConsensusRoute::Raft { raft, .. }) => {
+                    let raft = raft.clone();
+                    let network = network.clone();
+                    tokio::spawn(async move {
+                        let answer = answer_rpc(&raft, &bytes[1..]).await.unwrap_or_default();
+                        let _ = network.respond(request, answer).await;
+                    });
+                }
+                (Some(&ATTESTATION_TAG), ConsensusRoute::Raft { driver, .. })
+                | (_, ConsensusRoute::Driver(driver)) => {
+                    let _ = network.respond(request, Vec::new()).await;
+                    if driver
+                        .send(DriverMessage::Consensus {
+                            from: validator,
+                            bytes,
+                        })
+                        .is_err()
+                    {
+                        return false;
+                    }
+                }
+                _ => {
+                    let _ = network.respond(request, Vec::new()).await;
+                }
+            }
+        }
+        NetworkEvent::Request {
+            channel: Channel::BlockSync,
+            request,
+            bytes,
+            ..
+        } => {
+            let storage = node.storage().clone();
+            let network = network.clone();
+            tokio::spawn(async move {
+                let response = tokio::task::spawn_blocking(move || {
+                    super::replica::serve_sync(&storage, &bytes)
+                })
+                .await;
+                if let Ok(response) = response {
+                    let _ = network.respond(request, response).await;
+                }
+            });
+        }
+        NetworkEvent::ConnectionRefused { peer, reason } => {
+            tracing::debug!(?peer, %reason, "connection failed or refused");
+        }
+        _ => {}
+    }
+    true
 }

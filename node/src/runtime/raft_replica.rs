@@ -1,12 +1,15 @@
 //! The Raft driver: openraft orders blocks the leader builds; every node applies them.
 //!
 //! - The leader (openraft's) cuts a block from its mempool, executes it, and proposes its
-//!   bytes as a log entry. Proposals are pipelined: up to [`PROPOSALS_IN_FLIGHT_DEFAULT`]
-//!   blocks (or as configured) are in flight, each built and executed on the one before it (the executor reads through
-//!   the unstored blocks' effects), and openraft replicates them back to back. When a proposal
-//!   is dropped (leadership lost) the leader stops building on it and, once nothing is in
-//!   flight, starts again from the head. Once a majority has an entry it is committed and every
-//!   node's state machine ([`crate::raft::RaftStateMachineStore`]) applies it through
+//!   bytes as a log entry. Proposals can be pipelined (`proposals_in_flight` in the node
+//!   config): each block is then built and executed on the one before it (the executor reads
+//!   through the unstored blocks' effects) and openraft replicates them back to back. When a
+//!   proposal is dropped (leadership lost) the leader stops building on it and, once nothing is
+//!   in flight, starts again from the head. The default is one block in flight: openraft
+//!   already batches whatever the log holds into each replication round trip, so more blocks
+//!   in flight only made smaller blocks — measured, no more throughput and a higher latency
+//!   (`docs/ARCHITECTURE.md`). Once a majority has an entry it is committed and every node's
+//!   state machine ([`crate::raft::RaftStateMachineStore`]) applies it through
 //!   [`ChainApplier`]: a
 //!   block that does not build on the head (a deposed leader's late proposal) or is malformed is
 //!   skipped, the same way on every node; otherwise it is executed (the leader reuses its own
@@ -51,10 +54,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-/// Blocks the leader proposes before the first of them is applied, unless configured.
-/// Followers apply committed blocks one after another, so a few in flight keep the log busy;
-/// more would only be more work lost when leadership moves.
-const PROPOSALS_IN_FLIGHT_DEFAULT: u64 = 3;
+/// Blocks the leader proposes before the first of them is applied, unless configured (see the
+/// module docs for why one).
+const PROPOSALS_IN_FLIGHT_DEFAULT: u64 = 1;
 /// A block applied this long ago without a certificate gets it by block sync.
 const CERTIFICATE_WAIT_MS: u64 = 2_000;
 /// Heights kept waiting for attestations, at most (older ones are left to block sync).

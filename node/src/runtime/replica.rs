@@ -317,12 +317,7 @@ pub(super) fn start(
         validators_by_peer.insert(peer, *validator);
     }
 
-    let config = engine_config(
-        &parameters,
-        &validators,
-        own_id,
-        proposals_in_flight_max,
-    );
+    let config = engine_config(&parameters, &validators, own_id, proposals_in_flight_max);
     let genesis_block = inner
         .storage
         .block(0)?
