@@ -70,6 +70,8 @@ pub fn write_node_configs(
             },
             fault_injection: false,
             proposals_in_flight: None,
+            raft_snapshot_interval_entries: None,
+            raft_log_entries_kept: None,
         };
         std::fs::write(&path, toml::to_string_pretty(&config)?)?;
         paths.push(path);
@@ -115,6 +117,8 @@ pub fn open_node(config: &NodeConfigFile) -> Result<Node> {
                 .collect::<Result<_>>()?,
             fault_injection: config.fault_injection,
             proposals_in_flight_max: config.proposals_in_flight,
+            raft_snapshot_interval_entries: config.raft_snapshot_interval_entries,
+            raft_log_entries_kept: config.raft_log_entries_kept,
         };
         node.start_replica(network)?;
     } else {

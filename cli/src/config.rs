@@ -13,6 +13,11 @@
 //! # Optional: blocks this node proposes, as PBFT primary or Raft leader, before the first of
 //! # them is final (pipelining); 1 turns pipelining off. Default 2 (pbft), 1 (raft).
 //! proposals_in_flight = 2
+//! # Optional, Raft: a snapshot every this many applied log entries, after which the log is
+//! # purged but for the last `raft_log_entries_kept` (a node further behind installs the
+//! # snapshot and fetches the blocks by block sync). Defaults 5000 and 1000.
+//! raft_snapshot_interval_entries = 5000
+//! raft_log_entries_kept = 1000
 //! ```
 
 use anyhow::{Context, Result};
@@ -43,6 +48,12 @@ pub struct NodeConfigFile {
     /// the engine's default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proposals_in_flight: Option<u64>,
+    /// Raft: a snapshot every this many applied log entries (then the log is purged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raft_snapshot_interval_entries: Option<u64>,
+    /// Raft: log entries kept below a snapshot, for followers slightly behind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raft_log_entries_kept: Option<u64>,
 }
 
 pub fn default_api_listen() -> String {

@@ -1,11 +1,18 @@
 //! What the PBFT and Raft drivers share about proposals: pacing (when a block is due, when
-//! waiting transactions go to the primary or leader), building a proposal, and the checks a
-//! replica runs on a block someone else built.
+//! waiting transactions go to the primary or leader), building a proposal, the checks a
+//! replica runs on a block someone else built, and re-executing a certified block from sync.
 
 use super::{Inner, Parent, Prepared, build_block, committed_nonce};
+use crate::NodeError;
+use crate::block::FinalityCertificate;
 use crate::block::{BLOCK_VERSION, Block, transactions_root_of_ids, validator_set_hash};
 use crate::metrics::Metrics;
+use crate::receipt::receipts_root;
+use crate::state::{Ancestors, next_state_root};
+use crate::storage::{CommittedBlock, Head};
 use crate::transaction::{SignedTransaction, verify_all};
+use std::sync::Arc;
+use std::time::Instant;
 
 /// The local backlog and chain progress, as both drivers pace their work by them.
 #[derive(Debug)]
@@ -174,4 +181,82 @@ pub(super) fn check_block_shape(
         return Err("a transaction is not validly signed".into());
     }
     Ok(())
+}
+
+/// Why a block from block sync was not taken.
+pub(super) enum SyncFailure {
+    /// The peer's answer is not the next certified block: ask another peer.
+    Refused(String),
+    /// A quorum certified a block this node cannot reproduce or place: it must stop rather
+    /// than diverge.
+    Halt(String),
+}
+
+/// Checks a block fetched by block sync for the height above `head` — its certificate against
+/// the validator set, its shape, that it builds on the head — and re-executes it, comparing
+/// receipts and state root with the header. Returns it ready to store.
+pub(super) fn certified_block(
+    inner: &Inner,
+    validators: &[[u8; 32]],
+    limits: (u32, u64),
+    head: &Head,
+    block: crate::block::Block,
+    certificate: FinalityCertificate,
+) -> Result<Prepared, SyncFailure> {
+    let height = block.header.height;
+    if height != head.height + 1 {
+        return Err(SyncFailure::Refused(format!(
+            "block {height} is not the next one ({})",
+            head.height + 1
+        )));
+    }
+    certificate
+        .verify(&block.header, validators)
+        .map_err(|error| SyncFailure::Refused(format!("bad certificate: {error}")))?;
+    check_block_shape(inner, validators, &block, limits.0, limits.1)
+        .map_err(|reason| SyncFailure::Refused(format!("does not match its header: {reason}")))?;
+    if block.header.previous_hash != head.hash {
+        return Err(SyncFailure::Halt(format!(
+            "certified block {height} builds on {}, but this node's block {} is {}",
+            hex::encode(block.header.previous_hash),
+            head.height,
+            hex::encode(head.hash)
+        )));
+    }
+    let started = Instant::now();
+    let effects = inner
+        .executor
+        .execute_block(
+            &inner.storage,
+            &Ancestors::none(),
+            height,
+            block.header.timestamp_ms,
+            &block.transactions,
+        )
+        .map_err(|error| {
+            SyncFailure::Halt(format!("executing synced block {height} failed: {error}"))
+        })?;
+    let computed = next_state_root(&head.state_root, &effects);
+    if computed != block.header.state_root
+        || receipts_root(&effects.receipts) != block.header.receipts_root
+    {
+        // A quorum certified this block; a node that computes another state has diverged
+        // (different code or corrupted state) and must not go on.
+        return Err(SyncFailure::Halt(
+            NodeError::StateRootMismatch {
+                height,
+                expected: hex::encode(block.header.state_root),
+                computed: hex::encode(computed),
+            }
+            .to_string(),
+        ));
+    }
+    Ok(Prepared {
+        committed: CommittedBlock {
+            block,
+            certificate: Some(certificate),
+            effects: Arc::new(effects),
+        },
+        execution: started.elapsed(),
+    })
 }

@@ -24,16 +24,24 @@
 //!   durably has it — and its certificate follows.
 //! - Transactions are gossiped as with PBFT; a follower whose ready transactions wait without
 //!   a new block forwards them to the leader.
-//! - Snapshots are off (openraft's policy `Never`): a node behind always gets the log entries,
-//!   and the log is not purged.
+//! - Log compaction: every [`SNAPSHOT_INTERVAL_ENTRIES_DEFAULT`] applied entries (node
+//!   config) openraft takes a snapshot — the applied log id, the membership and the chain head;
+//!   the blocks themselves are already in storage — and purges the log below it but for the
+//!   last [`LOG_ENTRIES_KEPT_DEFAULT`]. A follower further behind receives the snapshot; it
+//!   fetches the blocks up to the snapshot's head by block sync, each checked against its
+//!   finality certificate and re-executed (`ChainApplier::catch_up`), then goes on from the
+//!   log. It takes certified blocks only, so a lagging node catches up once more than two
+//!   thirds of the validators attested the blocks.
 
 // openraft's constructor and errors are what they are (see `crate::raft`).
 #![allow(clippy::result_large_err)]
 
 use super::bridge::ATTESTATION_TAG;
-use super::proposals::{Pacing, backlog_after, build_proposal, check_block_shape};
+use super::proposals::{
+    Pacing, SyncFailure, backlog_after, build_proposal, certified_block, check_block_shape,
+};
 use super::replica::ReplicaNetwork;
-use super::{DriverMessage, Inner, Node, Parent, Prepared, commit_with_meta, halt, now_ms};
+use super::{DriverMessage, Inner, Node, Parent, Prepared, commit, commit_with_meta, halt, now_ms};
 use crate::NodeError;
 use crate::block::{Block, FinalityCertificate, ValidatorSignature, quorum};
 use crate::hash::Hash;
@@ -57,6 +65,18 @@ use std::time::{Duration, Instant};
 /// Blocks the leader proposes before the first of them is applied, unless configured (see the
 /// module docs for why one).
 const PROPOSALS_IN_FLIGHT_DEFAULT: u64 = 1;
+/// A snapshot every this many applied log entries, unless configured.
+const SNAPSHOT_INTERVAL_ENTRIES_DEFAULT: u64 = 5_000;
+/// Log entries kept below a snapshot, unless configured: a follower this far behind still
+/// gets entries rather than the snapshot and a block sync.
+const LOG_ENTRIES_KEPT_DEFAULT: u64 = 1_000;
+/// The most either may be configured to.
+const LOG_ENTRIES_CONFIGURED_MAX: u64 = 1_000_000;
+/// A snapshot install gives up fetching the blocks up to its head after this long (the node
+/// then stops with an error naming the height).
+const CATCH_UP_TIMEOUT_MS: u64 = 120_000;
+/// A catch-up round that got no block waits this long before asking the next peer.
+const CATCH_UP_RETRY_MS: u64 = 100;
 /// A block applied this long ago without a certificate gets it by block sync.
 const CERTIFICATE_WAIT_MS: u64 = 2_000;
 /// Heights kept waiting for attestations, at most (older ones are left to block sync).
@@ -86,6 +106,11 @@ struct ChainApplier {
     /// Blocks this node built as leader, already executed, by hash.
     prepared: Arc<Mutex<HashMap<Hash, Prepared>>>,
     queue: mpsc::Sender<DriverMessage>,
+    /// For fetching blocks when a snapshot is ahead of the chain.
+    network: NetworkHandle,
+    runtime: tokio::runtime::Handle,
+    /// The other validators' network identities.
+    others: Vec<PeerId>,
 }
 
 impl ChainApplier {
@@ -171,26 +196,113 @@ impl BlockApplier for ChainApplier {
     }
 
     fn catch_up(&self, height: u64, hash: Hash) -> Result<(), String> {
-        let head = self.inner.head.borrow().clone();
-        if head.height >= height {
-            let stored = self
-                .inner
-                .storage
-                .block(height)
-                .map_err(|error| error.to_string())?
-                .map(|block| block.header.hash());
-            return if stored == Some(hash) || height == 0 {
-                Ok(())
-            } else {
-                Err(format!(
-                    "a snapshot names block {height} other than the stored one"
-                ))
-            };
+        let deadline = Instant::now() + Duration::from_millis(CATCH_UP_TIMEOUT_MS);
+        let mut round = 0;
+        loop {
+            let head = self.inner.head.borrow().clone();
+            if head.height >= height {
+                let stored = self
+                    .inner
+                    .storage
+                    .block(height)
+                    .map_err(|error| error.to_string())?
+                    .map(|block| block.header.hash());
+                return if stored == Some(hash) || height == 0 {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "a snapshot names block {height} other than the stored one"
+                    ))
+                };
+            }
+            if Instant::now() >= deadline || self.others.is_empty() {
+                let reason = format!(
+                    "could not fetch the certified blocks up to the snapshot's head {height} \
+                     (this node has {}) within {CATCH_UP_TIMEOUT_MS} ms",
+                    head.height
+                );
+                halt(&self.inner, reason.clone());
+                return Err(reason);
+            }
+            let peer = self.others[round % self.others.len()];
+            round += 1;
+            if self.fetch_blocks(peer, &head, height)? == 0 {
+                // Nobody had them certified yet (attestations gather after apply), or the
+                // peer is down: ask the next one a moment later.
+                std::thread::sleep(Duration::from_millis(CATCH_UP_RETRY_MS));
+            }
         }
-        Err(format!(
-            "a snapshot at height {height} is ahead of this node's chain ({}); snapshots are off in this build",
-            head.height
-        ))
+    }
+}
+
+impl ChainApplier {
+    /// Asks `peer` for the certified blocks above `head` (up to `target`) and stores those
+    /// that check out; returns how many. An error when a certified block cannot be reproduced.
+    fn fetch_blocks(
+        &self,
+        peer: PeerId,
+        head: &crate::storage::Head,
+        target: u64,
+    ) -> Result<usize, String> {
+        let mut request = Vec::new();
+        borsh::to_writer(&mut request, &(head.height + 1)).expect("encodes");
+        borsh::to_writer(
+            &mut request,
+            &(target - head.height).min(SYNC_BLOCKS_PER_REQUEST),
+        )
+        .expect("encodes");
+        let answer = self.runtime.block_on(async {
+            tokio::time::timeout(
+                Duration::from_millis(SYNC_REQUEST_TIMEOUT_MS),
+                self.network.request(Channel::BlockSync, peer, request),
+            )
+            .await
+        });
+        let Ok(Ok(bytes)) = answer else {
+            return Ok(0);
+        };
+        // The answer's format is the PBFT driver's `SyncResponse`: head height, then blocks
+        // with certificates.
+        let Ok((_, blocks)) = borsh::from_slice::<(u64, Vec<(Block, FinalityCertificate)>)>(&bytes)
+        else {
+            return Ok(0);
+        };
+        let limits = (
+            self.parameters.block_transactions_max,
+            self.parameters.block_bytes_max,
+        );
+        let mut stored = 0;
+        for (block, certificate) in blocks {
+            if block.header.height > target {
+                break;
+            }
+            let head = self.inner.head.borrow().clone();
+            let height = block.header.height;
+            match certified_block(
+                &self.inner,
+                &self.validators,
+                limits,
+                &head,
+                block,
+                certificate,
+            ) {
+                Ok(prepared) => {
+                    commit(&self.inner, prepared)
+                        .map_err(|error| format!("storing synced block {height}: {error}"))?;
+                    Metrics::add(&self.inner.metrics.blocks_synced, 1);
+                    stored += 1;
+                }
+                Err(SyncFailure::Refused(reason)) => {
+                    tracing::warn!(%reason, height, "synced block refused");
+                    break;
+                }
+                Err(SyncFailure::Halt(reason)) => {
+                    halt(&self.inner, reason.clone());
+                    return Err(reason);
+                }
+            }
+        }
+        Ok(stored)
     }
 }
 
@@ -222,6 +334,22 @@ struct RaftDriver {
     sync_round: usize,
 }
 
+/// A configured count of log entries, its default, or a clear error outside `minimum..=max`.
+fn configured_entries(
+    name: &str,
+    configured: Option<u64>,
+    default: u64,
+    minimum: u64,
+) -> Result<u64, NodeError> {
+    let entries = configured.unwrap_or(default);
+    if !(minimum..=LOG_ENTRIES_CONFIGURED_MAX).contains(&entries) {
+        return Err(NodeError::Config(format!(
+            "{name} must be {minimum} to {LOG_ENTRIES_CONFIGURED_MAX}, not {entries}"
+        )));
+    }
+    Ok(entries)
+}
+
 /// Starts the network, openraft, the bridge task and the driver thread.
 pub(super) fn start(
     node: &Node,
@@ -233,6 +361,18 @@ pub(super) fn start(
     };
     let parameters = parameters.clone();
     let proposals_in_flight_max = network.proposals_in_flight(PROPOSALS_IN_FLIGHT_DEFAULT)?;
+    let snapshot_interval_entries = configured_entries(
+        "raft_snapshot_interval_entries",
+        network.raft_snapshot_interval_entries,
+        SNAPSHOT_INTERVAL_ENTRIES_DEFAULT,
+        1,
+    )?;
+    let log_entries_kept = configured_entries(
+        "raft_log_entries_kept",
+        network.raft_log_entries_kept,
+        LOG_ENTRIES_KEPT_DEFAULT,
+        0,
+    )?;
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|_| NodeError::Config("a replica starts inside a tokio runtime".into()))?;
     let mut validators = inner.validators.clone();
@@ -261,14 +401,22 @@ pub(super) fn start(
         parameters: parameters.clone(),
         prepared: prepared.clone(),
         queue: queue.clone(),
+        network: handle.clone(),
+        runtime: runtime.clone(),
+        others: peers
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| *index as u64 != own_index)
+            .map(|(_, peer)| *peer)
+            .collect(),
     };
     let config = openraft::Config {
         cluster_name: inner.genesis.chain_id.clone(),
         heartbeat_interval: parameters.heartbeat_interval_ms,
         election_timeout_min: parameters.election_timeout_min_ms,
         election_timeout_max: parameters.election_timeout_max_ms,
-        // Snapshots would need the whole chain state; a node behind gets log entries instead.
-        snapshot_policy: SnapshotPolicy::Never,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(snapshot_interval_entries),
+        max_in_snapshot_log_to_keep: log_entries_kept,
         max_payload_entries: 16,
         ..Default::default()
     }

@@ -34,7 +34,9 @@
 //!   block whose state root this node cannot reproduce halts block production with an error
 //!   naming the height and both roots, instead of diverging.
 
-use super::proposals::{Pacing, backlog_after, build_proposal, check_block_shape};
+use super::proposals::{
+    Pacing, SyncFailure, backlog_after, build_proposal, certified_block, check_block_shape,
+};
 use super::{DriverMessage, Inner, Node, Parent, Prepared, commit, halt, now_ms};
 use crate::NodeError;
 use crate::block::{Block, FinalityCertificate, ValidatorSignature, quorum};
@@ -110,6 +112,10 @@ pub struct ReplicaNetwork {
     /// Blocks this node proposes as primary (leader) before the first is final, from 1 (no
     /// pipelining) to [`PROPOSALS_IN_FLIGHT_LIMIT`]; the driver's default when `None`.
     pub proposals_in_flight_max: Option<u64>,
+    /// Raft: a snapshot (and purge of the log below it, keeping `raft_log_entries_kept`) every
+    /// this many applied entries; the driver's defaults when `None`.
+    pub raft_snapshot_interval_entries: Option<u64>,
+    pub raft_log_entries_kept: Option<u64>,
 }
 
 /// The most blocks a node may be configured to have in flight. A backup keeps a window of
@@ -1180,62 +1186,28 @@ impl Replica {
         for (block, certificate) in response.blocks {
             let head = self.head();
             let height = block.header.height;
-            if height != head.height + 1 {
-                break;
-            }
-            if let Err(error) = certificate.verify(&block.header, &self.validators) {
-                tracing::warn!(%error, height, from = %hex::encode(from), "synced block with a bad certificate");
-                break;
-            }
-            let hash = block.header.hash();
-            if let Err(reason) = self.check_block(&block, &hash, None) {
-                tracing::warn!(%reason, height, from = %hex::encode(from), "synced block does not match its header");
-                break;
-            }
-            if block.header.previous_hash != head.hash {
-                self.halt(format!(
-                    "certified block {height} builds on {}, but this node's block {} is {}",
-                    hex::encode(block.header.previous_hash),
-                    head.height,
-                    hex::encode(head.hash)
-                ));
-                return;
-            }
-            let effects = match self.inner.executor.execute_block(
-                &self.inner.storage,
-                &crate::state::Ancestors::none(),
-                height,
-                block.header.timestamp_ms,
-                &block.transactions,
+            let limits = (
+                self.parameters.block_transactions_max,
+                self.parameters.block_bytes_max,
+            );
+            match certified_block(
+                &self.inner,
+                &self.validators,
+                limits,
+                &head,
+                block,
+                certificate,
             ) {
-                Ok(effects) => effects,
-                Err(error) => {
-                    self.halt(format!("executing synced block {height} failed: {error}"));
+                Ok(prepared) => self.store(prepared),
+                Err(SyncFailure::Refused(reason)) => {
+                    tracing::warn!(%reason, height, from = %hex::encode(from), "synced block refused");
+                    break;
+                }
+                Err(SyncFailure::Halt(reason)) => {
+                    self.halt(reason);
                     return;
                 }
-            };
-            let computed = next_state_root(&head.state_root, &effects);
-            if computed != block.header.state_root {
-                // A quorum certified this block; a node that computes another state has
-                // diverged (different code or corrupted state) and must not go on.
-                self.halt(
-                    NodeError::StateRootMismatch {
-                        height,
-                        expected: hex::encode(block.header.state_root),
-                        computed: hex::encode(computed),
-                    }
-                    .to_string(),
-                );
-                return;
             }
-            self.store(Prepared {
-                committed: CommittedBlock {
-                    block,
-                    certificate: Some(certificate),
-                    effects: Arc::new(effects),
-                },
-                execution: Duration::ZERO,
-            });
             Metrics::add(&self.inner.metrics.blocks_synced, 1);
             if self.halted {
                 return;
