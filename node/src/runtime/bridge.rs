@@ -13,7 +13,7 @@ use crate::raft::TypeConfig;
 use crate::raft::network::{RAFT_RPC_TAG, answer_rpc};
 use libp2p::{Multiaddr, PeerId};
 use std::collections::{HashMap, HashSet};
-use std::sync::mpsc;
+use std::sync::{Arc, OnceLock, mpsc};
 use std::time::Duration;
 
 /// First byte of a batch of transactions a replica forwards to the primary or leader.
@@ -31,9 +31,9 @@ const REDIAL_INTERVAL_MS: u64 = 500;
 pub(super) enum ConsensusRoute {
     /// PBFT: every message to the driver thread.
     Driver(mpsc::Sender<DriverMessage>),
-    /// Raft: RPCs to openraft, attestations to the driver thread.
+    /// Raft: RPCs to openraft (once it started), attestations to the driver thread.
     Raft {
-        raft: openraft::Raft<TypeConfig>,
+        raft: Arc<OnceLock<openraft::Raft<TypeConfig>>>,
         driver: mpsc::Sender<DriverMessage>,
     },
 }
@@ -86,8 +86,14 @@ pub(super) async fn run(
     route: ConsensusRoute,
     validators_by_peer: HashMap<PeerId, [u8; 32]>,
     addresses: Vec<Multiaddr>,
+    mut all_connected: Option<tokio::sync::oneshot::Sender<()>>,
 ) {
     let mut connected: HashSet<PeerId> = HashSet::new();
+    if validators_by_peer.is_empty()
+        && let Some(sender) = all_connected.take()
+    {
+        let _ = sender.send(());
+    }
     let mut redial = tokio::time::interval(Duration::from_millis(REDIAL_INTERVAL_MS));
     let (delayed_sender, mut delayed) = tokio::sync::mpsc::channel(DELAYED_MESSAGES_MAX);
     loop {
@@ -124,6 +130,11 @@ pub(super) async fn run(
                 }
                 if !handle(&node, &network, &route, &validators_by_peer, &mut connected, event).await {
                     return;
+                }
+                if connected.len() == validators_by_peer.len()
+                    && let Some(sender) = all_connected.take()
+                {
+                    let _ = sender.send(());
                 }
             }
         }
@@ -186,7 +197,10 @@ async fn handle(
                     tokio::task::spawn_blocking(move || admit_forwarded(&node, &bytes[1..]));
                 }
                 (Some(&RAFT_RPC_TAG), ConsensusRoute::Raft { raft, .. }) => {
-                    let raft = raft.clone();
+                    let Some(raft) = raft.get().cloned() else {
+                        let _ = network.respond(request, Vec::new()).await;
+                        return true;
+                    };
                     let network = network.clone();
                     tokio::spawn(async move {
                         let answer = answer_rpc(&raft, &bytes[1..]).await.unwrap_or_default();

@@ -59,7 +59,7 @@ use libp2p::PeerId;
 use openraft::{BasicNode, Raft, ServerState, SnapshotPolicy};
 use rxchain_genesis::{Consensus, RaftParameters};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 /// Blocks the leader proposes before the first of them is applied, unless configured (see the
@@ -77,6 +77,9 @@ const LOG_ENTRIES_CONFIGURED_MAX: u64 = 1_000_000;
 const CATCH_UP_TIMEOUT_MS: u64 = 120_000;
 /// A catch-up round that got no block waits this long before asking the next peer.
 const CATCH_UP_RETRY_MS: u64 = 100;
+/// At start, openraft waits for every other validator's connection for at most this many
+/// maximum election timeouts.
+const PEERS_WAIT_ELECTIONS: u64 = 10;
 /// A block applied this long ago without a certificate gets it by block sync.
 const CERTIFICATE_WAIT_MS: u64 = 2_000;
 /// Heights kept waiting for attestations, at most (older ones are left to block sync).
@@ -394,6 +397,30 @@ pub(super) fn start(
     );
 
     let (queue, receiver) = mpsc::channel();
+    *inner.wake.lock().expect("wake lock") = Some(queue.clone());
+    *inner.gossip.lock().expect("gossip lock") = Some((handle.clone(), runtime.clone()));
+    let validators_by_peer: HashMap<PeerId, [u8; 32]> = peers
+        .iter()
+        .zip(&validators)
+        .filter(|(_, validator)| **validator != own_id)
+        .map(|(peer, validator)| (*peer, *validator))
+        .collect();
+    // The bridge runs before openraft does, so the other validators get dialed first; Raft
+    // RPCs that arrive before openraft started are answered as lost.
+    let raft_cell = Arc::new(OnceLock::new());
+    let (all_connected, connected) = tokio::sync::oneshot::channel();
+    runtime.spawn(super::bridge::run(
+        node.clone(),
+        handle.clone(),
+        events,
+        super::bridge::ConsensusRoute::Raft {
+            raft: raft_cell.clone(),
+            driver: queue.clone(),
+        },
+        validators_by_peer,
+        network.peers,
+        Some(all_connected),
+    ));
     let prepared = Arc::new(Mutex::new(HashMap::new()));
     let applier = ChainApplier {
         inner: inner.clone(),
@@ -429,6 +456,18 @@ pub(super) fn start(
     };
     let log_store = RaftLogStore::new(inner.storage.clone());
     let state_machine = RaftStateMachineStore::new(inner.storage.clone(), Arc::new(applier));
+    // openraft's first election starts with the engine: waiting (a while at most) for the
+    // other validators' connections spares it votes that fail only because the processes
+    // started a moment apart.
+    let wait = Duration::from_millis(parameters.election_timeout_max_ms * PEERS_WAIT_ELECTIONS);
+    let waited =
+        tokio::task::block_in_place(|| runtime.block_on(tokio::time::timeout(wait, connected)));
+    if waited.is_err() {
+        tracing::info!(
+            wait_ms = wait.as_millis() as u64,
+            "starting raft before every validator is connected"
+        );
+    }
     // openraft's constructor is async; the caller is inside the runtime (multi-threaded).
     let raft = tokio::task::block_in_place(|| {
         runtime.block_on(Raft::new(
@@ -440,6 +479,7 @@ pub(super) fn start(
         ))
     })
     .map_err(|error| NodeError::Config(format!("raft: {error}")))?;
+    let _ = raft_cell.set(raft.clone());
     // Every validator founds the cluster with the same membership on its first start (safe in
     // openraft), so the chain forms whichever validators come up first.
     let members: BTreeMap<u64, BasicNode> = (0..validators.len() as u64)
@@ -459,25 +499,6 @@ pub(super) fn start(
         }
     }
 
-    *inner.wake.lock().expect("wake lock") = Some(queue.clone());
-    *inner.gossip.lock().expect("gossip lock") = Some((handle.clone(), runtime.clone()));
-    let validators_by_peer: HashMap<PeerId, [u8; 32]> = peers
-        .iter()
-        .zip(&validators)
-        .filter(|(_, validator)| **validator != own_id)
-        .map(|(peer, validator)| (*peer, *validator))
-        .collect();
-    runtime.spawn(super::bridge::run(
-        node.clone(),
-        handle.clone(),
-        events,
-        super::bridge::ConsensusRoute::Raft {
-            raft: raft.clone(),
-            driver: queue.clone(),
-        },
-        validators_by_peer,
-        network.peers,
-    ));
     let tick_ms = (parameters.block_interval_ms / 2).clamp(1, TICK_MS_MAX);
     // Recent blocks stored without a certificate before a restart get theirs by sync.
     let mut uncertified = BTreeMap::new();

@@ -363,6 +363,7 @@ pub(super) fn start(
         super::bridge::ConsensusRoute::Driver(queue.clone()),
         validators_by_peer,
         network.peers,
+        None,
     ));
     let tick_ms = (parameters.block_interval_ms / 2)
         .min(parameters.retransmit_interval_ms / 2)
