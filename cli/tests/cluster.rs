@@ -158,21 +158,22 @@ async fn converged(chain: &Chain, nodes: &[usize], height: u64) {
     );
 }
 
-/// Submits `count` commissions round-robin to `nodes`, 8 in flight, and waits for each to be
-/// final; returns (id, height) of each. `on_progress` runs after each confirmation.
+/// Submits `count` commissions round-robin to `nodes`, `window` in flight, and waits for each
+/// to be final; returns (id, height) of each. `on_progress` runs after each confirmation.
 async fn stream(
     chain: &Chain,
     nodes: &[usize],
     key: &ed25519_dalek::SigningKey,
     next_nonce: &mut u64,
     count: usize,
+    window: usize,
     mut on_progress: impl FnMut(usize),
 ) -> Vec<(String, u64)> {
     let mut confirmed = Vec::new();
     let mut in_flight: Vec<(String, usize)> = Vec::new();
     let mut submitted = 0;
     while confirmed.len() < count {
-        while in_flight.len() < 8 && submitted < count {
+        while in_flight.len() < window && submitted < count {
             let node = nodes[submitted % nodes.len()];
             let nonce = *next_nonce;
             let id = eventually("a node accepting the transaction", || async {
@@ -199,46 +200,6 @@ async fn stream(
         assert_eq!(status["receipt"]["status"], "success", "{status}");
         confirmed.push((id, status["height"].as_u64().unwrap()));
         on_progress(confirmed.len());
-    }
-    confirmed
-}
-
-/// Submits `count` commissions round-robin to `nodes` without waiting between them, then
-/// waits for each to be final; returns (id, height) of each.
-async fn burst(
-    chain: &Chain,
-    nodes: &[usize],
-    key: &ed25519_dalek::SigningKey,
-    next_nonce: &mut u64,
-    count: usize,
-) -> Vec<(String, u64)> {
-    let mut submitted = Vec::new();
-    for index in 0..count {
-        let node = nodes[index % nodes.len()];
-        let nonce = *next_nonce;
-        let id = eventually("a node accepting the transaction", || async {
-            commission(
-                &chain.clients[node],
-                key,
-                GTIN,
-                &format!("SN{nonce}"),
-                nonce,
-            )
-            .await
-            .ok()
-        })
-        .await;
-        submitted.push((id, node));
-        *next_nonce += 1;
-    }
-    let mut confirmed = Vec::new();
-    for (id, node) in submitted {
-        let status = chain.clients[node]
-            .wait(&id, Duration::from_millis(DEADLINE_MS))
-            .await
-            .unwrap();
-        assert_eq!(status["receipt"]["status"], "success", "{status}");
-        confirmed.push((id, status["height"].as_u64().unwrap()));
     }
     confirmed
 }
@@ -323,7 +284,7 @@ fn diverging_node_halts(consensus: &str) {
     cluster.restart(victim, &chain.root).unwrap();
     let mut nonce = 1;
     // A commission reads the product record: the victim computes another outcome.
-    let first = runtime.block_on(stream(&chain, &others, &key, &mut nonce, 3, |_| {}));
+    let first = runtime.block_on(stream(&chain, &others, &key, &mut nonce, 3, 8, |_| {}));
     runtime.block_on(async {
         let height = first.iter().map(|(_, height)| *height).max().unwrap();
         converged(&chain, &others, height).await;
@@ -344,7 +305,7 @@ fn diverging_node_halts(consensus: &str) {
         );
     });
     // The three others go on without it.
-    let later = runtime.block_on(stream(&chain, &others, &key, &mut nonce, 5, |_| {}));
+    let later = runtime.block_on(stream(&chain, &others, &key, &mut nonce, 5, 8, |_| {}));
     runtime.block_on(async {
         let height = later.iter().map(|(_, height)| *height).max().unwrap();
         converged(&chain, &others, height).await;
@@ -421,12 +382,20 @@ fn survive_kill_restart_and_partition(consensus: &str) {
     });
     let survivors: Vec<usize> = all.iter().copied().filter(|i| *i != primary).collect();
     let mut killed_at = None;
-    let confirmed = runtime.block_on(stream(&chain, &survivors, &key, &mut nonce, 60, |done| {
-        if done == 20 {
-            cluster.kill(primary).unwrap();
-            killed_at = Some(Instant::now());
-        }
-    }));
+    let confirmed = runtime.block_on(stream(
+        &chain,
+        &survivors,
+        &key,
+        &mut nonce,
+        60,
+        8,
+        |done| {
+            if done == 20 {
+                cluster.kill(primary).unwrap();
+                killed_at = Some(Instant::now());
+            }
+        },
+    ));
     let killed_at = killed_at.expect("the primary was killed");
     let last_height = runtime.block_on(async {
         for (id, height) in &confirmed {
@@ -469,7 +438,7 @@ fn survive_kill_restart_and_partition(consensus: &str) {
             );
         }
     });
-    let after_restart = runtime.block_on(stream(&chain, &all, &key, &mut nonce, 10, |_| {}));
+    let after_restart = runtime.block_on(stream(&chain, &all, &key, &mut nonce, 10, 8, |_| {}));
     runtime.block_on(async {
         let height = after_restart.iter().map(|(_, h)| *h).max().unwrap();
         converged(&chain, &all, height).await;
@@ -490,7 +459,7 @@ fn survive_kill_restart_and_partition(consensus: &str) {
         (isolated, majority)
     });
     let isolated_height = runtime.block_on(head(&chain.clients[isolated])).unwrap().0;
-    let during = runtime.block_on(stream(&chain, &majority, &key, &mut nonce, 20, |_| {}));
+    let during = runtime.block_on(stream(&chain, &majority, &key, &mut nonce, 20, 8, |_| {}));
     runtime.block_on(async {
         let height = during.iter().map(|(_, h)| *h).max().unwrap();
         converged(&chain, &majority, height).await;
@@ -525,7 +494,7 @@ fn survive_kill_restart_and_partition(consensus: &str) {
             .unwrap_err();
         assert!(refused.to_string().contains("at most"), "{refused}");
     });
-    let bursted = runtime.block_on(burst(&chain, &all, &key, &mut nonce, 300));
+    let bursted = runtime.block_on(stream(&chain, &all, &key, &mut nonce, 300, 300, |_| {}));
     runtime.block_on(async {
         for client in &chain.clients {
             client
@@ -550,7 +519,7 @@ fn survive_kill_restart_and_partition(consensus: &str) {
         eprintln!("{consensus}: {pipelined} blocks proposed on a parent not final yet");
         assert!(pipelined > 0.0, "no block was proposed on a pending parent");
     });
-    let healed = runtime.block_on(stream(&chain, &all, &key, &mut nonce, 10, |_| {}));
+    let healed = runtime.block_on(stream(&chain, &all, &key, &mut nonce, 10, 8, |_| {}));
     runtime.block_on(async {
         let height = healed.iter().map(|(_, h)| *h).max().unwrap();
         converged(&chain, &all, height).await;

@@ -83,8 +83,31 @@ impl Pacing {
     }
 }
 
+/// Builds the next proposal on `parent` if one is due: the transactions waiting after `parent`
+/// fill a block or the oldest waited an interval (see [`Pacing::block_due`]). `backlog` is the
+/// executable backlog after the stored head; after a pending parent it is counted again, as
+/// the head's still includes the transactions of the blocks in flight.
+pub(super) fn proposal_if_due(
+    inner: &Inner,
+    pacing: &Pacing,
+    parent: &Parent,
+    backlog: u64,
+    now_ms: u64,
+    (transactions_max, bytes_max, interval_ms): (u32, u64, u64),
+) -> Option<Prepared> {
+    let backlog = if parent.is_pending() {
+        backlog_after(inner, parent)
+    } else {
+        backlog
+    };
+    if !pacing.block_due(now_ms, backlog, transactions_max, interval_ms) {
+        return None;
+    }
+    build_proposal(inner, parent, transactions_max, bytes_max)
+}
+
 /// The executable transactions waiting in the mempool after `parent` (its blocks' nonces used).
-pub(super) fn backlog_after(inner: &Inner, parent: &Parent) -> u64 {
+fn backlog_after(inner: &Inner, parent: &Parent) -> u64 {
     inner
         .mempool
         .lock()
@@ -95,7 +118,7 @@ pub(super) fn backlog_after(inner: &Inner, parent: &Parent) -> u64 {
 
 /// Builds and executes a block on `parent` from the mempool; `None` when it would be empty or
 /// building failed (logged).
-pub(super) fn build_proposal(
+fn build_proposal(
     inner: &Inner,
     parent: &Parent,
     transactions_max: u32,

@@ -37,9 +37,7 @@
 #![allow(clippy::result_large_err)]
 
 use super::bridge::ATTESTATION_TAG;
-use super::proposals::{
-    Pacing, SyncFailure, backlog_after, build_proposal, certified_block, check_block_shape,
-};
+use super::proposals::{Pacing, SyncFailure, certified_block, check_block_shape, proposal_if_due};
 use super::replica::ReplicaNetwork;
 use super::{DriverMessage, Inner, Node, Parent, Prepared, commit, commit_with_meta, halt, now_ms};
 use crate::NodeError;
@@ -620,25 +618,17 @@ impl RaftDriver {
                 None => return,
             },
         };
-        // The committed backlog still counts the transactions of blocks in flight.
-        let backlog = if parent.is_pending() {
-            backlog_after(&self.inner, &parent)
-        } else {
-            backlog
-        };
-        if !self.pacing.block_due(
-            now,
-            backlog,
-            self.parameters.block_transactions_max,
-            self.parameters.block_interval_ms,
-        ) {
-            return;
-        }
-        let Some(prepared) = build_proposal(
+        let Some(prepared) = proposal_if_due(
             &self.inner,
+            &self.pacing,
             &parent,
-            self.parameters.block_transactions_max,
-            self.parameters.block_bytes_max,
+            backlog,
+            now,
+            (
+                self.parameters.block_transactions_max,
+                self.parameters.block_bytes_max,
+                self.parameters.block_interval_ms,
+            ),
         ) else {
             return;
         };

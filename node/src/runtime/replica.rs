@@ -34,9 +34,7 @@
 //!   block whose state root this node cannot reproduce halts block production with an error
 //!   naming the height and both roots, instead of diverging.
 
-use super::proposals::{
-    Pacing, SyncFailure, backlog_after, build_proposal, certified_block, check_block_shape,
-};
+use super::proposals::{Pacing, SyncFailure, certified_block, check_block_shape, proposal_if_due};
 use super::{DriverMessage, Inner, Node, Parent, Prepared, commit, halt, now_ms};
 use crate::NodeError;
 use crate::block::{Block, FinalityCertificate, ValidatorSignature, quorum};
@@ -1261,25 +1259,17 @@ impl Replica {
                 Parent::head(&head)
             }
         };
-        // The committed backlog still counts the transactions of blocks in flight.
-        let backlog = if parent.is_pending() {
-            backlog_after(&self.inner, &parent)
-        } else {
-            backlog
-        };
-        if !self.pacing.block_due(
-            now,
-            backlog,
-            self.parameters.block_transactions_max,
-            self.parameters.block_interval_ms,
-        ) {
-            return;
-        }
-        let Some(prepared) = build_proposal(
+        let Some(prepared) = proposal_if_due(
             &self.inner,
+            &self.pacing,
             &parent,
-            self.parameters.block_transactions_max,
-            self.parameters.block_bytes_max,
+            backlog,
+            now,
+            (
+                self.parameters.block_transactions_max,
+                self.parameters.block_bytes_max,
+                self.parameters.block_interval_ms,
+            ),
         ) else {
             return;
         };
