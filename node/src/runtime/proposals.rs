@@ -85,8 +85,10 @@ impl Pacing {
 
 /// Builds the next proposal on `parent` if one is due: the transactions waiting after `parent`
 /// fill a block or the oldest waited an interval (see [`Pacing::block_due`]). `backlog` is the
-/// executable backlog after the stored head; after a pending parent it is counted again, as
-/// the head's still includes the transactions of the blocks in flight.
+/// executable backlog after the stored head. After a pending parent the backlog is counted
+/// again (the head's still includes the blocks in flight), and the interval runs from the
+/// parent's timestamp — otherwise each transaction arriving while a block is in flight would
+/// make a block of its own.
 pub(super) fn proposal_if_due(
     inner: &Inner,
     pacing: &Pacing,
@@ -95,12 +97,15 @@ pub(super) fn proposal_if_due(
     now_ms: u64,
     (transactions_max, bytes_max, interval_ms): (u32, u64, u64),
 ) -> Option<Prepared> {
-    let backlog = if parent.is_pending() {
-        backlog_after(inner, parent)
+    let due = if parent.is_pending() {
+        let backlog = backlog_after(inner, parent);
+        backlog > 0
+            && (backlog >= u64::from(transactions_max)
+                || now_ms.saturating_sub(parent.timestamp_ms) >= interval_ms)
     } else {
-        backlog
+        pacing.block_due(now_ms, backlog, transactions_max, interval_ms)
     };
-    if !pacing.block_due(now_ms, backlog, transactions_max, interval_ms) {
+    if !due {
         return None;
     }
     build_proposal(inner, parent, transactions_max, bytes_max)

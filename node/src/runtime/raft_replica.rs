@@ -70,8 +70,8 @@ const SNAPSHOT_INTERVAL_ENTRIES_DEFAULT: u64 = 5_000;
 const LOG_ENTRIES_KEPT_DEFAULT: u64 = 1_000;
 /// The most either may be configured to.
 const LOG_ENTRIES_CONFIGURED_MAX: u64 = 1_000_000;
-/// A snapshot install gives up fetching the blocks up to its head after this long (the node
-/// then stops with an error naming the height).
+/// A snapshot install gives up fetching the blocks up to its head after this long without
+/// getting one (the node then stops with an error naming the height).
 const CATCH_UP_TIMEOUT_MS: u64 = 120_000;
 /// A catch-up round that got no block waits this long before asking the next peer.
 const CATCH_UP_RETRY_MS: u64 = 100;
@@ -197,7 +197,7 @@ impl BlockApplier for ChainApplier {
     }
 
     fn catch_up(&self, height: u64, hash: Hash) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_millis(CATCH_UP_TIMEOUT_MS);
+        let mut deadline = Instant::now() + Duration::from_millis(CATCH_UP_TIMEOUT_MS);
         let mut round = 0;
         loop {
             let head = self.inner.head.borrow().clone();
@@ -219,7 +219,7 @@ impl BlockApplier for ChainApplier {
             if Instant::now() >= deadline || self.others.is_empty() {
                 let reason = format!(
                     "could not fetch the certified blocks up to the snapshot's head {height} \
-                     (this node has {}) within {CATCH_UP_TIMEOUT_MS} ms",
+                     (this node has {}): none came for {CATCH_UP_TIMEOUT_MS} ms",
                     head.height
                 );
                 halt(&self.inner, reason.clone());
@@ -231,6 +231,9 @@ impl BlockApplier for ChainApplier {
                 // Nobody had them certified yet (attestations gather after apply), or the
                 // peer is down: ask the next one a moment later.
                 std::thread::sleep(Duration::from_millis(CATCH_UP_RETRY_MS));
+            } else {
+                // The deadline is for making no progress, not for the whole way.
+                deadline = Instant::now() + Duration::from_millis(CATCH_UP_TIMEOUT_MS);
             }
         }
     }

@@ -17,7 +17,9 @@
 //!   the one before (the executor reads through the unstored blocks' effects). A backup
 //!   executes such a block on its executed parent as soon as both arrived, but hands its
 //!   pre-prepare to the engine — and so prepares it — only once the parent is final in the
-//!   engine. That rule is what keeps the chain whole across view changes: if block h+1 is
+//!   engine and the pre-prepare's sequence is the next to execute, with the block at the
+//!   height that sequence will get (a block whose height does not follow its sequence is an
+//!   invalid proposal). That rule is what keeps the chain whole across view changes: if block h+1 is
 //!   prepared, at least one honest backup prepared it, so h was committed at an honest replica
 //!   and every later view keeps h. Without it, a new view could null h and keep h+1, whose
 //!   parent would then never be on the chain. So the overlap is of building, sending and
@@ -477,7 +479,13 @@ impl Replica {
             return;
         }
         let view = self.engine.view();
+        let last_executed_sequence = self.engine.last_executed_sequence();
         let effects = self.engine.handle(input);
+        if self.engine.last_executed_sequence() != last_executed_sequence {
+            // A waiting pre-prepare may be for the next sequence now (a null sequence
+            // executes without a Commit effect).
+            self.recheck_waiting = true;
+        }
         if self.engine.view() != view {
             // A new view re-proposes what prepared; a new primary builds on what is final.
             self.proposal_tip = None;
@@ -811,15 +819,29 @@ impl Replica {
             });
             return;
         }
+        if vote.sender != from
+            || (vote.view == self.engine.view() && from != self.engine.primary())
+            || vote.view < self.engine.view()
+        {
+            // Only the primary of a view pre-prepares in it; anything else would only fill
+            // this node's bounded queues (the engine drops it too).
+            return;
+        }
         if let Some(executed) = self.executed.get(&hash) {
             let header = &executed.prepared.committed.block.header;
-            if self.parent_final(header.height, &header.previous_hash) {
+            let (height, previous_hash) = (header.height, header.previous_hash);
+            // The engine gives the next executed sequence the next height; a block at another
+            // height than its sequence will get cannot be stored, so it is refused here.
+            let next_sequence = self.engine.last_executed_sequence() + 1;
+            if vote.sequence > next_sequence || !self.parent_final(height, &previous_hash) {
+                self.wait(from, vote);
+            } else if vote.sequence == next_sequence && height != self.engine.height() + 1 {
+                self.refuse_proposal(from, vote, "its height does not follow its sequence");
+            } else {
                 self.feed(PbftInput::Message {
                     from,
                     message: Message::PrePrepare(vote),
                 });
-            } else {
-                self.wait(from, vote);
             }
             return;
         }
@@ -846,11 +868,7 @@ impl Replica {
             return;
         };
         match self.execute(block, &parent) {
-            Ok(()) => {
-                // A child of this block may be waiting for it to execute.
-                self.recheck_waiting = true;
-                self.pre_prepare(from, vote);
-            }
+            Ok(()) => self.pre_prepare(from, vote),
             Err(Rejection::Invalid(reason)) => self.refuse_proposal(from, vote, &reason),
             Err(Rejection::Local(error)) => {
                 tracing::error!(%error, "executing a proposal failed here");
@@ -995,6 +1013,8 @@ impl Replica {
         }
         let hash = header.hash();
         self.bodies.remove(&hash);
+        // A child of this block may be waiting for it to execute.
+        self.recheck_waiting = true;
         self.executed.insert(
             hash,
             Executed {
