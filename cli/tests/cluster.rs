@@ -492,7 +492,10 @@ fn survive_kill_restart_and_partition(consensus: &str) {
             .post("/v1/faults/delay", &json!({ "milliseconds": 20_000 }))
             .await
             .unwrap_err();
-        assert!(refused.to_string().contains("at most"), "{refused}");
+        assert!(
+            refused.to_string().contains("400") && refused.to_string().contains("at most"),
+            "{refused}"
+        );
     });
     let bursted = runtime.block_on(stream(&chain, &all, &key, &mut nonce, 300, 300, |_| {}));
     runtime.block_on(async {

@@ -13,6 +13,7 @@ use crate::raft::TypeConfig;
 use crate::raft::network::{RAFT_RPC_TAG, answer_rpc};
 use libp2p::{Multiaddr, PeerId};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, mpsc};
 use std::time::Duration;
 
@@ -22,7 +23,8 @@ pub(super) const FORWARDED_TRANSACTIONS_TAG: u8 = 2;
 pub(super) const ATTESTATION_TAG: u8 = 4;
 /// Bytes of forwarded transactions per message, at most (under the consensus message limit).
 const FORWARD_BYTES_MAX: u64 = 768 * 1024;
-/// Inbound messages held back by a fault-injection delay, at most; more are dropped (lost).
+/// Inbound messages held back by a fault-injection delay (sleeping or ready), at most; more
+/// are dropped (lost).
 const DELAYED_MESSAGES_MAX: usize = 65_536;
 /// Unconnected validators are dialed again this often.
 const REDIAL_INTERVAL_MS: u64 = 500;
@@ -96,6 +98,7 @@ pub(super) async fn run(
     }
     let mut redial = tokio::time::interval(Duration::from_millis(REDIAL_INTERVAL_MS));
     let (delayed_sender, mut delayed) = tokio::sync::mpsc::channel(DELAYED_MESSAGES_MAX);
+    let held = Arc::new(AtomicUsize::new(0));
     loop {
         tokio::select! {
             _ = redial.tick() => {
@@ -121,11 +124,18 @@ pub(super) async fn run(
                             | NetworkEvent::Request { channel: Channel::Consensus, .. }
                     )
                 {
-                    let delayed_sender = delayed_sender.clone();
-                    tokio::spawn(async move {
-                        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-                        let _ = delayed_sender.try_send(event);
-                    });
+                    // Each held message is a sleeping task: bounded, the excess is lost (as
+                    // on a congested link).
+                    if held.load(Ordering::Relaxed) < DELAYED_MESSAGES_MAX {
+                        held.fetch_add(1, Ordering::Relaxed);
+                        let delayed_sender = delayed_sender.clone();
+                        let held = held.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                            let _ = delayed_sender.try_send(event);
+                            held.fetch_sub(1, Ordering::Relaxed);
+                        });
+                    }
                     continue;
                 }
                 if !handle(&node, &network, &route, &validators_by_peer, &mut connected, event).await {
