@@ -27,7 +27,9 @@
 //! - Log compaction: every [`SNAPSHOT_INTERVAL_ENTRIES_DEFAULT`] applied entries (node
 //!   config) openraft takes a snapshot — the applied log id, the membership and the chain head;
 //!   the blocks themselves are already in storage — and purges the log below it but for the
-//!   last [`LOG_ENTRIES_KEPT_DEFAULT`]. A follower further behind receives the snapshot; it
+//!   last [`LOG_ENTRIES_KEPT_DEFAULT`] (by default only with validator sets where a
+//!   certificate's quorum is a Raft majority, see [`snapshot_policy`]). A follower further
+//!   behind receives the snapshot; it
 //!   fetches the blocks up to the snapshot's head by block sync, each checked against its
 //!   finality certificate and re-executed (`ChainApplier::catch_up`), then goes on from the
 //!   log. It takes certified blocks only, so a lagging node catches up once more than two
@@ -338,6 +340,24 @@ struct RaftDriver {
     sync_round: usize,
 }
 
+/// Log compaction is on by default only where a finality certificate needs no more validators
+/// than a Raft majority (4 validators: 3 and 3). With 3 or 5 a node that fell behind the
+/// purged log could not catch up while one (two) of the others is down — catch-up takes
+/// certified blocks only — so there the log is kept unless the node config asks otherwise.
+fn snapshot_policy(validators: usize, configured: Option<u64>, interval: u64) -> SnapshotPolicy {
+    let majority = validators / 2 + 1;
+    if configured.is_none() && quorum(validators) > majority {
+        tracing::info!(
+            validators,
+            certificate_quorum = quorum(validators),
+            majority,
+            "raft snapshots off by default: a certificate needs more validators than a majority"
+        );
+        return SnapshotPolicy::Never;
+    }
+    SnapshotPolicy::LogsSinceLast(interval)
+}
+
 /// A configured count of log entries, its default, or a clear error outside `minimum..=max`.
 fn configured_entries(
     name: &str,
@@ -443,7 +463,11 @@ pub(super) fn start(
         heartbeat_interval: parameters.heartbeat_interval_ms,
         election_timeout_min: parameters.election_timeout_min_ms,
         election_timeout_max: parameters.election_timeout_max_ms,
-        snapshot_policy: SnapshotPolicy::LogsSinceLast(snapshot_interval_entries),
+        snapshot_policy: snapshot_policy(
+            validators.len(),
+            network.raft_snapshot_interval_entries,
+            snapshot_interval_entries,
+        ),
         max_in_snapshot_log_to_keep: log_entries_kept,
         max_payload_entries: 16,
         ..Default::default()
@@ -875,5 +899,23 @@ impl RaftDriver {
                 self.store_certificate(&certificate);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_compaction_is_on_by_default_only_where_a_certificate_needs_a_majority() {
+        let interval = SNAPSHOT_INTERVAL_ENTRIES_DEFAULT;
+        let on = SnapshotPolicy::LogsSinceLast(interval);
+        // Certificate quorum against Raft majority: 3 of 4 and 3; 3 of 3 and 2; 4 of 5 and 3.
+        assert_eq!(snapshot_policy(4, None, interval), on);
+        assert_eq!(snapshot_policy(3, None, interval), SnapshotPolicy::Never);
+        assert_eq!(snapshot_policy(5, None, interval), SnapshotPolicy::Never);
+        assert_eq!(snapshot_policy(7, None, interval), SnapshotPolicy::Never);
+        // An operator who configures it gets it.
+        assert_eq!(snapshot_policy(3, Some(interval), interval), on);
     }
 }
