@@ -15,7 +15,8 @@
 //! proposals_in_flight = 2
 //! # Optional, Raft: a snapshot every this many applied log entries, after which the log is
 //! # purged but for the last `raft_log_entries_kept` (a node further behind installs the
-//! # snapshot and fetches the blocks by block sync). Defaults 5000 and 1000.
+//! # snapshot and fetches the blocks by block sync). Defaults 5000 and 1000; without this
+//! # setting compaction is on only with 4 validators (see docs/ARCHITECTURE.md).
 //! raft_snapshot_interval_entries = 5000
 //! raft_log_entries_kept = 1000
 //! ```
