@@ -305,22 +305,13 @@ async fn inbound_delay(
     let Json(body) = body.map_err(|rejection| {
         ApiError::new(StatusCode::BAD_REQUEST, "malformed", rejection.body_text())
     })?;
-    if body.milliseconds > crate::runtime::FAULT_DELAY_MS_MAX {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_argument",
-            format!(
-                "an inbound delay is at most {} ms",
-                crate::runtime::FAULT_DELAY_MS_MAX
-            ),
-        ));
-    }
     node.set_inbound_delay(body.milliseconds).map_err(|error| {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "fault_injection_off",
-            error.to_string(),
-        )
+        let (status, code) = if body.milliseconds > crate::runtime::FAULT_DELAY_MS_MAX {
+            (StatusCode::BAD_REQUEST, "invalid_argument")
+        } else {
+            (StatusCode::FORBIDDEN, "fault_injection_off")
+        };
+        ApiError::new(status, code, error.to_string())
     })?;
     Ok(Json(json!({ "milliseconds": body.milliseconds })).into_response())
 }

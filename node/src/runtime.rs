@@ -469,16 +469,26 @@ impl Node {
         Ok(())
     }
 
-    /// Cuts this node off from the other validators (or heals it). Refused unless the node
-    /// was started with fault injection enabled.
-    pub fn set_isolated(&self, isolated: bool) -> Result<(), NodeError> {
-        use std::sync::atomic::Ordering;
-        if !self.inner.faults.enabled.load(Ordering::Relaxed) {
+    fn require_fault_injection(&self) -> Result<(), NodeError> {
+        if !self
+            .inner
+            .faults
+            .enabled
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
             return Err(NodeError::Config(
                 "fault injection is off; enable it with fault_injection = true in the node config"
                     .into(),
             ));
         }
+        Ok(())
+    }
+
+    /// Cuts this node off from the other validators (or heals it). Refused unless the node
+    /// was started with fault injection enabled.
+    pub fn set_isolated(&self, isolated: bool) -> Result<(), NodeError> {
+        use std::sync::atomic::Ordering;
+        self.require_fault_injection()?;
         self.inner
             .faults
             .isolated
@@ -491,12 +501,7 @@ impl Node {
     /// (0 turns it off). Refused unless the node was started with fault injection enabled.
     pub fn set_inbound_delay(&self, milliseconds: u64) -> Result<(), NodeError> {
         use std::sync::atomic::Ordering;
-        if !self.inner.faults.enabled.load(Ordering::Relaxed) {
-            return Err(NodeError::Config(
-                "fault injection is off; enable it with fault_injection = true in the node config"
-                    .into(),
-            ));
-        }
+        self.require_fault_injection()?;
         if milliseconds > FAULT_DELAY_MS_MAX {
             return Err(NodeError::Config(format!(
                 "an inbound delay is at most {FAULT_DELAY_MS_MAX} ms"
@@ -1227,6 +1232,43 @@ impl Parent {
             timestamp_ms: header.timestamp_ms,
             ancestors: self.ancestors.then(prepared.committed.effects.clone()),
         }
+    }
+
+    /// The block with hash `tip` as a parent: the head itself, or an unstored block whose
+    /// chain of unstored blocks (`unstored` finds them by hash) goes down one height at a time
+    /// to the head. `None` when that chain is broken or does not end at the head.
+    fn at<'a>(
+        head: &Head,
+        tip: &Hash,
+        unstored: impl Fn(&Hash) -> Option<&'a Prepared>,
+    ) -> Option<Parent> {
+        let mut chain: Vec<&Prepared> = Vec::new();
+        let mut hash = *tip;
+        while hash != head.hash {
+            let prepared = unstored(&hash)?;
+            let header = &prepared.committed.block.header;
+            let expected = chain
+                .last()
+                .map(|child| child.committed.block.header.height - 1);
+            if header.height <= head.height
+                || expected.is_some_and(|height| height != header.height)
+            {
+                return None;
+            }
+            hash = header.previous_hash;
+            chain.push(prepared);
+        }
+        if chain
+            .last()
+            .is_some_and(|oldest| oldest.committed.block.header.height != head.height + 1)
+        {
+            return None;
+        }
+        let mut parent = Parent::head(head);
+        for prepared in chain.into_iter().rev() {
+            parent = parent.then(prepared);
+        }
+        Some(parent)
     }
 
     /// Whether this parent is a block not stored yet.

@@ -700,24 +700,7 @@ impl RaftDriver {
     /// stale because another block was applied; the pipeline restarts once none is in flight).
     fn tip_parent(&self, tip: Hash) -> Option<Parent> {
         let prepared = self.prepared.lock().expect("prepared lock");
-        let head = self.head();
-        let mut chain = Vec::new();
-        let mut hash = tip;
-        while hash != head.hash {
-            let block = prepared.get(&hash)?;
-            if block.committed.block.header.height <= head.height
-                || chain.len() as u64 >= self.proposals_in_flight_max
-            {
-                return None;
-            }
-            hash = block.committed.block.header.previous_hash;
-            chain.push(block);
-        }
-        let mut parent = Parent::head(&head);
-        for block in chain.into_iter().rev() {
-            parent = parent.then(block);
-        }
-        Some(parent)
+        Parent::at(&self.head(), &tip, |hash| prepared.get(hash))
     }
 
     /// A follower whose transactions wait without a new block sends them to the leader (see

@@ -12,18 +12,18 @@
 //!   set, transaction root and signatures, parent, timestamp) and executes it on its parent,
 //!   comparing receipts and state root, before the engine may prepare it. An invalid block
 //!   makes the engine start a view change.
-//! - **Pipelining.** The primary does not wait for a block to be final before proposing the
-//!   next: up to [`PROPOSALS_IN_FLIGHT_DEFAULT`] blocks (or as configured) are in flight, each built and executed on
-//!   the one before (the executor reads through the unstored blocks' effects). A backup
+//! - **Pipelining.** The primary does not wait for a block to be final before proposing the next:
+//!   up to [`PROPOSALS_IN_FLIGHT_DEFAULT`] blocks (or as configured) are in flight, each built and
+//!   executed on the one before (the executor reads through the unstored blocks' effects). A backup
 //!   executes such a block on its executed parent as soon as both arrived, but hands its
-//!   pre-prepare to the engine — and so prepares it — only once the parent is final in the
-//!   engine and the pre-prepare's sequence is the next to execute, with the block at the
-//!   height that sequence will get (a block whose height does not follow its sequence is an
-//!   invalid proposal). That rule is what keeps the chain whole across view changes: if block h+1 is
-//!   prepared, at least one honest backup prepared it, so h was committed at an honest replica
-//!   and every later view keeps h. Without it, a new view could null h and keep h+1, whose
-//!   parent would then never be on the chain. So the overlap is of building, sending and
-//!   executing h+1 with agreeing on h; the votes on h+1 follow h's commit.
+//!   pre-prepare to the engine — and so prepares it — only once the parent is final in the engine
+//!   and the pre-prepare's sequence is the next to execute, with the block at the height that
+//!   sequence will get (a block whose height does not follow its sequence is an invalid proposal).
+//!   That rule is what keeps the chain whole across view changes: if block h+1 is prepared, at
+//!   least one honest backup prepared it, so h was committed at an honest replica and every later
+//!   view keeps h. Without it, a new view could null h and keep h+1, whose parent would then never
+//!   be on the chain. So the overlap is of building, sending and executing h+1 with agreeing on h;
+//!   the votes on h+1 follow h's commit.
 //! - **Finality certificates.** With its commit a validator sends its Ed25519 signature over the
 //!   block's height and hash. A block final in the engine is stored (executed effects, block and
 //!   certificate in one synced batch) once a quorum of those signatures is at hand; if they do
@@ -921,31 +921,10 @@ impl Replica {
     /// executed block whose chain of executed blocks reaches the head. `None` when the chain
     /// is not (yet) known here.
     fn parent_for(&self, height: u64, previous_hash: &Hash) -> Option<Parent> {
-        let head = self.head();
-        let mut chain = Vec::new();
-        let mut hash = *previous_hash;
-        let mut expected_height = height.checked_sub(1)?;
-        while hash != head.hash {
-            if expected_height <= head.height {
-                return None;
-            }
-            let prepared = &self.executed.get(&hash)?.prepared;
-            let header = &prepared.committed.block.header;
-            if header.height != expected_height {
-                return None;
-            }
-            chain.push(prepared);
-            hash = header.previous_hash;
-            expected_height -= 1;
-        }
-        if expected_height != head.height {
-            return None;
-        }
-        let mut parent = Parent::head(&head);
-        for prepared in chain.into_iter().rev() {
-            parent = parent.then(prepared);
-        }
-        Some(parent)
+        Parent::at(&self.head(), previous_hash, |hash| {
+            self.executed.get(hash).map(|executed| &executed.prepared)
+        })
+        .filter(|parent| parent.height + 1 == height)
     }
 
     /// What can be checked without executing: the block is what its hash says, for this chain
@@ -1305,15 +1284,9 @@ impl Replica {
     /// or the head once `tip` is stored. `None` (and the tip is forgotten) when `tip` is
     /// neither, e.g. a view change replaced it.
     fn tip_parent(&mut self, tip: Hash) -> Option<Parent> {
-        let head = self.head();
-        if tip == head.hash {
-            return Some(Parent::head(&head));
-        }
-        let parent = self
-            .executed
-            .get(&tip)
-            .map(|executed| executed.prepared.committed.block.header.height)
-            .and_then(|height| self.parent_for(height + 1, &tip));
+        let parent = Parent::at(&self.head(), &tip, |hash| {
+            self.executed.get(hash).map(|executed| &executed.prepared)
+        });
         if parent.is_none() {
             self.proposal_tip = None;
         }
