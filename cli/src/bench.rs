@@ -66,6 +66,7 @@ struct BenchChain {
     consortium: rxchain_genesis::dev::DevConsortium,
     genesis: Genesis,
     node: Node,
+    modules: rxchain_node::app::Modules,
     key: ed25519_dalek::SigningKey,
     sender: [u8; 32],
 }
@@ -101,12 +102,22 @@ fn commission_args(serial: String) -> CommissionArgs {
 const EXPIRY_HEIGHT: u64 = 100_000;
 
 impl BenchChain {
+    /// Serves the node API with every module on `listener` until the task is aborted.
+    fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+    ) -> impl std::future::Future<Output = std::io::Result<()>> + Send + 'static {
+        let (node, modules) = (self.node.clone(), self.modules.clone());
+        async move { rxchain_node::api::serve(node, &modules, listener, std::future::pending()).await }
+    }
+
     async fn start() -> Result<BenchChain> {
         let dir = tempfile::tempdir()?;
         let consortium = create_dev_consortium(
             &dir.path().join("chain"),
             &DevOptions {
                 block_interval_ms: 10,
+                system_contracts: crate::modules::system_contracts(),
                 ..DevOptions::default()
             },
         )?;
@@ -117,8 +128,10 @@ impl BenchChain {
             validator_key: read_key(&consortium.validator_key())?.signing_key,
             mempool: MempoolLimits::default(),
             host: Default::default(),
-            capture_keys: vec![read_key(&consortium.member_key("huaxin-pharma"))?.signing_key],
         })?;
+        let modules = crate::modules::modules(vec![
+            read_key(&consortium.member_key("huaxin-pharma"))?.signing_key,
+        ]);
         node.start()?;
         let key = read_key(&consortium.member_key("huaxin-pharma"))?.signing_key;
         let sender = key.verifying_key().to_bytes();
@@ -127,6 +140,7 @@ impl BenchChain {
             consortium,
             genesis,
             node,
+            modules,
             key,
             sender,
         };
@@ -381,11 +395,7 @@ pub async fn run_queries(packs: u64, window: u64, lookups: usize) -> Result<Quer
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
-    let server = tokio::spawn(rxchain_node::api::serve(
-        chain.node.clone(),
-        listener,
-        std::future::pending(),
-    ));
+    let server = tokio::spawn(chain.serve(listener));
     let client = reqwest::Client::new();
     let url = format!("http://{address}/01/{GTIN}/21/{}", hot.serial);
     let mut verification = Vec::with_capacity(lookups);
@@ -438,13 +448,9 @@ pub async fn run_capture(events: u64, events_per_document: u64) -> Result<Captur
     let chain = BenchChain::start().await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
-    let server = tokio::spawn(rxchain_node::api::serve(
-        chain.node.clone(),
-        listener,
-        std::future::pending(),
-    ));
+    let server = tokio::spawn(chain.serve(listener));
     let client = reqwest::Client::new();
-    let token = rxchain_node::epcis::capture_token(&chain.key);
+    let token = rxchain_trace::epcis::capture_token(&chain.key);
     let documents: Vec<String> = (0..events.div_ceil(events_per_document))
         .map(|document| {
             let list: Vec<serde_json::Value> = (0..events_per_document)
@@ -609,6 +615,7 @@ async fn cluster_run(
             consensus: options.consensus.clone(),
             validators: options.nodes,
             network_latency_ms: options.network_delay_ms,
+            system_contracts: crate::modules::system_contracts(),
             ..DevOptions::default()
         },
     )?;

@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use rxchain_genesis::Genesis;
 use rxchain_genesis::dev::DevConsortium;
 use rxchain_genesis::keystore::read_key;
+use rxchain_node::app::Modules;
 use rxchain_node::mempool::MempoolLimits;
 use rxchain_node::runtime::ReplicaNetwork;
 use rxchain_node::{Node, NodeConfig};
@@ -79,8 +80,9 @@ pub fn write_node_configs(
     Ok(paths)
 }
 
-/// Opens and starts the node a configuration describes (must run inside a tokio runtime).
-pub fn open_node(config: &NodeConfigFile) -> Result<Node> {
+/// Opens and starts the node a configuration describes, with every application module (must
+/// run inside a tokio runtime).
+pub fn open_node(config: &NodeConfigFile) -> Result<(Node, Modules)> {
     let genesis = Genesis::load(&config.genesis)?;
     let validator_key = read_key(&config.validator_key)?.signing_key;
     let capture_keys = config
@@ -88,6 +90,8 @@ pub fn open_node(config: &NodeConfigFile) -> Result<Node> {
         .iter()
         .map(|path| read_key(path).map(|key| key.signing_key))
         .collect::<Result<Vec<_>, _>>()?;
+    let modules = crate::modules::modules(capture_keys);
+    modules.check_genesis(&genesis)?;
     let multi_node = genesis.validators.len() > 1
         || !matches!(genesis.consensus, rxchain_genesis::Consensus::Solo(_));
     let node = Node::open(NodeConfig {
@@ -96,7 +100,6 @@ pub fn open_node(config: &NodeConfigFile) -> Result<Node> {
         validator_key,
         mempool: MempoolLimits::default(),
         host: Default::default(),
-        capture_keys,
     })?;
     if multi_node {
         let listen = config
@@ -124,7 +127,7 @@ pub fn open_node(config: &NodeConfigFile) -> Result<Node> {
     } else {
         node.start()?;
     }
-    Ok(node)
+    Ok((node, modules))
 }
 
 /// `rxchain node` child processes; killed (SIGKILL) when dropped.

@@ -5,11 +5,11 @@ use clap::{Parser, Subcommand};
 use rxchain_cli::client::{Client, DEFAULT_EXPIRY_BLOCKS};
 use rxchain_cli::config::{NodeConfigFile, default_api_listen};
 use rxchain_cli::{cluster, story};
-use rxchain_contract_types::json as contract_json;
 use rxchain_genesis::Genesis;
 use rxchain_genesis::dev::{DevConsortium, DevOptions, create_dev_consortium};
 use rxchain_genesis::keystore::{generate, read_key, write_key};
 use rxchain_node::Node;
+use rxchain_node::app::Modules;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -289,6 +289,7 @@ async fn run(command: Command) -> Result<()> {
                     consensus,
                     validators,
                     network_latency_ms,
+                    system_contracts: rxchain_cli::modules::system_contracts(),
                 },
             )?;
             let configs = cluster::write_node_configs(
@@ -312,6 +313,7 @@ async fn run(command: Command) -> Result<()> {
             command: GenesisCommand::Check { file },
         } => {
             let genesis = Genesis::load(&file)?;
+            rxchain_cli::modules::modules(Vec::new()).check_genesis(&genesis)?;
             println!(
                 "valid: chain {} with {} organizations, {} members, {} validators; hash {}",
                 genesis.chain_id,
@@ -324,8 +326,8 @@ async fn run(command: Command) -> Result<()> {
         }
         Command::Node { config } => {
             let config = NodeConfigFile::load(&config)?;
-            let node = cluster::open_node(&config)?;
-            serve_until_interrupted(node, &config.api_listen, |address| {
+            let (node, modules) = cluster::open_node(&config)?;
+            serve_until_interrupted(node, &modules, &config.api_listen, |address| {
                 println!("rxchain node serving http://{address}");
             })
             .await
@@ -350,8 +352,9 @@ async fn run(command: Command) -> Result<()> {
                 (Some(json_text), None) => {
                     let value: Value =
                         serde_json::from_str(&json_text).context("--args is not JSON")?;
-                    contract_json::encode_arguments(&contract, &method, value)
-                        .map_err(|message| anyhow!(message))?
+                    rxchain_cli::modules::modules(Vec::new())
+                        .codecs()
+                        .encode_arguments(&contract, &method, value)?
                 }
                 (None, None) => Vec::new(),
             };
@@ -389,7 +392,7 @@ async fn run(command: Command) -> Result<()> {
         Command::Verify { bundle, genesis } => verify(&bundle, &genesis),
         Command::CaptureToken { key } => {
             let key = read_key(&key)?.signing_key;
-            println!("{}", rxchain_node::epcis::capture_token(&key));
+            println!("{}", rxchain_trace::epcis::capture_token(&key));
             Ok(())
         }
         Command::Label {
@@ -401,7 +404,7 @@ async fn run(command: Command) -> Result<()> {
             module_pixels,
             out,
         } => {
-            use rxchain_node::label;
+            use rxchain_trace::label;
             if !rxchain_contract_types::trace::is_valid_gtin14(&gtin) {
                 bail!("'{gtin}' is not a GTIN-14 with a valid check digit");
             }
@@ -566,7 +569,7 @@ async fn run(command: Command) -> Result<()> {
 }
 
 fn verify(bundle_path: &Path, genesis_path: &Path) -> Result<()> {
-    use rxchain_node::proof::{ProofBundle, verify_bundle};
+    use rxchain_trace::proof::{ProofBundle, verify_bundle};
     let genesis = Genesis::load(genesis_path)?;
     let text = std::fs::read_to_string(bundle_path)
         .with_context(|| format!("reading {}", bundle_path.display()))?;
@@ -616,7 +619,7 @@ fn verify(bundle_path: &Path, genesis_path: &Path) -> Result<()> {
         println!(
             "  block {:>6}  {}  {:<14} by {}",
             item["height"],
-            rxchain_node::verification::format_time(item["time_ms"].as_u64().unwrap_or(0)),
+            rxchain_trace::verification::format_time(item["time_ms"].as_u64().unwrap_or(0)),
             item["step"]["step"].as_str().unwrap_or(""),
             item["organization"].as_str().unwrap_or("")
         );
@@ -628,7 +631,7 @@ fn verify(bundle_path: &Path, genesis_path: &Path) -> Result<()> {
     );
     println!(
         "  checked at {}, label lot {:?} expiry {:?}",
-        rxchain_node::verification::format_time(bundle.body.checked_at_ms),
+        rxchain_trace::verification::format_time(bundle.body.checked_at_ms),
         bundle.body.subject.scanned_lot,
         bundle.body.subject.scanned_expiry
     );
@@ -651,6 +654,7 @@ fn verify(bundle_path: &Path, genesis_path: &Path) -> Result<()> {
 
 async fn serve_until_interrupted(
     node: Node,
+    modules: &Modules,
     listen: &str,
     on_ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<()> {
@@ -668,7 +672,7 @@ async fn serve_until_interrupted(
         }
         eprintln!("shutting down");
     };
-    rxchain_node::api::serve(node.clone(), listener, shutdown).await?;
+    rxchain_node::api::serve(node.clone(), modules, listener, shutdown).await?;
     let head = node.head();
     node.shutdown();
     eprintln!("stopped at height {}", head.height);
@@ -701,6 +705,7 @@ async fn demo(
                 block_interval_ms: 50,
                 consensus: consensus.to_string(),
                 validators: nodes,
+                system_contracts: rxchain_cli::modules::system_contracts(),
                 ..DevOptions::default()
             },
         )?;
@@ -733,16 +738,22 @@ async fn demo(
     let mut own_config = NodeConfigFile::load(&configs[0])?;
     own_config.api_listen = api.to_string();
     let _cluster = cluster::Cluster::spawn(&std::env::current_exe()?, &configs[1..], &dir)?;
-    let node = cluster::open_node(&own_config)?;
+    let (node, modules) = cluster::open_node(&own_config)?;
     cluster::wait_for_peers(&node, consortium.validators - 1, Duration::from_secs(60)).await?;
     let listener = tokio::net::TcpListener::bind(api)
         .await
         .with_context(|| format!("listening on {api}"))?;
     let address = listener.local_addr()?;
     let (stop_sender, stop_receiver) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(rxchain_node::api::serve(node.clone(), listener, async {
-        let _ = stop_receiver.await;
-    }));
+    let server = tokio::spawn({
+        let (node, modules) = (node.clone(), modules.clone());
+        async move {
+            rxchain_node::api::serve(node, &modules, listener, async {
+                let _ = stop_receiver.await;
+            })
+            .await
+        }
+    });
 
     println!("rxchain demo");
     println!("  data folder  {}", dir.display());

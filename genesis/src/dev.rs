@@ -7,7 +7,7 @@
 use crate::keystore::{create_private_dir, generate, write_key};
 use crate::{
     ConsensusFile, ContractFile, GenesisError, GenesisFile, MemberFile, OrganizationFile,
-    REGISTRY_WASM, TRACE_WASM, VALIDATORS_MAX, ValidatorFile, sm3,
+    REGISTRY_WASM, SystemContract, VALIDATORS_MAX, ValidatorFile, sm3,
 };
 use std::path::{Path, PathBuf};
 
@@ -82,6 +82,8 @@ pub struct DevOptions {
     /// it (a Raft heartbeat is also openraft's replication timeout, so it must outlast a round
     /// trip; timeouts must not mistake latency for a failure). 0 is a local network.
     pub network_latency_ms: u64,
+    /// The application modules' system contracts, deployed after the registry.
+    pub system_contracts: Vec<SystemContract>,
 }
 
 impl Default for DevOptions {
@@ -94,6 +96,7 @@ impl Default for DevOptions {
             consensus: "solo".into(),
             validators: 1,
             network_latency_ms: 0,
+            system_contracts: Vec::new(),
         }
     }
 }
@@ -191,7 +194,13 @@ pub fn create_dev_consortium(
         source,
     })?;
     let mut contracts = Vec::new();
-    for (id, code) in [("registry", REGISTRY_WASM), ("trace", TRACE_WASM)] {
+    let registry = SystemContract {
+        id: rxchain_contract_types::registry::CONTRACT_ID,
+        wasm: REGISTRY_WASM,
+    };
+    for SystemContract { id, wasm: code } in
+        std::iter::once(registry).chain(options.system_contracts.iter().copied())
+    {
         let relative = format!("contracts/{id}.wasm");
         let path = dir.join(&relative);
         std::fs::write(&path, code).map_err(|source| GenesisError::Write { path, source })?;

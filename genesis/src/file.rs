@@ -343,16 +343,14 @@ impl GenesisFile {
                 code,
             });
         }
-        for required in [
-            rxchain_contract_types::registry::CONTRACT_ID,
-            rxchain_contract_types::trace::CONTRACT_ID,
-        ] {
-            if !contract_ids.contains(required) {
-                return Err(invalid(
-                    "contracts",
-                    format!("the system contract '{required}' is missing"),
-                ));
-            }
+        // The registry holds the chain's identities and roles, so every chain has it; the
+        // application modules' contracts are checked by whoever composes the modules.
+        let required = rxchain_contract_types::registry::CONTRACT_ID;
+        if !contract_ids.contains(required) {
+            return Err(invalid(
+                "contracts",
+                format!("the system contract '{required}' is missing"),
+            ));
         }
 
         Ok(Genesis {

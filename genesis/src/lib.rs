@@ -10,7 +10,10 @@
 //!
 //! [`dev::create_dev_consortium`] writes a ready-to-run development consortium (five
 //! organizations, their keys in a keystore folder with owner-only permissions, the system
-//! contracts embedded in this crate) for `rxchain genesis new` and `rxchain demo`.
+//! registry contract embedded in this crate, and the application modules' system contracts the
+//! caller names) for `rxchain genesis new` and `rxchain demo`. Which contracts besides the
+//! registry a chain needs is the application modules' business: the node's composition root
+//! checks them, this crate only requires the registry.
 
 pub mod dev;
 mod file;
@@ -29,8 +32,14 @@ use std::path::{Path, PathBuf};
 /// The registry contract's wasm, built from `contracts/system/registry` by
 /// `contracts/build-system-contracts.sh` (a test checks the bytes match the sources' build).
 pub const REGISTRY_WASM: &[u8] = include_bytes!("../../contracts/wasm/registry.wasm");
-/// The trace contract's wasm, built from `contracts/system/trace`.
-pub const TRACE_WASM: &[u8] = include_bytes!("../../contracts/wasm/trace.wasm");
+
+/// A system contract a genesis deploys besides the registry: an application module's, named by
+/// its id, with its wasm built reproducibly from `contracts/system/<id>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SystemContract {
+    pub id: &'static str,
+    pub wasm: &'static [u8],
+}
 
 /// Longest chain id.
 pub const CHAIN_ID_CHARACTERS_MAX: usize = 64;

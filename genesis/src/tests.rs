@@ -2,9 +2,22 @@ use super::*;
 use crate::dev::{DevOptions, create_dev_consortium};
 use std::os::unix::fs::PermissionsExt;
 
+/// A module's contract for these tests: genesis checks its hash, not what it does.
+const TEST_WASM: &[u8] = b"\0asm\x01\0\0\0\0\x05\x04test";
+
 fn dev() -> (tempfile::TempDir, dev::DevConsortium, String) {
     let dir = tempfile::tempdir().unwrap();
-    let consortium = create_dev_consortium(dir.path(), &DevOptions::default()).unwrap();
+    let consortium = create_dev_consortium(
+        dir.path(),
+        &DevOptions {
+            system_contracts: vec![SystemContract {
+                id: "trace",
+                wasm: TEST_WASM,
+            }],
+            ..DevOptions::default()
+        },
+    )
+    .unwrap();
     let text = std::fs::read_to_string(&consortium.genesis_path).unwrap();
     (dir, consortium, text)
 }
@@ -17,7 +30,7 @@ fn error_field(text: &str, base: &Path) -> String {
 }
 
 #[test]
-fn dev_consortium_loads_with_five_organizations_and_both_contracts() {
+fn dev_consortium_loads_with_five_organizations_the_registry_and_module_contracts() {
     let (_dir, consortium, _) = dev();
     let genesis = Genesis::load(&consortium.genesis_path).unwrap();
     assert_eq!(genesis.organizations.len(), 5);
@@ -78,6 +91,14 @@ fn validation_errors_name_the_field() {
             base
         ),
         "chain_id"
+    );
+    // Every chain has the registry: it holds the identities and roles admission checks.
+    assert_eq!(
+        error_field(
+            &text.replacen("id = \"registry\"", "id = \"registrar\"", 1),
+            base
+        ),
+        "contracts"
     );
     // A wasm file whose bytes differ from the pinned hash.
     std::fs::write(base.join("contracts/trace.wasm"), b"\0asm\x01\0\0\0").unwrap();

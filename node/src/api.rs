@@ -8,17 +8,22 @@
 //! | `POST /v1/faults/isolation` | `{"isolated": bool}`: cut the node off or heal it (only with fault injection on) |
 //! | `POST /v1/faults/delay` | `{"milliseconds": n}`: handle peers' consensus messages and gossip n ms late, a one-way network latency (only with fault injection on) |
 //! | `POST /v1/transactions` | submit `{"transaction": "<hex of canonical bytes>"}` → 202 `{"id"}` |
-//! | `GET /v1/transactions/{id}` | status, receipt and decoded events |
-//! | `GET /v1/accounts/{public_key}` | next nonce and registry membership |
+//! | `GET /v1/transactions/{id}` | status, receipt (JSON with decoded events, and its borsh) |
+//! | `GET /v1/transactions/{id}/proof` | proof material: the transaction and receipt with Merkle proofs, header and finality certificate |
+//! | `GET /v1/accounts/{public_key}` | next nonce (committed; `next_free_nonce` counts queued ones too) and registry membership |
 //! | `GET /v1/blocks/{height or hash}` | header, transaction ids, finality certificate |
 //! | `POST /v1/contracts/{contract}/queries/{name}` | read-only query; JSON arguments for system contracts, or `{"args_hex"}` |
-//! | `GET /v1/events?topic=…&limit=…` | indexed events of a topic |
-//! | `GET /v1/trace/packs/{gtin}/{serial}` | a pack's ledger record, product and full history |
+//! | `GET /v1/events?topic=…&limit=…&after=H.T.E` | indexed events of a topic (after a position) |
+//!
+//! Application modules add their own routes and pages ([`crate::app::AppModule::router`]);
+//! [`router`] merges them under the same limits and error shape.
 //!
 //! Every error is one [`ApiError`]: an HTTP status and a JSON body
 //! `{"error": {"code": "<stable code>", "message": "<for people>"}}`. Request bodies are limited
 //! to [`REQUEST_BODY_BYTES_MAX`] and every request to [`REQUEST_TIMEOUT_MS`].
 
+use crate::app::Modules;
+use crate::codec::{CodecError, Codecs};
 use crate::hash::Hash;
 use crate::receipt::{Event, Receipt, ReceiptStatus};
 use crate::runtime::{LocatedEvent, Node, QueryError, TransactionStatus};
@@ -29,9 +34,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rxchain_contract_types::{PublicKeyBytes, json as contract_json, registry, trace};
+use rxchain_contract_types::{PublicKeyBytes, registry};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Largest request body: a hex-encoded transaction of the largest size, with room for JSON.
@@ -60,11 +66,11 @@ impl ApiError {
         }
     }
 
-    fn not_found(message: impl Into<String>) -> Self {
+    pub fn not_found(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
-    fn bad_request(message: impl Into<String>) -> Self {
+    pub fn bad_request(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 }
@@ -125,7 +131,24 @@ impl From<QueryError> for ApiError {
     }
 }
 
+impl From<CodecError> for ApiError {
+    fn from(error: CodecError) -> Self {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_argument",
+            error.to_string(),
+        )
+    }
+}
+
 type ApiResult = Result<Response, ApiError>;
+
+/// What the core routes share: the node and the JSON codecs of every module's contracts.
+#[derive(Clone, Debug)]
+pub struct ApiState {
+    pub node: Node,
+    pub codecs: Arc<Codecs>,
+}
 
 /// Runs storage and contract work off the async workers (RocksDB and wasmtime block).
 pub async fn blocking<T: Send + 'static>(
@@ -158,9 +181,14 @@ fn parse_hash(text: &str, what: &str) -> Result<Hash, ApiError> {
         .ok_or_else(|| ApiError::bad_request(format!("{what} must be 64 hex digits")))
 }
 
-/// The router with all routes, limits and the node as state.
-pub fn router(node: Node) -> Router {
-    Router::new()
+/// The router with the core routes and every module's, under one body limit, timeout and
+/// fallback.
+pub fn router(node: Node, modules: &Modules) -> Router {
+    let state = ApiState {
+        node: node.clone(),
+        codecs: Arc::new(modules.codecs()),
+    };
+    let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .route("/v1/chain", get(chain))
@@ -168,55 +196,40 @@ pub fn router(node: Node) -> Router {
         .route("/v1/faults/delay", post(inbound_delay))
         .route("/v1/transactions", post(submit))
         .route("/v1/transactions/{id}", get(transaction))
+        .route("/v1/transactions/{id}/proof", get(transaction_proof))
         .route("/v1/accounts/{public_key}", get(account))
         .route("/v1/blocks/{id}", get(block))
         .route("/v1/contracts/{contract}/queries/{name}", post(query))
         .route("/v1/events", get(events))
-        .route("/v1/trace/packs/{gtin}/{serial}", get(pack_history))
-        .route("/v1/labels/{gtin}/{serial}", get(label))
-        .route(
-            "/01/{gtin}/21/{serial}",
-            get(crate::verification::pack_without_lot),
-        )
-        .route("/code/{code}", get(crate::verification::china_trace_code))
-        .route(
-            "/capture",
-            post(crate::epcis::capture)
-                .get(crate::epcis::capture_jobs)
-                .layer(DefaultBodyLimit::max(rxchain_epcis::DOCUMENT_BYTES_MAX)),
-        )
-        .route("/capture/{capture_id}", get(crate::epcis::capture_job))
-        .route("/events", get(crate::epcis::events))
-        .route("/events/{event_id}", get(crate::epcis::event))
-        .route("/epcs/{epc}/events", get(crate::epcis::epc_events))
-        .route(
-            "/01/{gtin}/10/{lot}/21/{serial}",
-            get(crate::verification::pack_with_lot),
-        )
+        .with_state(state);
+    for module in modules.iter() {
+        router = router.merge(module.router(&node));
+    }
+    router
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_millis(REQUEST_TIMEOUT_MS),
         ))
-        .with_state(node)
 }
 
 /// Serves the API on `listener` until `shutdown` completes.
 pub async fn serve(
     node: Node,
+    modules: &Modules,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(
         listener,
-        router(node).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        router(node, modules).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
 }
 
-async fn metrics(State(node): State<Node>) -> Response {
+async fn metrics(State(ApiState { node, .. }): State<ApiState>) -> Response {
     (
         [("content-type", "text/plain; version=0.0.4")],
         node.metrics().render(),
@@ -224,7 +237,7 @@ async fn metrics(State(node): State<Node>) -> Response {
         .into_response()
 }
 
-async fn chain(State(node): State<Node>) -> ApiResult {
+async fn chain(State(ApiState { node, .. }): State<ApiState>) -> ApiResult {
     let head = node.head();
     Ok(Json(json!({
         "chain_id": node.genesis().chain_id,
@@ -276,7 +289,7 @@ struct IsolationBody {
 
 /// Fault injection: cut the node off from the other validators, or heal it.
 async fn isolation(
-    State(node): State<Node>,
+    State(ApiState { node, .. }): State<ApiState>,
     body: Result<Json<IsolationBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
     let Json(body) = body.map_err(|rejection| {
@@ -299,7 +312,7 @@ struct DelayBody {
 
 /// Fault injection: a one-way latency on what this node receives from the other validators.
 async fn inbound_delay(
-    State(node): State<Node>,
+    State(ApiState { node, .. }): State<ApiState>,
     body: Result<Json<DelayBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
     let Json(body) = body.map_err(|rejection| {
@@ -323,7 +336,7 @@ struct SubmitBody {
 }
 
 async fn submit(
-    State(node): State<Node>,
+    State(ApiState { node, .. }): State<ApiState>,
     body: Result<Json<SubmitBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
     let Json(body) = body.map_err(|rejection| {
@@ -336,21 +349,21 @@ async fn submit(
             format!("transaction is not hex: {error}"),
         )
     })?;
-    let id = crate::api::blocking(move || node.submit(&bytes).map_err(ApiError::from)).await?;
+    let id = blocking(move || node.submit(&bytes).map_err(ApiError::from)).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"id": hex::encode(id)}))).into_response())
 }
 
-/// JSON of an event, with its payload decoded when the contract is a system contract.
-pub fn event_json(event: &Event) -> Value {
+/// JSON of an event, with its payload decoded when its contract has a codec.
+pub fn event_json(codecs: &Codecs, event: &Event) -> Value {
     json!({
         "contract": event.contract,
         "topics": event.topics,
         "data_hex": hex::encode(&event.data),
-        "decoded": contract_json::decode_event(&event.contract, &event.topics, &event.data),
+        "decoded": codecs.decode_event(event),
     })
 }
 
-pub fn receipt_json(receipt: &Receipt) -> Value {
+pub fn receipt_json(codecs: &Codecs, receipt: &Receipt) -> Value {
     let (status, code, message) = match &receipt.status {
         ReceiptStatus::Success => ("success", None, None),
         ReceiptStatus::Failed { code, message } => {
@@ -365,12 +378,15 @@ pub fn receipt_json(receipt: &Receipt) -> Value {
         "error_code": code,
         "error_message": message,
         "fuel_used": receipt.fuel_used,
-        "events": receipt.events.iter().map(event_json).collect::<Vec<_>>(),
+        "events": receipt.events.iter().map(|event| event_json(codecs, event)).collect::<Vec<_>>(),
         "return_hex": hex::encode(&receipt.return_data),
     })
 }
 
-async fn transaction(State(node): State<Node>, Path(id): Path<String>) -> ApiResult {
+async fn transaction(
+    State(ApiState { node, codecs }): State<ApiState>,
+    Path(id): Path<String>,
+) -> ApiResult {
     let id = parse_hash(&id, "transaction id")?;
     let body = match node.transaction_status(&id)? {
         TransactionStatus::Committed {
@@ -382,7 +398,8 @@ async fn transaction(State(node): State<Node>, Path(id): Path<String>) -> ApiRes
             "status": "committed",
             "height": height,
             "index": index,
-            "receipt": receipt_json(&receipt),
+            "receipt": receipt_json(&codecs, &receipt),
+            "receipt_borsh_hex": hex::encode(borsh::to_vec(&receipt).expect("encodes")),
         }),
         TransactionStatus::Pending => json!({"id": hex::encode(id), "status": "pending"}),
         TransactionStatus::Unknown => {
@@ -395,18 +412,44 @@ async fn transaction(State(node): State<Node>, Path(id): Path<String>) -> ApiRes
     Ok(Json(body).into_response())
 }
 
-async fn account(State(node): State<Node>, Path(public_key): Path<String>) -> ApiResult {
+async fn transaction_proof(
+    State(ApiState { node, .. }): State<ApiState>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let id = parse_hash(&id, "transaction id")?;
+    let entry = blocking(move || {
+        let storage = node.storage();
+        if storage.transaction_location(&id)?.is_none() {
+            return Err(ApiError::not_found(format!(
+                "no committed transaction {}",
+                hex::encode(id)
+            )));
+        }
+        Ok(crate::proof::ledger_entry(storage, &id)?.0)
+    })
+    .await?;
+    Ok(Json(entry).into_response())
+}
+
+async fn account(
+    State(ApiState { node, codecs }): State<ApiState>,
+    Path(public_key): Path<String>,
+) -> ApiResult {
     let key = PublicKeyBytes::from_hex(&public_key).map_err(ApiError::bad_request)?;
     let storage = node.storage();
     let next_nonce = storage.next_nonce(&key.0)?;
+    let next_free_nonce = node.next_free_nonce(&key.0)?;
     let member = storage
         .state(registry::CONTRACT_ID, &registry::keys::member(&key))?
         .and_then(|bytes| {
-            contract_json::decode_query_result(registry::CONTRACT_ID, "member", &bytes).ok()
+            codecs
+                .decode_result(registry::CONTRACT_ID, "member", &bytes)
+                .ok()
         });
     Ok(Json(json!({
         "public_key": key.to_hex(),
         "next_nonce": next_nonce,
+        "next_free_nonce": next_free_nonce,
         "member": member,
     }))
     .into_response())
@@ -440,7 +483,7 @@ fn block_json(block: &Block, certificate: Option<&crate::block::FinalityCertific
     })
 }
 
-async fn block(State(node): State<Node>, Path(id): Path<String>) -> ApiResult {
+async fn block(State(ApiState { node, .. }): State<ApiState>, Path(id): Path<String>) -> ApiResult {
     let storage = node.storage();
     let height = if id.len() == 64 {
         let hash = parse_hash(&id, "block hash")?;
@@ -459,7 +502,7 @@ async fn block(State(node): State<Node>, Path(id): Path<String>) -> ApiResult {
 }
 
 async fn query(
-    State(node): State<Node>,
+    State(ApiState { node, codecs }): State<ApiState>,
     Path((contract, name)): Path<(String, String)>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
@@ -474,19 +517,14 @@ async fn query(
     let args = match raw {
         Some(text) => hex::decode(text)
             .map_err(|error| ApiError::bad_request(format!("args_hex: {error}")))?,
-        None => {
-            contract_json::encode_arguments(&contract, &name, arguments).map_err(|message| {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_argument", message)
-            })?
-        }
+        None => codecs.encode_arguments(&contract, &name, arguments)?,
     };
     let result = {
         let node = node.clone();
         let (contract, name) = (contract.clone(), name.clone());
-        crate::api::blocking(move || node.query(&contract, &name, args).map_err(ApiError::from))
-            .await?
+        blocking(move || node.query(&contract, &name, args).map_err(ApiError::from)).await?
     };
-    let decoded = contract_json::decode_query_result(&contract, &name, &result).ok();
+    let decoded = codecs.decode_result(&contract, &name, &result).ok();
     Ok(Json(json!({"result": decoded, "result_hex": hex::encode(&result)})).into_response())
 }
 
@@ -494,189 +532,55 @@ async fn query(
 struct EventsParameters {
     topic: String,
     limit: Option<usize>,
+    /// `height.transaction_index.event_index`: only events after this position.
+    after: Option<String>,
 }
 
-fn located_event_json(located: &LocatedEvent) -> Value {
+/// `H.T.E` as an event position.
+fn parse_position(text: &str) -> Result<(u64, u32, u16), ApiError> {
+    let mut parts = text.split('.');
+    let position = (|| {
+        let height = parts.next()?.parse().ok()?;
+        let transaction_index = parts.next()?.parse().ok()?;
+        let event_index = parts.next()?.parse().ok()?;
+        parts
+            .next()
+            .is_none()
+            .then_some((height, transaction_index, event_index))
+    })();
+    position.ok_or_else(|| {
+        ApiError::bad_request("after is height.transaction_index.event_index, e.g. 12.0.3")
+    })
+}
+
+/// JSON of an indexed event with where it happened.
+pub fn located_event_json(codecs: &Codecs, located: &LocatedEvent) -> Value {
     json!({
         "height": located.location.height,
         "transaction_id": hex::encode(located.location.transaction_id),
         "transaction_index": located.location.transaction_index,
         "event_index": located.location.event_index,
-        "event": event_json(&located.event),
+        "event": event_json(codecs, &located.event),
     })
 }
 
-async fn events(State(node): State<Node>, Query(parameters): Query<EventsParameters>) -> ApiResult {
+async fn events(
+    State(ApiState { node, codecs }): State<ApiState>,
+    Query(parameters): Query<EventsParameters>,
+) -> ApiResult {
     let limit = parameters.limit.unwrap_or(100).min(EVENTS_PER_RESPONSE_MAX);
-    let found = node.events(&parameters.topic, limit)?;
+    let after = parameters
+        .after
+        .as_deref()
+        .map(parse_position)
+        .transpose()?;
+    let found = node.events_after(&parameters.topic, after, limit)?;
     Ok(Json(json!({
         "topic": parameters.topic,
-        "events": found.iter().map(located_event_json).collect::<Vec<_>>(),
-    }))
-    .into_response())
-}
-
-fn query_json(
-    node: &Node,
-    contract: &str,
-    name: &str,
-    args: Value,
-) -> Result<Option<Value>, ApiError> {
-    let bytes =
-        contract_json::encode_arguments(contract, name, args).map_err(ApiError::bad_request)?;
-    match node.query(contract, name, bytes) {
-        Ok(result) => Ok(contract_json::decode_query_result(contract, name, &result).ok()),
-        Err(QueryError::Failed { code, .. })
-            if code == rxchain_contract_types::abi::error_code::NOT_FOUND =>
-        {
-            Ok(None)
-        }
-        Err(error) => Err(error.into()),
-    }
-}
-
-#[derive(Deserialize)]
-struct LabelParameters {
-    lot: Option<String>,
-    /// YYMMDD.
-    expiry: Option<String>,
-    /// `svg` (default), `png` or `ndef`.
-    format: Option<String>,
-    /// Base of the Digital Link URI; default `http://{Host}` of this request.
-    base: Option<String>,
-    module_pixels: Option<usize>,
-}
-
-/// The QR code (SVG or PNG) or NFC NDEF record of a pack's Digital Link.
-async fn label(
-    Path((gtin, serial)): Path<(String, String)>,
-    Query(parameters): Query<LabelParameters>,
-    headers: axum::http::HeaderMap,
-) -> ApiResult {
-    if !trace::is_valid_gtin14(&gtin) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_gtin",
-            format!("'{gtin}' is not a GTIN-14 with a valid check digit"),
-        ));
-    }
-    if !trace::is_valid_gs1_text(&serial, trace::SERIAL_CHARACTERS_MAX)
-        || parameters
-            .lot
-            .as_ref()
-            .is_some_and(|lot| !trace::is_valid_gs1_text(lot, trace::LOT_CHARACTERS_MAX))
-        || parameters
-            .expiry
-            .as_ref()
-            .is_some_and(|expiry| !trace::is_valid_yymmdd(expiry))
-    {
-        return Err(ApiError::bad_request(
-            "serial and lot must be GS1 text of at most 20 characters, expiry YYMMDD",
-        ));
-    }
-    let base = match parameters.base {
-        Some(base) => base,
-        None => {
-            let host = headers
-                .get(axum::http::header::HOST)
-                .and_then(|value| value.to_str().ok())
-                .unwrap_or("localhost");
-            format!("http://{host}")
-        }
-    };
-    let uri = crate::label::digital_link_uri(
-        &base,
-        &gtin,
-        parameters.lot.as_deref(),
-        &serial,
-        parameters.expiry.as_deref(),
-    );
-    let module_pixels = parameters.module_pixels.unwrap_or(8);
-    let label_error = |error: crate::label::LabelError| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_label", error.to_string())
-    };
-    let response = match parameters.format.as_deref().unwrap_or("svg") {
-        "svg" => (
-            [("content-type", "image/svg+xml")],
-            crate::label::qr_svg(&uri, module_pixels).map_err(label_error)?,
-        )
-            .into_response(),
-        "png" => (
-            [("content-type", "image/png")],
-            crate::label::qr_png(&uri, module_pixels).map_err(label_error)?,
-        )
-            .into_response(),
-        "ndef" => (
-            [("content-type", "application/vnd.nfc.ndef")],
-            crate::label::ndef_uri_record(&uri).map_err(label_error)?,
-        )
-            .into_response(),
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "format '{other}': svg, png or ndef"
-            )));
-        }
-    };
-    Ok(response)
-}
-
-async fn pack_history(
-    State(node): State<Node>,
-    Path((gtin, serial)): Path<(String, String)>,
-) -> ApiResult {
-    if !trace::is_valid_gtin14(&gtin) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_gtin",
-            format!("'{gtin}' is not a GTIN-14 with a valid check digit"),
-        ));
-    }
-    let pack_id = trace::PackId {
-        gtin: gtin.clone(),
-        serial: serial.clone(),
-    };
-    let node_for_query = node.clone();
-    let (pack, product, history) = crate::api::blocking(move || -> Result<_, ApiError> {
-        let pack = query_json(
-            &node_for_query,
-            trace::CONTRACT_ID,
-            "pack",
-            json!({"gtin": gtin, "serial": serial}),
-        )?;
-        let product = query_json(
-            &node_for_query,
-            trace::CONTRACT_ID,
-            "product",
-            json!({"gtin": gtin}),
-        )?;
-        let history =
-            node_for_query.events(&trace::topics::pack(&pack_id), EVENTS_PER_RESPONSE_MAX)?;
-        Ok((pack, product, history))
-    })
-    .await?;
-    let Some(pack) = pack else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_pack",
-            "this code is not on the ledger: the pack may be counterfeit",
-        ));
-    };
-    let epc = {
-        let node = node.clone();
-        let pack_id = trace::PackId {
-            gtin: pack["id"]["gtin"].as_str().unwrap_or_default().to_string(),
-            serial: pack["id"]["serial"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        };
-        crate::api::blocking(move || Ok(node.sgtin_urn(&pack_id))).await?
-    };
-    Ok(Json(json!({
-        "pack": pack,
-        "epc": epc,
-        "product": product,
-        "history": history.iter().map(located_event_json).collect::<Vec<_>>(),
+        "events": found
+            .iter()
+            .map(|located| located_event_json(&codecs, located))
+            .collect::<Vec<_>>(),
     }))
     .into_response())
 }

@@ -1,5 +1,5 @@
-//! The rxchain node: chain types, storage, execution, mempool, API and the runtime that ties
-//! them together.
+//! The rxchain node, the chain core: chain types, storage, execution, mempool, consensus
+//! drivers, API core and the runtime that ties them together. It knows no domain.
 //!
 //! How the parts fit, from the bottom up:
 //! - [`hash`]: SM3 everywhere, and RFC 6962-style Merkle trees (leaf and inner nodes
@@ -17,19 +17,27 @@
 //!   does I/O and time), block building, commit, and notification of waiters.
 //! - [`network`]: libp2p networking (Noise, Yamux, gossip, request-response), allow-listed to
 //!   the consortium's node keys; the PBFT replica driver (`runtime::replica`) runs on it.
-//! - [`api`]: the HTTP API (axum) with one error type mapped to JSON.
-//! - [`epcis`]: EPCIS 2.0 capture (validated, mapped to trace contract calls, anchored) and
-//!   queries, per the standard's REST binding.
-//! - [`proof`] and [`verification`]: proof bundles checkable offline, and the consumer-facing
-//!   GS1 Digital Link verification page (HTML for people, the bundle as JSON for programs).
+//! - [`proof`]: proof material, a committed transaction with its Merkle proofs, header and
+//!   finality certificate, checkable offline against the genesis validator set.
+//! - [`codec`]: JSON ⇄ canonical bytes of contract calls, results and events, one codec per
+//!   contract.
+//! - [`client`]: the chain client domain code uses (submit, status, wait for finality, query,
+//!   events, head, proof material), in process or over HTTP with the same behaviour.
+//! - [`app`]: the application seam. A domain (traceability, prescriptions, cold chain) is an
+//!   [`app::AppModule`] in a crate of its own under `node/apps/`: its system contracts, codecs,
+//!   routes and pages, and a storage namespace. This crate names no domain; the `rxchain`
+//!   binary's crate composes the modules.
+//! - [`api`]: the HTTP API core (axum) with one error type mapped to JSON; it merges the
+//!   modules' routes.
 
 pub mod api;
+pub mod app;
 pub mod block;
-pub mod epcis;
+pub mod client;
+pub mod codec;
 pub mod error;
 pub mod executor;
 pub mod hash;
-pub mod label;
 pub mod mempool;
 pub mod metrics;
 pub mod network;
@@ -42,7 +50,6 @@ pub mod state;
 pub mod storage;
 pub mod transaction;
 pub mod validation;
-pub mod verification;
 
 pub use error::NodeError;
 pub use runtime::{Node, NodeConfig};

@@ -27,9 +27,43 @@ use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
-/// Largest gossip message (a batch of transactions, see [`crate::runtime::gossip`], plus
-/// gossipsub's framing).
-pub const GOSSIP_MESSAGE_BYTES_MAX: usize = crate::runtime::gossip::GOSSIP_MESSAGE_BYTES_MAX + 1024;
+pub mod gossip;
+
+/// The first byte of every request on the consensus channel: what the rest is. One enum for
+/// both engines' drivers, so a tag is never given two meanings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ConsensusTag {
+    /// A PBFT message in its signed envelope (the tag is also the envelope's format version).
+    PbftEnvelope = 1,
+    /// Ready transactions a backup forwards to the primary.
+    ForwardedTransactions = 2,
+    /// An openraft RPC (postcard-encoded).
+    RaftRpc = 3,
+    /// A Raft validator's signature over a block it applied (for the finality certificate).
+    Attestation = 4,
+}
+
+impl ConsensusTag {
+    /// The tag a request starts with; `None` for an empty request or an unknown tag.
+    pub fn of(bytes: &[u8]) -> Option<ConsensusTag> {
+        match bytes.first()? {
+            1 => Some(ConsensusTag::PbftEnvelope),
+            2 => Some(ConsensusTag::ForwardedTransactions),
+            3 => Some(ConsensusTag::RaftRpc),
+            4 => Some(ConsensusTag::Attestation),
+            _ => None,
+        }
+    }
+
+    /// A request buffer that starts with this tag, the payload to be appended.
+    pub fn start(self) -> Vec<u8> {
+        vec![self as u8]
+    }
+}
+
+/// Largest gossip message (a batch of transactions, see [`gossip`], plus gossipsub's framing).
+pub const GOSSIP_MESSAGE_BYTES_MAX: usize = gossip::GOSSIP_MESSAGE_BYTES_MAX + 1024;
 /// Largest consensus message: a PBFT pre-prepare carries its block (genesis caps PBFT blocks at
 /// 12 MiB of transactions), a new view a few blocks and certificates.
 pub const CONSENSUS_MESSAGE_BYTES_MAX: usize = 16 * 1024 * 1024;

@@ -1,32 +1,19 @@
-//! Proof bundles: what a pack's verification answer proves, checkable offline with the genesis
-//! file alone.
+//! Proof material: a committed transaction with everything needed to prove, offline and
+//! without trusting the node that served it, that it is final on the chain.
 //!
-//! A bundle's body lists ledger entries: for each transaction that matters (the product's
-//! registration, every event of the pack), the transaction's canonical bytes and its Merkle
-//! inclusion proof in the block's transactions root, the receipt and its inclusion proof in the
-//! receipts root, the block header and its finality certificate. From those, [`statement`]
-//! derives the product facts, the custody timeline and the verdict; the verifier derives them
-//! again and requires equality. The node's validator key signs the whole body (an attestation),
-//! so inputs that are not ledger data — when it was checked, what the pack's label said — cannot
-//! be changed either: changing any value of a bundle makes verification fail.
+//! A [`LedgerEntry`] carries the transaction's canonical bytes and its Merkle inclusion proof in
+//! the block's transactions root, the receipt and its inclusion proof in the receipts root, the
+//! block header and its finality certificate. [`check_entry`] checks all of it against the
+//! chain id and the validator set (from the genesis file). What an entry means is the business
+//! of the application module that asked for it (a pack's verdict, a prescription's state).
 
 use crate::NodeError;
 use crate::block::{BlockHeader, FinalityCertificate, validator_set_hash};
 use crate::hash::{Hash, ProofStep, leaf_hash, merkle_proof, root_from_proof};
-use crate::receipt::{Receipt, ReceiptStatus};
+use crate::receipt::Receipt;
 use crate::storage::Storage;
 use crate::transaction::SignedTransaction;
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
-use rxchain_contract_types::trace::{self, PackId, Product, TraceEvent, TraceStep};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-
-/// Format tag of bundles this code writes and reads.
-pub const BUNDLE_FORMAT: &str = "rxchain-proof-bundle/1";
-/// Domain tag of the attestation signature.
-const ATTESTATION_DOMAIN: &[u8] = b"rxchain/proof-bundle-attestation/v1";
-/// Most entries one bundle carries.
-pub const BUNDLE_ENTRIES_MAX: usize = 512;
 
 /// One transaction with everything needed to prove it is final on the chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,58 +30,44 @@ pub struct LedgerEntry {
     pub receipt_proof: Vec<ProofStep>,
 }
 
-/// What was asked: the pack, and what its label said (when the scan carried it).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Subject {
-    pub gtin: String,
-    pub serial: String,
-    pub scanned_lot: Option<String>,
-    /// YYMMDD, as in GS1 AI 17.
-    pub scanned_expiry: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BundleBody {
-    pub chain_id: String,
-    pub genesis_hash: String,
-    pub subject: Subject,
-    pub checked_at_ms: u64,
-    pub head_height: u64,
-    pub entries: Vec<LedgerEntry>,
-    /// Derived from the entries by [`statement`]; the verifier recomputes it.
-    pub statement: Value,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Attestation {
-    pub validator: String,
-    pub signature: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProofBundle {
-    pub format: String,
-    pub body: BundleBody,
-    pub attestation: Attestation,
-}
-
-/// Why a bundle does not verify.
+/// Why a ledger entry does not prove its transaction final.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum BundleError {
-    #[error("not a proof bundle: {0}")]
-    Format(String),
-    #[error("the bundle is for chain {found}, the genesis file is {expected}")]
-    WrongChain { expected: String, found: String },
-    #[error("entry {index}: {message}")]
-    Entry { index: usize, message: String },
-    #[error("the statement does not follow from the proven entries")]
-    StatementMismatch,
-    #[error("attestation: {0}")]
-    Attestation(String),
+pub enum EntryError {
+    #[error("{what} is not hex: {detail}")]
+    NotHex { what: &'static str, detail: String },
+    #[error("{what} does not decode: {detail}")]
+    Undecodable { what: &'static str, detail: String },
+    #[error("block of chain {0}")]
+    OtherChain(String),
+    #[error("block certified by another validator set")]
+    OtherValidatorSet,
+    #[error("block {height} is not final: {detail}")]
+    NotFinal { height: u64, detail: String },
+    #[error("transaction signature does not verify")]
+    BadSignature,
+    #[error("transaction is not in the block")]
+    TransactionNotIncluded,
+    #[error("receipt belongs to another transaction")]
+    ReceiptOfAnotherTransaction,
+    #[error("receipt is not in the block")]
+    ReceiptNotIncluded,
 }
 
-fn decode_hex(text: &str, what: &str) -> Result<Vec<u8>, String> {
-    hex::decode(text).map_err(|error| format!("{what} is not hex: {error}"))
+fn decode_hex(text: &str, what: &'static str) -> Result<Vec<u8>, EntryError> {
+    hex::decode(text).map_err(|error| EntryError::NotHex {
+        what,
+        detail: error.to_string(),
+    })
+}
+
+fn decode_borsh<T: borsh::BorshDeserialize>(
+    text: &str,
+    what: &'static str,
+) -> Result<T, EntryError> {
+    borsh::from_slice(&decode_hex(text, what)?).map_err(|error| EntryError::Undecodable {
+        what,
+        detail: error.to_string(),
+    })
 }
 
 /// A ledger entry after its proofs were checked.
@@ -103,13 +76,6 @@ pub struct ProvenEntry {
     pub header: BlockHeader,
     pub transaction: SignedTransaction,
     pub receipt: Receipt,
-}
-
-fn attestation_message(body: &BundleBody) -> Vec<u8> {
-    let mut message = ATTESTATION_DOMAIN.to_vec();
-    // serde_json's map is ordered by key, so the encoding of a body is one byte string.
-    message.extend_from_slice(&serde_json::to_vec(body).expect("bundle body serializes"));
-    message
 }
 
 /// Builds the entry for the transaction `id` from storage.
@@ -153,394 +119,44 @@ pub fn check_entry(
     entry: &LedgerEntry,
     chain_id: &str,
     validators: &[[u8; 32]],
-) -> Result<ProvenEntry, String> {
-    let header: BlockHeader = borsh::from_slice(&decode_hex(&entry.header, "header")?)
-        .map_err(|error| format!("header does not decode: {error}"))?;
+) -> Result<ProvenEntry, EntryError> {
+    let header: BlockHeader = decode_borsh(&entry.header, "header")?;
     if header.chain_id != chain_id {
-        return Err(format!("block of chain {}", header.chain_id));
+        return Err(EntryError::OtherChain(header.chain_id));
     }
     if header.validator_set_hash != validator_set_hash(validators) {
-        return Err("block certified by another validator set".into());
+        return Err(EntryError::OtherValidatorSet);
     }
-    let certificate: FinalityCertificate =
-        borsh::from_slice(&decode_hex(&entry.certificate, "certificate")?)
-            .map_err(|error| format!("certificate does not decode: {error}"))?;
+    let certificate: FinalityCertificate = decode_borsh(&entry.certificate, "certificate")?;
     certificate
         .verify(&header, validators)
-        .map_err(|error| format!("block {} is not final: {error}", header.height))?;
+        .map_err(|error| EntryError::NotFinal {
+            height: header.height,
+            detail: error.to_string(),
+        })?;
     let transaction = SignedTransaction::decode(&decode_hex(&entry.transaction, "transaction")?)
-        .map_err(|error| format!("transaction does not decode: {error}"))?;
+        .map_err(|error| EntryError::Undecodable {
+            what: "transaction",
+            detail: error.to_string(),
+        })?;
     if !transaction.verify_signature() {
-        return Err("transaction signature does not verify".into());
+        return Err(EntryError::BadSignature);
     }
     if root_from_proof(leaf_hash(&transaction.id()), &entry.transaction_proof)
         != header.transactions_root
     {
-        return Err("transaction is not in the block".into());
+        return Err(EntryError::TransactionNotIncluded);
     }
-    let receipt: Receipt = borsh::from_slice(&decode_hex(&entry.receipt, "receipt")?)
-        .map_err(|error| format!("receipt does not decode: {error}"))?;
+    let receipt: Receipt = decode_borsh(&entry.receipt, "receipt")?;
     if receipt.transaction_id != transaction.id() {
-        return Err("receipt belongs to another transaction".into());
+        return Err(EntryError::ReceiptOfAnotherTransaction);
     }
     if root_from_proof(leaf_hash(&receipt.hash()), &entry.receipt_proof) != header.receipts_root {
-        return Err("receipt is not in the block".into());
+        return Err(EntryError::ReceiptNotIncluded);
     }
     Ok(ProvenEntry {
         header,
         transaction,
         receipt,
     })
-}
-
-/// The pack events among proven entries, in chain order.
-fn pack_events(entries: &[ProvenEntry], pack: &PackId) -> Vec<(u64, u64, TraceEvent)> {
-    let topic = trace::topics::pack(pack);
-    let mut found = Vec::new();
-    for entry in entries {
-        if entry.receipt.status != ReceiptStatus::Success {
-            continue;
-        }
-        for event in &entry.receipt.events {
-            if event.contract == trace::CONTRACT_ID
-                && event.topics.contains(&topic)
-                && let Ok(decoded) = borsh::from_slice::<TraceEvent>(&event.data)
-            {
-                found.push((entry.header.height, entry.header.timestamp_ms, decoded));
-            }
-        }
-    }
-    found
-}
-
-/// The recall steps of a lot among proven entries, in chain order.
-fn lot_recall_steps(entries: &[ProvenEntry], gtin: &str, lot: &str) -> Vec<(u64, trace::LotEvent)> {
-    let mut found = Vec::new();
-    for entry in entries {
-        if entry.receipt.status != ReceiptStatus::Success {
-            continue;
-        }
-        for event in &entry.receipt.events {
-            if event.contract != trace::CONTRACT_ID
-                || !event
-                    .topics
-                    .iter()
-                    .any(|topic| topic == trace::topics::RECALL)
-            {
-                continue;
-            }
-            if let Ok(decoded) = borsh::from_slice::<trace::LotEvent>(&event.data)
-                && decoded.gtin == gtin
-                && decoded.lot == lot
-            {
-                found.push((entry.header.timestamp_ms, decoded));
-            }
-        }
-    }
-    found
-}
-
-/// The product master data from a proven, successful `register_product` transaction.
-fn product_facts(entries: &[ProvenEntry], gtin: &str) -> Option<Product> {
-    entries.iter().find_map(|entry| {
-        let body = &entry.transaction.body;
-        if body.contract != trace::CONTRACT_ID
-            || body.method != "register_product"
-            || entry.receipt.status != ReceiptStatus::Success
-        {
-            return None;
-        }
-        let mut product: Product = borsh::from_slice(&body.args).ok()?;
-        if product.gtin != gtin {
-            return None;
-        }
-        // The contract sets the manufacturer to the caller's organization and says so in its
-        // event; the argument's own field is ignored on chain, so it is taken from the receipt.
-        let topic = trace::topics::product(gtin);
-        product.manufacturer = entry.receipt.events.iter().find_map(|event| {
-            if !event.topics.contains(&topic) {
-                return None;
-            }
-            borsh::from_slice::<trace::ProductRegisteredEvent>(&event.data)
-                .ok()
-                .map(|registered| registered.manufacturer)
-        })?;
-        Some(product)
-    })
-}
-
-/// YYMMDD → (year, month, day) with GS1's century rule simplified to 20YY.
-fn parse_yymmdd(text: &str) -> Option<(u32, u32, u32)> {
-    if !trace::is_valid_yymmdd(text) {
-        return None;
-    }
-    let number = |range: std::ops::Range<usize>| text[range].parse::<u32>().ok();
-    Some((2000 + number(0..2)?, number(2..4)?, number(4..6)?))
-}
-
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-fn days_from_civil(year: u32, month: u32, day: u32) -> i64 {
-    let (year, month, day) = (year as i64, month as i64, day as i64);
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_index = (month + 9) % 12;
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// True when the pack is past its expiry date at `at_ms` (day 00 means the month's last day).
-fn is_expired(expiry: &str, at_ms: u64) -> bool {
-    let Some((year, month, day)) = parse_yymmdd(expiry) else {
-        return false;
-    };
-    let last_valid_day = if day == 0 {
-        let (next_year, next_month) = if month == 12 {
-            (year + 1, 1)
-        } else {
-            (year, month + 1)
-        };
-        days_from_civil(next_year, next_month, 1) - 1
-    } else {
-        days_from_civil(year, month, day)
-    };
-    (at_ms / 86_400_000) as i64 > last_valid_day
-}
-
-/// The statement a bundle makes: product facts, custody timeline and verdict, derived only from
-/// proven entries, the subject and the time of the check.
-pub fn statement(entries: &[ProvenEntry], subject: &Subject, checked_at_ms: u64) -> Value {
-    let pack = PackId {
-        gtin: subject.gtin.clone(),
-        serial: subject.serial.clone(),
-    };
-    let events = pack_events(entries, &pack);
-    let product = product_facts(entries, &subject.gtin);
-    let timeline: Vec<Value> = events
-        .iter()
-        .map(|(height, block_time_ms, event)| {
-            json!({
-                "height": height,
-                "time_ms": block_time_ms,
-                "organization": event.organization,
-                "actor": event.actor.to_hex(),
-                "step": serde_json::to_value(&event.step).unwrap_or(Value::Null),
-            })
-        })
-        .collect();
-    let commissioning = events.iter().find_map(|(_, _, event)| match &event.step {
-        TraceStep::Commissioning { lot, expiry } => Some((lot.clone(), expiry.clone())),
-        _ => None,
-    });
-    let dispensed_at = events.iter().find_map(|(_, time_ms, event)| {
-        matches!(event.step, TraceStep::Dispensing).then_some(*time_ms)
-    });
-    let decommissioned = events.iter().find_map(|(_, _, event)| match &event.step {
-        TraceStep::Decommissioning { reason } => Some(format!("{reason:?}").to_lowercase()),
-        _ => None,
-    });
-    // Quarantine and recall can be lifted: the last word counts.
-    let quarantine = events
-        .iter()
-        .fold(None, |state, (_, _, event)| match &event.step {
-            TraceStep::Quarantining { reason } => Some(reason.clone()),
-            TraceStep::ReleasingQuarantine => None,
-            _ => state,
-        });
-    let recall = commissioning.as_ref().and_then(|(lot, _)| {
-        lot_recall_steps(entries, &subject.gtin, lot)
-            .into_iter()
-            .fold(None, |state, (time_ms, event)| match &event.step {
-                TraceStep::Recalling { reason } => Some((reason.clone(), time_ms)),
-                TraceStep::ReleasingRecall => None,
-                _ => state,
-            })
-    });
-    let custodian = events
-        .iter()
-        .fold(None, |holder, (_, _, event)| match &event.step {
-            TraceStep::Commissioning { .. } => Some(event.organization.clone()),
-            TraceStep::Receiving { .. } => Some(event.organization.clone()),
-            _ => holder,
-        });
-    let verdict = match &commissioning {
-        None => json!({
-            "code": "unknown_code",
-            "summary": "This code is not on the ledger. The pack may be counterfeit.",
-        }),
-        Some((lot, expiry))
-            if subject
-                .scanned_lot
-                .as_ref()
-                .is_some_and(|scanned| scanned != lot)
-                || subject
-                    .scanned_expiry
-                    .as_ref()
-                    .is_some_and(|scanned| scanned != expiry) =>
-        {
-            json!({
-                "code": "label_mismatch",
-                "summary": format!("The lot or expiry on the pack differ from the ledger (lot {lot}, expiry {expiry}). The pack may be counterfeit."),
-            })
-        }
-        Some((lot, _)) if recall.is_some() => {
-            let (reason, time_ms) = recall.clone().expect("checked");
-            json!({
-                "code": "recalled",
-                "summary": format!("Lot {lot} of this product is recalled ({reason}). Do not use it; return it to the pharmacy."),
-                "recalled_at_ms": time_ms,
-            })
-        }
-        Some(_) if quarantine.is_some() => json!({
-            "code": "quarantined",
-            "summary": format!("This pack is quarantined as suspect ({}). Do not use it.", quarantine.clone().expect("checked")),
-        }),
-        Some(_) if decommissioned.is_some() => json!({
-            "code": "decommissioned",
-            "summary": format!("This pack was taken out of the supply chain ({}). It should not be in anyone's hands.", decommissioned.clone().expect("checked")),
-        }),
-        Some(_) if dispensed_at.is_some() => json!({
-            "code": "already_dispensed",
-            "summary": "This pack was already dispensed to a patient. A second pack with the same code may be a copy.",
-            "dispensed_at_ms": dispensed_at,
-        }),
-        Some((_, expiry)) if is_expired(expiry, checked_at_ms) => json!({
-            "code": "expired",
-            "summary": format!("This pack expired ({expiry}). Do not use it."),
-        }),
-        Some(_) => json!({
-            "code": "genuine",
-            "summary": "Genuine: this pack was made by its registered manufacturer and is in the supply chain.",
-        }),
-    };
-    json!({
-        "pack": {"gtin": subject.gtin, "serial": subject.serial},
-        "lot": commissioning.as_ref().map(|(lot, _)| lot.clone()),
-        "expiry": commissioning.as_ref().map(|(_, expiry)| expiry.clone()),
-        "custodian": custodian,
-        "product": product.map(|product| serde_json::to_value(product).unwrap_or(Value::Null)),
-        "timeline": timeline,
-        "verdict": verdict,
-    })
-}
-
-/// Signs a body as one of the chain's validators.
-pub fn attest(body: BundleBody, key: &SigningKey) -> ProofBundle {
-    let signature = key.sign(&attestation_message(&body));
-    ProofBundle {
-        format: BUNDLE_FORMAT.into(),
-        attestation: Attestation {
-            validator: hex::encode(key.verifying_key().as_bytes()),
-            signature: hex::encode(signature.to_bytes()),
-        },
-        body,
-    }
-}
-
-/// What a verified bundle proves.
-#[derive(Debug)]
-pub struct VerifiedBundle {
-    pub statement: Value,
-    pub entries: Vec<ProvenEntry>,
-    pub attested_by: String,
-}
-
-/// Verifies a bundle offline against the chain's identity and validator set.
-pub fn verify_bundle(
-    bundle: &ProofBundle,
-    chain_id: &str,
-    genesis_hash: &Hash,
-    validators: &[[u8; 32]],
-) -> Result<VerifiedBundle, BundleError> {
-    if bundle.format != BUNDLE_FORMAT {
-        return Err(BundleError::Format(format!("format '{}'", bundle.format)));
-    }
-    let body = &bundle.body;
-    if body.chain_id != chain_id || body.genesis_hash != hex::encode(genesis_hash) {
-        return Err(BundleError::WrongChain {
-            expected: format!("{chain_id} ({})", hex::encode(genesis_hash)),
-            found: format!("{} ({})", body.chain_id, body.genesis_hash),
-        });
-    }
-    if body.entries.len() > BUNDLE_ENTRIES_MAX {
-        return Err(BundleError::Format(format!(
-            "{} entries, at most {BUNDLE_ENTRIES_MAX}",
-            body.entries.len()
-        )));
-    }
-    let validator: [u8; 32] = hex::decode(&bundle.attestation.validator)
-        .ok()
-        .and_then(|bytes| bytes.try_into().ok())
-        .ok_or_else(|| BundleError::Attestation("validator is not a 32-byte hex key".into()))?;
-    if !validators.contains(&validator) {
-        return Err(BundleError::Attestation(
-            "signed by a key that is not a validator".into(),
-        ));
-    }
-    let signature: [u8; 64] = hex::decode(&bundle.attestation.signature)
-        .ok()
-        .and_then(|bytes| bytes.try_into().ok())
-        .ok_or_else(|| BundleError::Attestation("signature is not 64 hex bytes".into()))?;
-    VerifyingKey::from_bytes(&validator)
-        .and_then(|key| {
-            key.verify_strict(
-                &attestation_message(body),
-                &Signature::from_bytes(&signature),
-            )
-        })
-        .map_err(|_| BundleError::Attestation("signature does not verify".into()))?;
-    let mut entries = Vec::with_capacity(body.entries.len());
-    let mut previous: Option<(u64, [u8; 32])> = None;
-    for (index, entry) in body.entries.iter().enumerate() {
-        let proven = check_entry(entry, chain_id, validators)
-            .map_err(|message| BundleError::Entry { index, message })?;
-        let position = (proven.header.height, proven.transaction.id());
-        if let Some(before) = previous
-            && before.0 > position.0
-        {
-            return Err(BundleError::Entry {
-                index,
-                message: "entries are not in chain order".into(),
-            });
-        }
-        if entries
-            .iter()
-            .any(|earlier: &ProvenEntry| earlier.transaction.id() == position.1)
-        {
-            return Err(BundleError::Entry {
-                index,
-                message: "the same transaction appears twice".into(),
-            });
-        }
-        previous = Some(position);
-        entries.push(proven);
-    }
-    let recomputed = statement(&entries, &body.subject, body.checked_at_ms);
-    if recomputed != body.statement {
-        return Err(BundleError::StatementMismatch);
-    }
-    Ok(VerifiedBundle {
-        statement: recomputed,
-        entries,
-        attested_by: bundle.attestation.validator.clone(),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn expiry_dates_follow_gs1_rules() {
-        let day = 86_400_000u64;
-        let first_of_december_2028 = days_from_civil(2028, 12, 1) as u64 * day;
-        assert!(!is_expired("281201", first_of_december_2028));
-        assert!(is_expired("281130", first_of_december_2028));
-        // Day 00: valid through the month's last day.
-        assert!(!is_expired("281100", first_of_december_2028 - day));
-        assert!(is_expired("281100", first_of_december_2028));
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-    }
 }

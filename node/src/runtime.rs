@@ -15,6 +15,7 @@ use crate::executor::{DEPLOY_METHOD, Executor, SYSTEM_CONTRACT};
 use crate::hash::Hash;
 use crate::mempool::{Mempool, MempoolLimits, MempoolRefusal};
 use crate::metrics::Metrics;
+use crate::network::gossip;
 use crate::receipt::{Event, Receipt, ReceiptStatus, receipts_root};
 use crate::state::{Ancestors, OverlayReader, next_state_root};
 use crate::storage::{BlockEffects, CommittedBlock, EventLocation, Head, Storage};
@@ -36,8 +37,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
+mod block_sync;
 mod bridge;
-pub mod gossip;
+mod driver_limits;
 mod proposals;
 mod raft_replica;
 mod replica;
@@ -58,8 +60,6 @@ pub struct NodeConfig {
     pub validator_key: SigningKey,
     pub mempool: MempoolLimits,
     pub host: HostLimits,
-    /// Member keys this node signs EPCIS captures with (each must be a registry member).
-    pub capture_keys: Vec<SigningKey>,
 }
 
 enum DriverMessage {
@@ -104,10 +104,8 @@ struct Inner {
     /// other (one driver pass serves them all; a message per transaction cost a thread
     /// wake-up per transaction).
     wake_pending: std::sync::atomic::AtomicBool,
-    capture_keys: Vec<SigningKey>,
-    capture_jobs: crate::epcis::CaptureJobs,
-    /// Held while the node picks nonces and queues transactions it signs itself, so two
-    /// captures for one key never choose the same nonce.
+    /// Held while the node picks nonces and queues transactions it signs itself (for a module,
+    /// e.g. EPCIS capture), so two batches for one key never choose the same nonce.
     signing: Mutex<()>,
     /// With a multi-node engine: where admitted transactions are gossiped.
     gossip: Mutex<Option<(crate::network::NetworkHandle, tokio::runtime::Handle)>>,
@@ -331,7 +329,7 @@ pub fn replay_chain(
 }
 
 /// A transaction's status as the API reports it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TransactionStatus {
     Pending,
     Committed {
@@ -406,8 +404,6 @@ impl Node {
                 head: head_sender,
                 wake: Mutex::new(None),
                 wake_pending: std::sync::atomic::AtomicBool::new(false),
-                capture_keys: config.capture_keys,
-                capture_jobs: crate::epcis::CaptureJobs::default(),
                 signing: Mutex::new(()),
                 gossip: Mutex::new(None),
                 gossip_outbox: Mutex::new(gossip::Outbox::default()),
@@ -584,13 +580,29 @@ impl Node {
         &self.inner.validators
     }
 
-    /// The member keys this node captures EPCIS documents with.
-    pub fn capture_keys(&self) -> &[SigningKey] {
-        &self.inner.capture_keys
+    /// This node's validator signature over `domain ‖ body`, for answers a module vouches for
+    /// (e.g. a proof bundle). `domain` must name an attestation, so the key can never be made
+    /// to sign something that reads as a consensus vote, a certificate or a transaction.
+    pub fn attest(&self, domain: &'static [u8], body: &[u8]) -> ([u8; 32], [u8; 64]) {
+        assert!(
+            domain.starts_with(b"rxchain/")
+                && domain.windows(12).any(|part| part == b"-attestation"),
+            "an attestation domain is rxchain/<what>-attestation/<version>"
+        );
+        use ed25519_dalek::Signer;
+        let mut message = Vec::with_capacity(domain.len() + body.len());
+        message.extend_from_slice(domain);
+        message.extend_from_slice(body);
+        let key = &self.inner.validator_key;
+        (
+            key.verifying_key().to_bytes(),
+            key.sign(&message).to_bytes(),
+        )
     }
 
-    pub fn capture_jobs(&self) -> &crate::epcis::CaptureJobs {
-        &self.inner.capture_jobs
+    /// The node-local storage namespace of the application module `name`.
+    pub fn module_store(&self, name: &str) -> crate::storage::ModuleStore {
+        crate::storage::ModuleStore::new(self.inner.storage.clone(), name)
     }
 
     /// Signs and submits calls of `contract` as `key`, with consecutive nonces after what the
@@ -1003,6 +1015,30 @@ impl Node {
         }
     }
 
+    /// [`Node::wait_for_commit`] for a blocking thread (not from async code: it runs the wait on
+    /// a runtime of its own).
+    pub fn wait_for_commit_blocking(
+        &self,
+        id: &Hash,
+        timeout: Duration,
+    ) -> Result<Option<(u64, Receipt)>, NodeError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()?;
+        runtime.block_on(self.wait_for_commit(id, timeout))
+    }
+
+    /// The sender's first nonce that is neither committed nor queued here.
+    pub fn next_free_nonce(&self, sender: &[u8; 32]) -> Result<u64, NodeError> {
+        let committed = self.inner.storage.next_nonce(sender)?;
+        Ok(self
+            .inner
+            .mempool
+            .lock()
+            .expect("mempool lock")
+            .next_free_nonce(sender, committed))
+    }
+
     /// Runs a read-only query against the committed state.
     pub fn query(&self, contract: &str, name: &str, args: Vec<u8>) -> Result<Vec<u8>, QueryError> {
         let storage = &self.inner.storage;
@@ -1037,98 +1073,6 @@ impl Node {
                 message: failure.message,
             }),
         }
-    }
-
-    /// Builds the verification answer for a pack: its ledger entries with proofs, the statement
-    /// derived from them, attested by this node's validator key.
-    pub fn prove_pack(
-        &self,
-        subject: crate::proof::Subject,
-        checked_at_ms: u64,
-    ) -> Result<crate::proof::ProofBundle, NodeError> {
-        use rxchain_contract_types::trace;
-        let storage = &self.inner.storage;
-        let head = self.head();
-        let pack = trace::PackId {
-            gtin: subject.gtin.clone(),
-            serial: subject.serial.clone(),
-        };
-        let mut located: Vec<(u64, u32, Hash)> = Vec::new();
-        for topic in [
-            trace::topics::product(&subject.gtin),
-            trace::topics::pack(&pack),
-        ] {
-            for location in storage.events_by_topic(&topic, crate::proof::BUNDLE_ENTRIES_MAX)? {
-                located.push((
-                    location.height,
-                    location.transaction_index,
-                    location.transaction_id,
-                ));
-            }
-        }
-        // Recalls are lot events: look up the recall topic of this pack's lot.
-        let lot = self
-            .stored_record::<trace::Pack>(trace::CONTRACT_ID, &trace::keys::pack(&pack))
-            .map(|record| record.lot);
-        if let Some(lot) = lot {
-            let topic = trace::topics::recall_of_lot(&subject.gtin, &lot);
-            for location in storage.events_by_topic(&topic, crate::proof::BUNDLE_ENTRIES_MAX)? {
-                located.push((
-                    location.height,
-                    location.transaction_index,
-                    location.transaction_id,
-                ));
-            }
-        }
-        located.sort();
-        located.dedup();
-        located.truncate(crate::proof::BUNDLE_ENTRIES_MAX);
-        let mut entries = Vec::with_capacity(located.len());
-        let mut proven = Vec::with_capacity(located.len());
-        for (_, _, id) in &located {
-            let (entry, checked) = crate::proof::ledger_entry(storage, id)?;
-            entries.push(entry);
-            proven.push(checked);
-        }
-        let statement = crate::proof::statement(&proven, &subject, checked_at_ms);
-        let body = crate::proof::BundleBody {
-            chain_id: self.inner.genesis.chain_id.clone(),
-            genesis_hash: hex::encode(self.inner.genesis_hash),
-            subject,
-            checked_at_ms,
-            head_height: head.height,
-            entries,
-            statement,
-        };
-        Ok(crate::proof::attest(body, &self.inner.validator_key))
-    }
-
-    /// A contract's committed record under `key`, read straight from state (the layout is the
-    /// shared types crate's), without running the contract. `None` when absent or undecodable.
-    fn stored_record<T: borsh::BorshDeserialize>(&self, contract: &str, key: &[u8]) -> Option<T> {
-        self.inner
-            .storage
-            .state(contract, key)
-            .ok()
-            .flatten()
-            .and_then(|bytes| borsh::from_slice(&bytes).ok())
-    }
-
-    /// The pack's SGTIN EPC URN, split with the GS1 company prefix length its manufacturer
-    /// registered (a GTIN alone does not say where the company prefix ends). `None` when the
-    /// product or the manufacturer's prefix is unknown.
-    pub fn sgtin_urn(&self, pack: &rxchain_contract_types::trace::PackId) -> Option<String> {
-        use rxchain_contract_types::trace;
-        let product: trace::Product =
-            self.stored_record(trace::CONTRACT_ID, &trace::keys::product(&pack.gtin))?;
-        let organization: registry::Organization = self.stored_record(
-            registry::CONTRACT_ID,
-            &registry::keys::organization(&product.manufacturer),
-        )?;
-        let prefix_length = organization.gs1_company_prefix?.len() as u8;
-        let gtin = rxchain_gs1::Gtin::parse(&pack.gtin).ok()?;
-        let sgtin = rxchain_gs1::Sgtin::new(gtin, &pack.serial).ok()?;
-        Some(sgtin.to_epc_urn(rxchain_gs1::CompanyPrefixLength::new(prefix_length).ok()?))
     }
 
     /// Events indexed under `topic`, in chain order.

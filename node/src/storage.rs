@@ -14,7 +14,7 @@
 //! | `events` | topic, 0x00, height, tx index (u32 BE), event index (u16 BE) | transaction id |
 //! | `meta` | `head`, `genesis_hash` | borsh |
 //! | `block_leaves` | height | borsh (transaction leaves, receipt leaves) of the block's Merkle trees |
-//! | `scans` | code | node-local lookup counts (not consensus state) |
+//! | `modules` | module name, 0x00, key | node-local data of application modules ([`ModuleStore`]; not consensus state) |
 //!
 //! [`Storage::commit_block`] writes a block, its certificate, receipts, state changes, nonces,
 //! deployed code and event index entries in one `WriteBatch` with `sync = true`: after it returns
@@ -44,8 +44,9 @@ const CONTRACTS: &str = "contracts";
 const CODE: &str = "code";
 const EVENTS: &str = "events";
 const META: &str = "meta";
-/// Node-local, not consensus state: how often each code was looked up, and from where.
-const SCANS: &str = "scans";
+/// Node-local, not consensus state: what application modules keep for themselves (counters,
+/// indexes), one namespace per module.
+const MODULES: &str = "modules";
 /// Each block's Merkle leaves (transaction and receipt), so an inclusion proof costs one read
 /// instead of re-hashing every transaction and receipt of the block.
 const BLOCK_LEAVES: &str = "block_leaves";
@@ -63,7 +64,7 @@ const COLUMN_FAMILIES: [&str; 14] = [
     CODE,
     EVENTS,
     META,
-    SCANS,
+    MODULES,
     BLOCK_LEAVES,
     RAFT_LOG,
 ];
@@ -105,20 +106,6 @@ pub struct EventLocation {
 /// A block's Merkle leaves: (transaction leaves, receipt leaves), in block order.
 pub type BlockLeaves = (Vec<Hash>, Vec<Hash>);
 
-/// Most distinct places a scan record remembers.
-pub const SCAN_PLACES_MAX: usize = 32;
-
-/// How often a code was looked up through this node, and from how many places (network
-/// prefixes). Many scans from many places is a sign of a cloned code. Node-local, not on chain.
-#[derive(Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct ScanRecord {
-    pub count: u64,
-    pub first_ms: u64,
-    pub last_ms: u64,
-    /// Distinct places, at most [`SCAN_PLACES_MAX`] (later ones are counted, not listed).
-    pub places: Vec<String>,
-}
-
 /// Everything a block changes, as the executor computed it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BlockEffects {
@@ -144,8 +131,6 @@ pub struct CommittedBlock {
 
 pub struct Storage {
     db: DB,
-    /// Serializes the read-modify-write of scan records, so concurrent scans are all counted.
-    scan_lock: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -187,16 +172,26 @@ impl Storage {
         options.create_missing_column_families(true);
         options.set_compression_type(rocksdb::DBCompressionType::Lz4);
         // A node process owns its folder; a second process opening it fails on RocksDB's lock.
-        let families = COLUMN_FAMILIES.iter().map(|name| {
+        // RocksDB must open every column family a folder has: those of this version, and any
+        // an earlier version made and no longer uses (e.g. `scans`, now a module's namespace).
+        let mut names: Vec<String> = COLUMN_FAMILIES
+            .iter()
+            .map(|name| name.to_string())
+            .collect();
+        if let Ok(existing) = DB::list_cf(&options, path) {
+            for name in existing {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        let families = names.into_iter().map(|name| {
             let mut family_options = Options::default();
             family_options.set_compression_type(rocksdb::DBCompressionType::Lz4);
-            ColumnFamilyDescriptor::new(*name, family_options)
+            ColumnFamilyDescriptor::new(name, family_options)
         });
         let db = DB::open_cf_descriptors(&options, path, families)?;
-        Ok(Storage {
-            db,
-            scan_lock: std::sync::Mutex::new(()),
-        })
+        Ok(Storage { db })
     }
 
     fn family(&self, name: &str) -> &rocksdb::ColumnFamily {
@@ -629,40 +624,71 @@ impl Storage {
         Ok(())
     }
 
-    /// Counts one lookup of `code` from `place` and returns the record including it.
-    pub fn record_scan(
-        &self,
-        code: &str,
-        place: &str,
-        now_ms: u64,
-    ) -> Result<ScanRecord, NodeError> {
-        let _serialized = self.scan_lock.lock().expect("scan lock");
-        let mut record: ScanRecord = match self.get(SCANS, code.as_bytes())? {
-            Some(bytes) => decode(&bytes, "scan record")?,
-            None => ScanRecord {
-                first_ms: now_ms,
-                ..ScanRecord::default()
-            },
-        };
-        record.count += 1;
-        record.last_ms = now_ms;
-        if !record.places.iter().any(|known| known == place)
-            && record.places.len() < SCAN_PLACES_MAX
-        {
-            record.places.push(place.to_string());
-        }
-        self.db.put_cf(
-            self.family(SCANS),
-            code.as_bytes(),
-            borsh::to_vec(&record).expect("encodes"),
-        )?;
-        Ok(record)
-    }
-
     /// A consistent on-disk copy of the database (RocksDB checkpoint) in `target`, for backups.
     pub fn checkpoint(&self, target: &Path) -> Result<(), NodeError> {
         let checkpoint = rocksdb::checkpoint::Checkpoint::new(&self.db)?;
         checkpoint.create_checkpoint(target)?;
+        Ok(())
+    }
+}
+
+/// Longest module name (a module's storage namespace).
+pub const MODULE_NAME_BYTES_MAX: usize = 64;
+
+/// An application module's own node-local storage: a namespace of the `modules` column family.
+/// What a module keeps here (counters, indexes built from committed blocks) is this node's, not
+/// consensus state, and no other module sees it.
+#[derive(Clone, Debug)]
+pub struct ModuleStore {
+    storage: Arc<Storage>,
+    /// The module's name followed by 0x00, so no namespace is a prefix of another.
+    prefix: Vec<u8>,
+}
+
+impl ModuleStore {
+    /// The namespace `name` of `storage`; a name is 1 to [`MODULE_NAME_BYTES_MAX`] bytes of
+    /// lowercase ASCII letters, digits and `-`.
+    pub fn new(storage: Arc<Storage>, name: &str) -> ModuleStore {
+        assert!(
+            !name.is_empty()
+                && name.len() <= MODULE_NAME_BYTES_MAX
+                && name
+                    .bytes()
+                    .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-'),
+            "module name '{name}' is not 1 to {MODULE_NAME_BYTES_MAX} of [a-z0-9-]"
+        );
+        let mut prefix = name.as_bytes().to_vec();
+        prefix.push(0);
+        ModuleStore { storage, prefix }
+    }
+
+    fn key(&self, key: &[u8]) -> Vec<u8> {
+        let mut full = Vec::with_capacity(self.prefix.len() + key.len());
+        full.extend_from_slice(&self.prefix);
+        full.extend_from_slice(key);
+        full
+    }
+
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, NodeError> {
+        self.storage.get(MODULES, &self.key(key))
+    }
+
+    /// Writes one value (not synced: module data can be rebuilt or is an observation whose
+    /// loss in a crash costs little; the chain's own data is what [`Storage::commit_block`]
+    /// syncs).
+    pub fn put(&self, key: &[u8], value: &[u8]) -> Result<(), NodeError> {
+        let storage = &self.storage;
+        storage
+            .db
+            .put_cf(storage.family(MODULES), self.key(key), value)?;
+        Ok(())
+    }
+
+    pub fn delete(&self, key: &[u8]) -> Result<(), NodeError> {
+        let storage = &self.storage;
+        storage
+            .db
+            .delete_cf(storage.family(MODULES), self.key(key))?;
         Ok(())
     }
 }

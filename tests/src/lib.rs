@@ -10,6 +10,7 @@ use ed25519_dalek::SigningKey;
 use rxchain_genesis::Genesis;
 use rxchain_genesis::dev::{DevConsortium, DevOptions, create_dev_consortium};
 use rxchain_genesis::keystore::read_key;
+use rxchain_node::app::Modules;
 use rxchain_node::mempool::MempoolLimits;
 use rxchain_node::receipt::Receipt;
 use rxchain_node::transaction::{SignedTransaction, TransactionBody};
@@ -27,6 +28,8 @@ pub struct TestChain {
     pub consortium: DevConsortium,
     pub genesis: Genesis,
     pub node: Node,
+    /// The application modules, as the `rxchain` binary composes them.
+    pub modules: Modules,
 }
 
 impl TestChain {
@@ -41,6 +44,7 @@ impl TestChain {
             &dir.path().join("chain"),
             &DevOptions {
                 block_interval_ms: 5,
+                system_contracts: rxchain_cli::modules::system_contracts(),
                 ..DevOptions::default()
             },
         )
@@ -52,8 +56,11 @@ impl TestChain {
             validator_key: read_key(&consortium.validator_key()).unwrap().signing_key,
             mempool,
             host: Default::default(),
-            // The fixture's node captures EPCIS for every organization of the consortium.
-            capture_keys: ORGANIZATIONS
+        })
+        .expect("node opens");
+        // The fixture's node captures EPCIS for every organization of the consortium.
+        let modules = rxchain_cli::modules::modules(
+            ORGANIZATIONS
                 .iter()
                 .map(|organization| {
                     read_key(&consortium.member_key(organization.id))
@@ -61,8 +68,10 @@ impl TestChain {
                         .signing_key
                 })
                 .collect(),
-        })
-        .expect("node opens");
+        );
+        modules
+            .check_genesis(&genesis)
+            .expect("genesis has the modules' contracts");
         if start {
             node.start().expect("node starts");
         }
@@ -71,6 +80,7 @@ impl TestChain {
             consortium,
             genesis,
             node,
+            modules,
         }
     }
 

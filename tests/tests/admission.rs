@@ -271,7 +271,7 @@ fn accepted_transaction_commits() {
 
 #[test]
 fn a_gossip_batch_admits_its_valid_transactions_and_refuses_each_bad_one_by_reason() {
-    use rxchain_node::runtime::gossip::encode_batch;
+    use rxchain_node::network::gossip::encode_batch;
     let chain = idle_chain();
     let key = chain.key(MANUFACTURER);
     let stranger = generate();

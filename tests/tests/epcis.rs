@@ -68,11 +68,10 @@ impl Api {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        runtime.spawn(rxchain_node::api::serve(
-            chain.node.clone(),
-            listener,
-            std::future::pending(),
-        ));
+        let (node, modules) = (chain.node.clone(), chain.modules.clone());
+        runtime.spawn(async move {
+            rxchain_node::api::serve(node, &modules, listener, std::future::pending()).await
+        });
         Api {
             base,
             keystore: chain.consortium.keystore.clone(),
@@ -92,7 +91,7 @@ impl Api {
                 )
                 .unwrap()
                 .signing_key;
-                rxchain_node::epcis::capture_token(&key)
+                rxchain_trace::epcis::capture_token(&key)
             }
         };
         self.runtime.block_on(async {

@@ -32,7 +32,7 @@ fn committed_wasm_matches_a_rebuild_of_the_sources() {
 }
 
 #[test]
-fn genesis_embeds_the_committed_wasm() {
+fn genesis_and_modules_embed_the_committed_wasm() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap();
@@ -42,6 +42,6 @@ fn genesis_embeds_the_committed_wasm() {
     );
     assert_eq!(
         std::fs::read(root.join("contracts/wasm/trace.wasm")).unwrap(),
-        rxchain_genesis::TRACE_WASM
+        rxchain_trace::TRACE_WASM
     );
 }

@@ -5,8 +5,8 @@ use rxchain_contract_types::trace::{
     CommissionArgs, DecommissionArgs, DecommissionReason, LotArgs, PackId, QuarantineArgs,
     RecallArgs,
 };
-use rxchain_node::proof::{BundleError, ProofBundle, Subject, verify_bundle};
 use rxchain_tests::{TestChain, assert_success};
+use rxchain_trace::proof::{BundleError, ProofBundle, Subject, verify_bundle};
 
 const MANUFACTURER: &str = "huaxin-pharma";
 const REGULATOR: &str = "drug-regulator";
@@ -51,10 +51,9 @@ fn subject(serial: &str, lot: Option<&str>) -> Subject {
 
 /// Proves the pack, verifies the bundle like `rxchain verify` does, returns the verdict code.
 fn verdict(chain: &TestChain, subject: Subject) -> (String, ProofBundle) {
-    let bundle = chain
-        .node
-        .prove_pack(subject, rxchain_node::runtime::now_ms())
-        .unwrap();
+    let bundle =
+        rxchain_trace::ledger::prove_pack(&chain.node, subject, rxchain_node::runtime::now_ms())
+            .unwrap();
     let verified = verify_bundle(
         &bundle,
         &chain.genesis.chain_id,
@@ -173,13 +172,13 @@ fn tampered_bundles_fail() {
     let mut swapped = bundle.body.clone();
     swapped.entries[1].receipt = swapped.entries[0].receipt.clone();
     assert!(matches!(
-        check(&rxchain_node::proof::attest(swapped, &validator)),
+        check(&rxchain_trace::proof::attest(swapped, &validator)),
         Err(BundleError::Entry { index: 1, .. })
     ));
     let mut other_header = bundle.body.clone();
     other_header.entries[1].header = other_header.entries[0].header.clone();
     assert!(matches!(
-        check(&rxchain_node::proof::attest(other_header, &validator)),
+        check(&rxchain_trace::proof::attest(other_header, &validator)),
         Err(BundleError::Entry { index: 1, .. })
     ));
     let mut broken_path = bundle.body.clone();
@@ -191,21 +190,21 @@ fn tampered_bundles_fail() {
             sibling_on_left: true,
         });
     assert!(matches!(
-        check(&rxchain_node::proof::attest(broken_path, &validator)),
+        check(&rxchain_trace::proof::attest(broken_path, &validator)),
         Err(BundleError::Entry { .. })
     ));
     // A re-signed statement that does not follow from the entries fails too.
     let mut claimed = bundle.body.clone();
     claimed.statement["verdict"]["code"] = "genuine".into();
     assert!(matches!(
-        check(&rxchain_node::proof::attest(claimed, &validator)),
+        check(&rxchain_trace::proof::attest(claimed, &validator)),
         Err(BundleError::StatementMismatch)
     ));
     // Duplicated entries are refused.
     let mut repeated = bundle.body.clone();
     let first = repeated.entries[0].clone();
     repeated.entries.insert(1, first);
-    assert!(check(&rxchain_node::proof::attest(repeated, &validator)).is_err());
+    assert!(check(&rxchain_trace::proof::attest(repeated, &validator)).is_err());
 
     // A bundle for another chain is refused.
     assert!(matches!(

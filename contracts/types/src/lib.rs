@@ -2,14 +2,13 @@
 //!
 //! This crate is the contract between three parties that never link to each other directly:
 //! the wasm system contracts (built for `wasm32-unknown-unknown`, `no_std`), the node that writes
-//! the genesis state and indexes events, and the CLI/API that turn JSON into canonical call
-//! arguments. Everything here is encoded with borsh (one encoding per value, deterministic).
+//! the genesis state and indexes events, and the host-side modules that turn JSON into canonical
+//! call arguments (their codecs, with serde under the `std` feature). Everything here is encoded with borsh (one encoding per value, deterministic).
 //!
 //! - [`abi`]: the host ABI's names and limits (import module, export prefixes, error codes).
 //! - [`roles`]: organization and member role bit sets.
 //! - [`registry`]: organizations, members, validator nodes, governance proposals.
 //! - [`trace`]: products, serialized packs, shipments and their events.
-//! - `json` (feature `std`): JSON ⇄ canonical bytes for the system contracts' calls and results.
 #![no_std]
 
 extern crate alloc;
@@ -17,8 +16,6 @@ extern crate alloc;
 extern crate std;
 
 pub mod abi;
-#[cfg(feature = "std")]
-pub mod json;
 pub mod registry;
 pub mod roles;
 pub mod trace;

@@ -1,6 +1,6 @@
 //! openraft's RPCs over the node's libp2p consensus channel.
 //!
-//! A request is [`RAFT_RPC_TAG`] followed by the postcard encoding of a [`RaftRpc`]; the answer
+//! A request is [`crate::network::ConsensusTag::RaftRpc`] followed by the postcard encoding of a [`RaftRpc`]; the answer
 //! is the postcard encoding of a [`RaftRpcAnswer`]. Peers are the other validators, addressed
 //! by node id (the index of their key among the ascending validator keys) and authenticated by
 //! Noise. A node cut off by fault injection sends nothing.
@@ -18,9 +18,6 @@ use openraft::raft::{
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// First byte of a Raft RPC on the consensus channel.
-pub const RAFT_RPC_TAG: u8 = 3;
 
 /// An RPC from one Raft node to another.
 #[derive(Debug, Serialize, Deserialize)]
@@ -42,7 +39,7 @@ pub enum RaftRpcAnswer {
 
 /// Encodes an RPC with its tag.
 pub fn encode_rpc(rpc: &RaftRpc) -> Vec<u8> {
-    let mut bytes = vec![RAFT_RPC_TAG];
+    let mut bytes = crate::network::ConsensusTag::RaftRpc.start();
     bytes.extend(postcard::to_stdvec(rpc).expect("raft messages encode"));
     bytes
 }

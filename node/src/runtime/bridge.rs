@@ -8,19 +8,16 @@
 
 use super::{DriverMessage, Node, committed_nonce};
 use crate::metrics::Metrics;
+use crate::network::ConsensusTag;
 use crate::network::{Channel, NetworkEvent, NetworkHandle};
 use crate::raft::TypeConfig;
-use crate::raft::network::{RAFT_RPC_TAG, answer_rpc};
+use crate::raft::network::answer_rpc;
 use libp2p::{Multiaddr, PeerId};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, mpsc};
 use std::time::Duration;
 
-/// First byte of a batch of transactions a replica forwards to the primary or leader.
-pub(super) const FORWARDED_TRANSACTIONS_TAG: u8 = 2;
-/// First byte of a Raft finality attestation.
-pub(super) const ATTESTATION_TAG: u8 = 4;
 /// Bytes of forwarded transactions per message, at most (under the consensus message limit).
 const FORWARD_BYTES_MAX: u64 = 768 * 1024;
 /// Inbound messages held back by a fault-injection delay (sleeping or ready), at most; more
@@ -63,7 +60,7 @@ pub(super) fn forwarded_transactions(
         count = transactions.len(),
         "forwarding waiting transactions"
     );
-    let mut bytes = vec![FORWARDED_TRANSACTIONS_TAG];
+    let mut bytes = ConsensusTag::ForwardedTransactions.start();
     borsh::to_writer(&mut bytes, &transactions).expect("writing to a Vec cannot fail");
     bytes
 }
@@ -200,13 +197,13 @@ async fn handle(
                 let _ = network.respond(request, Vec::new()).await;
                 return true;
             };
-            match (bytes.first(), route) {
-                (Some(&FORWARDED_TRANSACTIONS_TAG), _) => {
+            match (ConsensusTag::of(&bytes), route) {
+                (Some(ConsensusTag::ForwardedTransactions), _) => {
                     let _ = network.respond(request, Vec::new()).await;
                     let node = node.clone();
                     tokio::task::spawn_blocking(move || admit_forwarded(&node, &bytes[1..]));
                 }
-                (Some(&RAFT_RPC_TAG), ConsensusRoute::Raft { raft, .. }) => {
+                (Some(ConsensusTag::RaftRpc), ConsensusRoute::Raft { raft, .. }) => {
                     let Some(raft) = raft.get().cloned() else {
                         let _ = network.respond(request, Vec::new()).await;
                         return true;
@@ -217,7 +214,7 @@ async fn handle(
                         let _ = network.respond(request, answer).await;
                     });
                 }
-                (Some(&ATTESTATION_TAG), ConsensusRoute::Raft { driver, .. })
+                (Some(ConsensusTag::Attestation), ConsensusRoute::Raft { driver, .. })
                 | (_, ConsensusRoute::Driver(driver)) => {
                     let _ = network.respond(request, Vec::new()).await;
                     if driver
@@ -245,7 +242,7 @@ async fn handle(
             let network = network.clone();
             tokio::spawn(async move {
                 let response = tokio::task::spawn_blocking(move || {
-                    super::replica::serve_sync(&storage, &bytes)
+                    super::block_sync::serve_sync(&storage, &bytes)
                 })
                 .await;
                 if let Ok(response) = response {

@@ -38,7 +38,10 @@
 // openraft's constructor and errors are what they are (see `crate::raft`).
 #![allow(clippy::result_large_err)]
 
-use super::bridge::ATTESTATION_TAG;
+use super::block_sync::{SyncRequest, SyncResponse};
+use super::driver_limits::{
+    CERTIFICATE_WAIT_MS, SYNC_BLOCKS_PER_REQUEST_MAX, SYNC_REQUEST_TIMEOUT_MS, TICK_MS_MAX,
+};
 use super::proposals::{Pacing, SyncFailure, certified_block, check_block_shape, proposal_if_due};
 use super::replica::ReplicaNetwork;
 use super::{DriverMessage, Inner, Node, Parent, Prepared, commit, commit_with_meta, halt, now_ms};
@@ -46,6 +49,7 @@ use crate::NodeError;
 use crate::block::{Block, FinalityCertificate, ValidatorSignature, quorum};
 use crate::hash::Hash;
 use crate::metrics::Metrics;
+use crate::network::ConsensusTag;
 use crate::network::{Channel, NetworkConfig, NetworkHandle, peer_id};
 use crate::raft::network::RaftPeers;
 use crate::raft::{
@@ -80,18 +84,10 @@ const CATCH_UP_RETRY_MS: u64 = 100;
 /// At start, openraft waits for every other validator's connection for at most this many
 /// maximum election timeouts.
 const PEERS_WAIT_ELECTIONS: u64 = 10;
-/// A block applied this long ago without a certificate gets it by block sync.
-const CERTIFICATE_WAIT_MS: u64 = 2_000;
 /// Heights kept waiting for attestations, at most (older ones are left to block sync).
 const ATTESTATION_HEIGHTS_MAX: usize = 1_024;
-/// A sync request unanswered for this long is given up.
-const SYNC_REQUEST_TIMEOUT_MS: u64 = 5_000;
-/// Blocks asked for per certificate sync.
-const SYNC_BLOCKS_PER_REQUEST: u64 = 64;
 /// Blocks below the head checked for a missing certificate at start.
 const RECENT_BLOCKS_CHECKED: u64 = 256;
-/// How often the driver wakes without news, at most.
-const TICK_MS_MAX: u64 = 10;
 
 /// One validator's signature over an applied block.
 #[derive(BorshSerialize, BorshDeserialize)]
@@ -250,13 +246,7 @@ impl ChainApplier {
         head: &crate::storage::Head,
         target: u64,
     ) -> Result<usize, String> {
-        let mut request = Vec::new();
-        borsh::to_writer(&mut request, &(head.height + 1)).expect("encodes");
-        borsh::to_writer(
-            &mut request,
-            &(target - head.height).min(SYNC_BLOCKS_PER_REQUEST),
-        )
-        .expect("encodes");
+        let request = SyncRequest::encode(head.height + 1, target);
         let answer = self.runtime.block_on(async {
             tokio::time::timeout(
                 Duration::from_millis(SYNC_REQUEST_TIMEOUT_MS),
@@ -267,10 +257,7 @@ impl ChainApplier {
         let Ok(Ok(bytes)) = answer else {
             return Ok(0);
         };
-        // The answer's format is the PBFT driver's `SyncResponse`: head height, then blocks
-        // with certificates.
-        let Ok((_, blocks)) = borsh::from_slice::<(u64, Vec<(Block, FinalityCertificate)>)>(&bytes)
-        else {
+        let Ok(SyncResponse { blocks, .. }) = SyncResponse::decode(&bytes) else {
             return Ok(0);
         };
         let limits = (
@@ -729,7 +716,7 @@ impl RaftDriver {
         let signature = FinalityCertificate::sign(height, hash, &self.inner.validator_key);
         self.uncertified.insert(height, (hash, now_ms()));
         self.add_attestation(height, hash, signature.clone());
-        let mut bytes = vec![ATTESTATION_TAG];
+        let mut bytes = ConsensusTag::Attestation.start();
         borsh::to_writer(
             &mut bytes,
             &Attestation {
@@ -843,9 +830,7 @@ impl RaftDriver {
         let peer = others[self.sync_round % others.len()];
         self.sync_round += 1;
         self.sync_deadline_ms = Some(now + SYNC_REQUEST_TIMEOUT_MS);
-        let mut request = Vec::new();
-        borsh::to_writer(&mut request, &height).expect("encodes");
-        borsh::to_writer(&mut request, &SYNC_BLOCKS_PER_REQUEST).expect("encodes");
+        let request = SyncRequest::encode(height, height + SYNC_BLOCKS_PER_REQUEST_MAX - 1);
         let network = self.network.clone();
         let queue = self.queue.clone();
         let from = self.own_id;
@@ -864,10 +849,7 @@ impl RaftDriver {
         let Ok(bytes) = result else {
             return;
         };
-        // The answer's format is the PBFT driver's `SyncResponse`: head height, then blocks
-        // with certificates.
-        let Ok((_, blocks)) = borsh::from_slice::<(u64, Vec<(Block, FinalityCertificate)>)>(&bytes)
-        else {
+        let Ok(SyncResponse { blocks, .. }) = SyncResponse::decode(&bytes) else {
             return;
         };
         for (block, certificate) in blocks {

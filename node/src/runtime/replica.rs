@@ -36,16 +36,18 @@
 //!   block whose state root this node cannot reproduce halts block production with an error
 //!   naming the height and both roots, instead of diverging.
 
+use super::block_sync::{SyncRequest, SyncResponse};
+use super::driver_limits::{CERTIFICATE_WAIT_MS, SYNC_REQUEST_TIMEOUT_MS, TICK_MS_MAX};
 use super::proposals::{Pacing, SyncFailure, certified_block, check_block_shape, proposal_if_due};
 use super::{DriverMessage, Inner, Node, Parent, Prepared, commit, halt, now_ms};
 use crate::NodeError;
 use crate::block::{Block, FinalityCertificate, ValidatorSignature, quorum};
 use crate::hash::Hash;
 use crate::metrics::Metrics;
-use crate::network::{Channel, NetworkConfig, NetworkHandle, peer_id};
+use crate::network::{Channel, ConsensusTag, NetworkConfig, NetworkHandle, peer_id};
 use crate::receipt::receipts_root;
 use crate::state::next_state_root;
-use crate::storage::{CommittedBlock, Storage};
+use crate::storage::CommittedBlock;
 use borsh::{BorshDeserialize, BorshSerialize};
 use ed25519_dalek::{Signature, Signer, VerifyingKey};
 use libp2p::{Multiaddr, PeerId};
@@ -61,8 +63,6 @@ use votes::{VoteSignatures, items_of_message, items_of_state};
 
 mod votes;
 
-/// Version byte in front of every envelope.
-const ENVELOPE_VERSION: u8 = 1;
 /// Domain separation tag of consensus message signatures.
 const ENVELOPE_DOMAIN: &[u8] = b"rxchain/consensus-message/v1";
 /// Bytes of block bodies a `NewView` carries, at most.
@@ -73,16 +73,8 @@ const BODIES_MAX: usize = 64;
 const BODIES_AHEAD_BLOCKS_MAX: u64 = 128;
 /// Pre-prepares waiting for the head to reach their parent, at most.
 const WAITING_PRE_PREPARES_MAX: usize = 64;
-/// Blocks per sync response, at most.
-const SYNC_BLOCKS_PER_REQUEST_MAX: u64 = 64;
-/// Bytes of blocks per sync response, at most (the network limit is 32 MiB).
-const SYNC_RESPONSE_BYTES_MAX: usize = 24 * 1024 * 1024;
 /// A block may be stamped at most this far ahead of this node's clock.
 const TIMESTAMP_AHEAD_MS_MAX: u64 = 10_000;
-/// A final block whose certificate has not gathered for this long is fetched from peers.
-const CERTIFICATE_WAIT_MS: u64 = 1_000;
-/// A sync request unanswered for this long is given up and sent to another peer.
-const SYNC_REQUEST_TIMEOUT_MS: u64 = 5_000;
 /// The watermark window, in checkpoint intervals.
 const WATERMARK_WINDOW_INTERVALS: u64 = 4;
 /// Blocks the primary proposes before the first of them is final, unless configured. Two keep
@@ -95,8 +87,6 @@ const VIEW_CHANGE_TIMEOUT_GROWTH_MAX: u64 = 16;
 const VIEWS_AHEAD_MAX: u64 = 16;
 /// How often the driver logs its state at debug level.
 const STATUS_LOG_INTERVAL_MS: u64 = 1_000;
-/// How often the driver wakes without news, at most.
-const TICK_MS_MAX: u64 = 10;
 /// Messages drained from the driver's queue per pass, at most (then the engine gets time).
 const MESSAGES_PER_PASS_MAX: usize = 1_024;
 
@@ -168,58 +158,6 @@ struct SavedConsensusState {
 }
 
 const SAVED_STATE_VERSION: u8 = 1;
-
-/// "Send me blocks from `from_height` on."
-#[derive(BorshSerialize, BorshDeserialize)]
-struct SyncRequest {
-    from_height: u64,
-    count: u64,
-}
-
-/// Consecutive certified blocks from the requested height, and the server's head height.
-#[derive(BorshSerialize, BorshDeserialize)]
-struct SyncResponse {
-    head_height: u64,
-    blocks: Vec<(Block, FinalityCertificate)>,
-}
-
-/// Answers a block sync request from storage.
-pub(super) fn serve_sync(storage: &Storage, request: &[u8]) -> Vec<u8> {
-    let mut response = SyncResponse {
-        head_height: 0,
-        blocks: Vec::new(),
-    };
-    let answer = (|| -> Result<(), NodeError> {
-        let request: SyncRequest = borsh::from_slice(request)
-            .map_err(|error| NodeError::Network(format!("bad sync request: {error}")))?;
-        let head = storage.head()?.map(|head| head.height).unwrap_or(0);
-        response.head_height = head;
-        let last = head.min(
-            request
-                .from_height
-                .saturating_add(request.count.min(SYNC_BLOCKS_PER_REQUEST_MAX))
-                .saturating_sub(1),
-        );
-        let mut bytes = 0;
-        for height in request.from_height.max(1)..=last {
-            let (Some(block), Some(certificate)) =
-                (storage.block(height)?, storage.certificate(height)?)
-            else {
-                break;
-            };
-            bytes += block.encode().len();
-            if bytes > SYNC_RESPONSE_BYTES_MAX && !response.blocks.is_empty() {
-                break;
-            }
-            response.blocks.push((block, certificate));
-        }
-        Ok(())
-    })();
-    if let Err(error) = answer {
-        tracing::warn!(%error, "serving a block sync request failed");
-    }
-    borsh::to_vec(&response).expect("encodes")
-}
 
 /// A block checked and executed on the parent it builds on, waiting to become final.
 struct Executed {
@@ -704,7 +642,7 @@ impl Replica {
             vote_signatures,
             signature,
         };
-        let mut bytes = vec![ENVELOPE_VERSION];
+        let mut bytes = ConsensusTag::PbftEnvelope.start();
         borsh::to_writer(&mut bytes, &envelope).expect("writing to a Vec cannot fail");
         Some(bytes)
     }
@@ -732,14 +670,16 @@ impl Replica {
 
     /// A message from validator `from` (the network authenticated the peer).
     fn receive(&mut self, from: ValidatorId, bytes: &[u8]) {
-        let envelope = match bytes.split_first() {
-            Some((&ENVELOPE_VERSION, rest)) => match borsh::from_slice::<Envelope>(rest) {
-                Ok(envelope) => envelope,
-                Err(error) => {
-                    tracing::warn!(%error, from = %hex::encode(from), "undecodable consensus message");
-                    return;
+        let envelope = match (ConsensusTag::of(bytes), bytes.split_first()) {
+            (Some(ConsensusTag::PbftEnvelope), Some((_, rest))) => {
+                match borsh::from_slice::<Envelope>(rest) {
+                    Ok(envelope) => envelope,
+                    Err(error) => {
+                        tracing::warn!(%error, from = %hex::encode(from), "undecodable consensus message");
+                        return;
+                    }
                 }
-            },
+            }
             _ => {
                 tracing::warn!(from = %hex::encode(from), "consensus message of unknown version");
                 return;
@@ -1152,11 +1092,7 @@ impl Replica {
         self.sync_round += 1;
         self.sync_deadline_ms = Some(now + SYNC_REQUEST_TIMEOUT_MS);
         tracing::debug!(from_height = head + 1, target, peer = %hex::encode(peer), "block sync");
-        let request = borsh::to_vec(&SyncRequest {
-            from_height: head + 1,
-            count: (target - head).min(SYNC_BLOCKS_PER_REQUEST_MAX),
-        })
-        .expect("encodes");
+        let request = SyncRequest::encode(head + 1, target);
         let network = self.network.clone();
         let queue = self.queue.clone();
         let peer_id = self.peers[&peer];
@@ -1172,9 +1108,7 @@ impl Replica {
     /// Checks, re-executes and stores synced blocks.
     fn synced(&mut self, from: ValidatorId, result: Result<Vec<u8>, String>) {
         self.sync_deadline_ms = None;
-        let response = match result.and_then(|bytes| {
-            borsh::from_slice::<SyncResponse>(&bytes).map_err(|error| error.to_string())
-        }) {
+        let response = match result.and_then(|bytes| SyncResponse::decode(&bytes)) {
             Ok(response) => response,
             Err(error) => {
                 tracing::debug!(%error, from = %hex::encode(from), "block sync failed");

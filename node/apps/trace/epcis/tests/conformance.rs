@@ -20,7 +20,7 @@ use rxchain_epcis::{ProblemCode, validate_document};
 use serde_json::Value;
 
 fn conformance_root() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../../../shared/conformance");
     assert!(
         root.join("epcis/MANIFEST.tsv").is_file(),
         "conformance fixtures not found at {} (expected the shared/ folder beside the repository)",

@@ -10,9 +10,9 @@ use std::path::PathBuf;
 use rxchain_gs1::linter::LintFailureKind;
 use rxchain_gs1::{CharacterSet, DateProblem, Error};
 
-/// `shared/conformance/gs1`, read in place: `node/gs1` → `node` → repository root → `/work`.
+/// `shared/conformance/gs1`, read in place: five folders up from `node/apps/trace/gs1`, beside the repository.
 pub fn vectors_directory() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/gs1")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../../../shared/conformance/gs1")
 }
 
 pub fn read_vector_file(relative: &str) -> String {

@@ -8,15 +8,16 @@
 //! likely cloned; the count is this node's observation, shown on the page and in the
 //! `x-rxchain-scan-count` header, and is not part of the proven bundle.
 
-use crate::api::ApiError;
+use crate::Trace;
 use crate::proof::{ProofBundle, Subject};
-use crate::runtime::{Node, now_ms};
-use crate::storage::ScanRecord;
+use crate::scans::ScanRecord;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Extension, Json};
 use rxchain_contract_types::{registry, roles, trace};
+use rxchain_node::api::{ApiError, blocking};
+use rxchain_node::runtime::{Node, now_ms};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -66,7 +67,7 @@ fn place_of(address: Option<SocketAddr>) -> String {
 }
 
 pub async fn pack_without_lot(
-    state: State<Node>,
+    state: State<Trace>,
     Path((gtin, serial)): Path<(String, String)>,
     query: Query<DigitalLinkQuery>,
     headers: HeaderMap,
@@ -76,7 +77,7 @@ pub async fn pack_without_lot(
 }
 
 pub async fn pack_with_lot(
-    state: State<Node>,
+    state: State<Trace>,
     Path((gtin, lot, serial)): Path<(String, String, String)>,
     query: Query<DigitalLinkQuery>,
     headers: HeaderMap,
@@ -88,7 +89,7 @@ pub async fn pack_with_lot(
 /// `GET /code/{code}`: China's 20-digit drug trace code. Its first 7 digits name the product
 /// (registered with `register_china_product_code`); the pack's serial is the whole code.
 pub async fn china_trace_code(
-    State(node): State<Node>,
+    State(trace): State<Trace>,
     Path(code): Path<String>,
     query: Query<DigitalLinkQuery>,
     headers: HeaderMap,
@@ -102,7 +103,7 @@ pub async fn china_trace_code(
         )
     })?;
     let product_code = parsed.product_identification_code().to_string();
-    let node_for_lookup = node.clone();
+    let node_for_lookup = trace.node().clone();
     let gtin = tokio::task::spawn_blocking(move || {
         let args = borsh::to_vec(&trace::ChinaCodeArgs { product_code }).expect("encodes");
         node_for_lookup
@@ -121,11 +122,11 @@ pub async fn china_trace_code(
     })?;
     // An unknown product code still gets an answer: the unknown-code verdict, with its bundle.
     let gtin = gtin.unwrap_or_else(|| "00000000000000".to_string());
-    verify(State(node), gtin, None, code, query, headers, connection).await
+    verify(State(trace), gtin, None, code, query, headers, connection).await
 }
 
 async fn verify(
-    State(node): State<Node>,
+    State(trace): State<Trace>,
     gtin: String,
     lot: Option<String>,
     serial: String,
@@ -164,19 +165,19 @@ async fn verify(
     };
     let place = place_of(connection.map(|Extension(ConnectInfo(address))| address));
     let html = wants_html(&headers, &query);
-    let node_for_work = node.clone();
-    let (bundle, scans, organizations) = crate::api::blocking(move || {
+    let (bundle, scans, organizations) = blocking(move || {
+        let node_for_work = trace.node();
         let now = now_ms();
         let code = format!("{}/{}", subject.gtin, subject.serial);
-        let bundle = node_for_work.prove_pack(subject, now)?;
+        let bundle = crate::ledger::prove_pack(node_for_work, subject, now)?;
         // Only codes on the ledger are counted: random codes must not grow the disk.
         let scans = if bundle.body.statement["verdict"]["code"] == "unknown_code" {
             ScanRecord::default()
         } else {
-            node_for_work.storage().record_scan(&code, &place, now)?
+            trace.scans().record(&code, &place, now)?
         };
         let organizations = if html {
-            organization_names(&node_for_work, &bundle)
+            organization_names(node_for_work, &bundle)
         } else {
             HashMap::new()
         };

@@ -24,14 +24,11 @@
 //! of what was captured. A mapped event whose contract call fails (an unknown product, a pack
 //! held by someone else) is reported in the capture job; anchoring does not make it true.
 //!
-//! The node signs with a member key it holds for capture (`NodeConfig::capture_keys`); a request
+//! The node signs with a member key it holds for capture (`capture_keys` in `node.toml`); a request
 //! must carry that key's capture token (`Authorization: Bearer …`, see [`capture_token`]), so
 //! only whoever holds the member's key file can capture in its name.
 
-use crate::api::ApiError;
-use crate::hash::sm3;
-use crate::runtime::{Node, now_ms};
-use crate::storage::EventLocation;
+use crate::Trace;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -43,6 +40,10 @@ use rxchain_contract_types::trace::{
 };
 use rxchain_epcis::model::{Action, Event};
 use rxchain_epcis::{QueryParameters, query_document, validate_document_bytes};
+use rxchain_node::api::{ApiError, blocking};
+use rxchain_node::hash::sm3;
+use rxchain_node::runtime::{LocatedEvent, Node, now_ms};
+use rxchain_node::storage::EventLocation;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -428,7 +429,7 @@ mod erased {
 fn record_batches(
     records: Vec<(usize, EpcisRecordArgs)>,
 ) -> Vec<(Vec<usize>, &'static str, Vec<u8>)> {
-    const RECORD_BATCH_BYTES_MAX: usize = crate::validation::TRANSACTION_BYTES_MAX / 2;
+    const RECORD_BATCH_BYTES_MAX: usize = rxchain_node::validation::TRANSACTION_BYTES_MAX / 2;
     let mut calls = Vec::new();
     let mut batch: Vec<EpcisRecordArgs> = Vec::new();
     let mut indexes: Vec<usize> = Vec::new();
@@ -488,7 +489,7 @@ const CAPTURE_TOKEN_DOMAIN: &[u8] = b"rxchain/capture-token/v1";
 /// (`rxchain capture-token --key FILE`); the token does not reveal the key, and it only works
 /// on a node that holds that key for capture.
 pub fn capture_token(key: &ed25519_dalek::SigningKey) -> String {
-    hex::encode(crate::hash::sm3_parts(&[
+    hex::encode(rxchain_node::hash::sm3_parts(&[
         CAPTURE_TOKEN_DOMAIN,
         &key.to_bytes(),
     ]))
@@ -505,8 +506,8 @@ fn same_token(left: &str, right: &str) -> bool {
 }
 
 /// The capture key a request is authorized for: `Authorization: Bearer <capture token>`.
-fn capture_key(node: &Node, headers: &HeaderMap) -> Result<ed25519_dalek::SigningKey, ApiError> {
-    if node.capture_keys().is_empty() {
+fn capture_key(trace: &Trace, headers: &HeaderMap) -> Result<ed25519_dalek::SigningKey, ApiError> {
+    if trace.capture_keys().is_empty() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "capture_not_configured",
@@ -524,7 +525,8 @@ fn capture_key(node: &Node, headers: &HeaderMap) -> Result<ed25519_dalek::Signin
                 "capture needs 'Authorization: Bearer <capture token>' (rxchain capture-token --key FILE)",
             )
         })?;
-    node.capture_keys()
+    trace
+        .capture_keys()
         .iter()
         .find(|key| same_token(&capture_token(key), token.trim()))
         .cloned()
@@ -539,7 +541,7 @@ fn capture_key(node: &Node, headers: &HeaderMap) -> Result<ed25519_dalek::Signin
 
 /// `POST /capture`.
 pub async fn capture(
-    State(node): State<Node>,
+    State(trace): State<Trace>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -569,7 +571,7 @@ pub async fn capture(
             other.to_string(),
         ),
     })?;
-    let key = capture_key(&node, &headers)?;
+    let key = capture_key(&trace, &headers)?;
 
     let mut events = document.events;
     for event in &mut events {
@@ -668,8 +670,8 @@ pub async fn capture(
         )
     );
     // First the calls that apply events, then the anchoring records naming those calls' ids.
-    let node_for_submit = node.clone();
-    let transactions = crate::api::blocking(move || {
+    let node_for_submit = trace.node().clone();
+    let transactions = blocking(move || {
         let applied = node_for_submit
             .submit_signed_calls(&key, trace::CONTRACT_ID, planned)
             .map_err(ApiError::from)?;
@@ -705,15 +707,15 @@ pub async fn capture(
         not_applied,
         running: true,
     };
-    node.capture_jobs().insert(job);
-    let watcher = node.clone();
+    trace.capture_jobs().insert(job);
+    let watcher = trace.clone();
     let watched_id = job_id.clone();
     tokio::spawn(async move {
         let mut errors = Vec::new();
         for (index, id) in transactions {
-            match watcher.wait_for_commit(&id, Duration::from_millis(CAPTURE_COMMIT_TIMEOUT_MS)).await {
+            match watcher.node().wait_for_commit(&id, Duration::from_millis(CAPTURE_COMMIT_TIMEOUT_MS)).await {
                 Ok(Some((_, receipt))) => {
-                    if let crate::receipt::ReceiptStatus::Failed { code, message } | crate::receipt::ReceiptStatus::Refused { code, message } = receipt.status {
+                    if let rxchain_node::receipt::ReceiptStatus::Failed { code, message } | rxchain_node::receipt::ReceiptStatus::Refused { code, message } = receipt.status {
                         errors.push(json!({"eventIndex": index, "transaction": hex::encode(id), "code": code, "message": message}));
                     }
                 }
@@ -736,10 +738,10 @@ pub async fn capture(
 }
 
 pub async fn capture_job(
-    State(node): State<Node>,
+    State(trace): State<Trace>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let job = node.capture_jobs().get(&id).ok_or_else(|| {
+    let job = trace.capture_jobs().get(&id).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -749,8 +751,8 @@ pub async fn capture_job(
     Ok(Json(job.to_json()).into_response())
 }
 
-pub async fn capture_jobs(State(node): State<Node>) -> Result<Response, ApiError> {
-    let jobs: Vec<Value> = node
+pub async fn capture_jobs(State(trace): State<Trace>) -> Result<Response, ApiError> {
+    let jobs: Vec<Value> = trace
         .capture_jobs()
         .list()
         .iter()
@@ -818,7 +820,7 @@ fn rfc3339(ms: u64) -> String {
 /// The EPCIS 2.0 ObjectEvent a trace event stands for, so packs moved by native calls show in
 /// EPC queries too. Its id names the ledger event: `urn:rxchain:event:<transaction>:<index>`.
 fn trace_event_json(node: &Node, location: &EventLocation, event: &trace::TraceEvent) -> Value {
-    let epc = node.sgtin_urn(&event.pack).unwrap_or_else(|| {
+    let epc = crate::ledger::sgtin_urn(node, &event.pack).unwrap_or_else(|| {
         format!(
             "https://id.gs1.org/01/{}/21/{}",
             event.pack.gtin, event.pack.serial
@@ -936,7 +938,7 @@ fn run_query(
         // Entries beyond the last one of a full list may be missing from the others' lists:
         // only positions up to the smallest such last position are complete.
         let mut complete_through: Option<(u64, u32, u16)> = None;
-        let mut note_list = |found: &[crate::runtime::LocatedEvent]| {
+        let mut note_list = |found: &[LocatedEvent]| {
             if found.len() == QUERY_BATCH_EVENTS
                 && let Some(last) = found.last()
             {
@@ -1042,7 +1044,7 @@ pub async fn events(
     let (events, next_page) = {
         let node = node.clone();
         let parameters = parameters.clone();
-        crate::api::blocking(move || run_query(&node, &parameters, None)).await?
+        blocking(move || run_query(&node, &parameters, None)).await?
     };
     Ok(query_response(
         &events,
@@ -1065,7 +1067,7 @@ pub async fn event(
     let (events, _) = {
         let node = node.clone();
         let topic = event_topic(&event_id);
-        crate::api::blocking(move || run_query(&node, &parameters, Some(vec![topic]))).await?
+        blocking(move || run_query(&node, &parameters, Some(vec![topic]))).await?
     };
     let event = events
         .into_iter()
@@ -1099,7 +1101,7 @@ async fn ledger_event(node: Node, event_id: &str, rest: &str) -> Result<Response
         .and_then(|bytes| bytes.try_into().ok())
         .ok_or_else(not_found)?;
     let event_index: u16 = index.parse().map_err(|_| not_found())?;
-    let value = crate::api::blocking(move || {
+    let value = blocking(move || {
         let storage = node.storage();
         let location = storage.transaction_location(&transaction_id)?;
         let receipt = storage.receipt(&transaction_id)?;
@@ -1140,7 +1142,7 @@ pub async fn epc_events(
     let (events, next_page) = {
         let node = node.clone();
         let parameters = parameters.clone();
-        crate::api::blocking(move || run_query(&node, &parameters, Some(vec![topic]))).await?
+        blocking(move || run_query(&node, &parameters, Some(vec![topic]))).await?
     };
     // The topic is a hash: keep only events that really name this EPC.
     let canonical = canonical_epc(&epc);
