@@ -22,7 +22,8 @@
 //! `{"error": {"code": "<stable code>", "message": "<for people>"}}`. Request bodies are limited
 //! to [`REQUEST_BODY_BYTES_MAX`] and every request to [`REQUEST_TIMEOUT_MS`].
 
-use crate::app::Modules;
+use crate::app::{AppContext, Modules};
+use crate::client::ClientError;
 use crate::codec::{CodecError, Codecs};
 use crate::hash::Hash;
 use crate::receipt::{Event, Receipt, ReceiptStatus};
@@ -92,20 +93,51 @@ impl From<NodeError> for ApiError {
     }
 }
 
+/// The HTTP status of an admission refusal, by its stable code: the one place that decides it,
+/// for refusals met here and those a chain client reports.
+fn rejection_status(code: &str) -> StatusCode {
+    match code {
+        "mempool_full" | "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        "duplicate" | "nonce_used" => StatusCode::CONFLICT,
+        "unauthorized" => StatusCode::FORBIDDEN,
+        "oversized" => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
 impl From<TransactionError> for ApiError {
     fn from(error: TransactionError) -> Self {
-        let status = match &error {
-            TransactionError::MempoolFull(_) | TransactionError::Unavailable(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
+        ApiError::new(
+            rejection_status(error.code()),
+            error.code(),
+            error.to_string(),
+        )
+    }
+}
+
+impl From<ClientError> for ApiError {
+    fn from(error: ClientError) -> Self {
+        match error {
+            ClientError::Rejected { code, message } => {
+                ApiError::new(rejection_status(&code), code, message)
             }
-            TransactionError::Duplicate | TransactionError::NonceUsed { .. } => {
-                StatusCode::CONFLICT
+            ClientError::UnknownContract(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "unknown_contract", error.to_string())
             }
-            TransactionError::Unauthorized(_) => StatusCode::FORBIDDEN,
-            TransactionError::Oversized { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        ApiError::new(status, error.code(), error.to_string())
+            ClientError::UnknownQuery { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "unknown_method", error.to_string())
+            }
+            ClientError::QueryFailed { code, message } => {
+                QueryError::Failed { code, message }.into()
+            }
+            ClientError::NotFound(message) => ApiError::not_found(message),
+            ClientError::Unavailable(message) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            }
+            ClientError::Node(message) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+            }
+        }
     }
 }
 
@@ -203,7 +235,7 @@ pub fn router(node: Node, modules: &Modules) -> Router {
         .route("/v1/events", get(events))
         .with_state(state);
     for module in modules.iter() {
-        router = router.merge(module.router(&node));
+        router = router.merge(module.router(AppContext::local(&node, module.name())));
     }
     router
         .fallback(|| async { ApiError::not_found("no such route") })

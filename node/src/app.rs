@@ -9,8 +9,10 @@
 //! genesis against it ([`Modules::check_genesis`]). Modules depend on the core, never the other
 //! way round (a test over `cargo metadata` keeps it so).
 
+use crate::client::{ChainClient, LocalClient};
 use crate::codec::{Codecs, ContractCodec};
 use crate::runtime::Node;
+use crate::storage::ModuleStore;
 use rxchain_genesis::{Genesis, GenesisError};
 use std::sync::Arc;
 
@@ -34,9 +36,44 @@ pub trait AppModule: Send + Sync {
 
     /// This module's HTTP routes and pages, with whatever state they need. The node API merges
     /// them; two modules claiming one route is a composition error found at start.
-    fn router(&self, node: &Node) -> axum::Router {
-        let _ = node;
+    fn router(&self, context: AppContext) -> axum::Router {
+        let _ = context;
         axum::Router::new()
+    }
+}
+
+/// What a module gets from the node it runs on: the chain client (its only way to the chain),
+/// its own storage namespace, and the node's attestation. No module reaches the node's storage
+/// or raw contract state.
+#[derive(Clone, Debug)]
+pub struct AppContext {
+    client: Arc<dyn ChainClient>,
+    store: ModuleStore,
+    attester: Node,
+}
+
+impl AppContext {
+    /// The context of module `name` on a node in this process.
+    pub fn local(node: &Node, name: &str) -> AppContext {
+        AppContext {
+            client: Arc::new(LocalClient::new(node.clone())),
+            store: node.module_store(name),
+            attester: node.clone(),
+        }
+    }
+
+    pub fn client(&self) -> &dyn ChainClient {
+        self.client.as_ref()
+    }
+
+    /// The module's node-local storage namespace.
+    pub fn store(&self) -> &ModuleStore {
+        &self.store
+    }
+
+    /// This node's validator signature over `domain ‖ body` (see [`Node::attest`]).
+    pub fn attest(&self, domain: &'static [u8], body: &[u8]) -> ([u8; 32], [u8; 64]) {
+        self.attester.attest(domain, body)
     }
 }
 

@@ -104,9 +104,6 @@ struct Inner {
     /// other (one driver pass serves them all; a message per transaction cost a thread
     /// wake-up per transaction).
     wake_pending: std::sync::atomic::AtomicBool,
-    /// Held while the node picks nonces and queues transactions it signs itself (for a module,
-    /// e.g. EPCIS capture), so two batches for one key never choose the same nonce.
-    signing: Mutex<()>,
     /// With a multi-node engine: where admitted transactions are gossiped.
     gossip: Mutex<Option<(crate::network::NetworkHandle, tokio::runtime::Handle)>>,
     /// Admitted transactions waiting to be gossiped in one batch.
@@ -404,7 +401,6 @@ impl Node {
                 head: head_sender,
                 wake: Mutex::new(None),
                 wake_pending: std::sync::atomic::AtomicBool::new(false),
-                signing: Mutex::new(()),
                 gossip: Mutex::new(None),
                 gossip_outbox: Mutex::new(gossip::Outbox::default()),
                 gossip_inbox: Mutex::new(GossipInbox::default()),
@@ -603,45 +599,6 @@ impl Node {
     /// The node-local storage namespace of the application module `name`.
     pub fn module_store(&self, name: &str) -> crate::storage::ModuleStore {
         crate::storage::ModuleStore::new(self.inner.storage.clone(), name)
-    }
-
-    /// Signs and submits calls of `contract` as `key`, with consecutive nonces after what the
-    /// sender has committed and queued. Returns each call's tag and transaction id.
-    pub fn submit_signed_calls<Tag>(
-        &self,
-        key: &SigningKey,
-        contract: &str,
-        calls: Vec<(Tag, &str, Vec<u8>)>,
-    ) -> Result<Vec<(Tag, Hash)>, TransactionError> {
-        let _signing = self.inner.signing.lock().expect("signing lock");
-        let sender = key.verifying_key().to_bytes();
-        let expiry_height = self.head().height + 1_000;
-        let mut submitted = Vec::with_capacity(calls.len());
-        for (tag, method, args) in calls {
-            let committed = self
-                .inner
-                .storage
-                .next_nonce(&sender)
-                .map_err(Self::storage_failure)?;
-            let nonce = self
-                .inner
-                .mempool
-                .lock()
-                .expect("mempool lock")
-                .next_free_nonce(&sender, committed);
-            let transaction = crate::transaction::TransactionBody::call(
-                &self.inner.genesis.chain_id,
-                key,
-                nonce,
-                expiry_height,
-                contract,
-                method,
-                args,
-            )
-            .sign(key);
-            submitted.push((tag, self.submit(&transaction.encode())?));
-        }
-        Ok(submitted)
     }
 
     /// Checks and queues a transaction's canonical bytes; returns its id. On a multi-node

@@ -51,8 +51,12 @@ fn subject(serial: &str, lot: Option<&str>) -> Subject {
 
 /// Proves the pack, verifies the bundle like `rxchain verify` does, returns the verdict code.
 fn verdict(chain: &TestChain, subject: Subject) -> (String, ProofBundle) {
+    let trace = rxchain_trace::TraceModule::default().state(rxchain_node::app::AppContext::local(
+        &chain.node,
+        rxchain_trace::MODULE_NAME,
+    ));
     let bundle =
-        rxchain_trace::ledger::prove_pack(&chain.node, subject, rxchain_node::runtime::now_ms())
+        rxchain_trace::ledger::prove_pack(&trace, subject, rxchain_node::runtime::now_ms())
             .unwrap();
     let verified = verify_bundle(
         &bundle,

@@ -29,6 +29,7 @@
 //! only whoever holds the member's key file can capture in its name.
 
 use crate::Trace;
+use crate::ledger::CompanyPrefixes;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -41,8 +42,9 @@ use rxchain_contract_types::trace::{
 use rxchain_epcis::model::{Action, Event};
 use rxchain_epcis::{QueryParameters, query_document, validate_document_bytes};
 use rxchain_node::api::{ApiError, blocking};
+use rxchain_node::client::{ChainClient, ClientError};
 use rxchain_node::hash::sm3;
-use rxchain_node::runtime::{LocatedEvent, Node, now_ms};
+use rxchain_node::runtime::{LocatedEvent, TransactionStatus, now_ms};
 use rxchain_node::storage::EventLocation;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
@@ -670,11 +672,9 @@ pub async fn capture(
         )
     );
     // First the calls that apply events, then the anchoring records naming those calls' ids.
-    let node_for_submit = trace.node().clone();
+    let submitter = trace.clone();
     let transactions = blocking(move || {
-        let applied = node_for_submit
-            .submit_signed_calls(&key, trace::CONTRACT_ID, planned)
-            .map_err(ApiError::from)?;
+        let applied = crate::submit_signed_calls(&submitter, &key, planned)?;
         for (index, record) in records.iter_mut() {
             record.applied_transactions = applied
                 .iter()
@@ -684,9 +684,7 @@ pub async fn capture(
                 .collect();
         }
         let anchoring = record_batches(records);
-        let anchored = node_for_submit
-            .submit_signed_calls(&key, trace::CONTRACT_ID, anchoring)
-            .map_err(ApiError::from)?;
+        let anchored = crate::submit_signed_calls(&submitter, &key, anchoring)?;
         Ok(applied
             .into_iter()
             .chain(anchored)
@@ -713,7 +711,15 @@ pub async fn capture(
     tokio::spawn(async move {
         let mut errors = Vec::new();
         for (index, id) in transactions {
-            match watcher.node().wait_for_commit(&id, Duration::from_millis(CAPTURE_COMMIT_TIMEOUT_MS)).await {
+            let waiting = watcher.clone();
+            let waited = tokio::task::spawn_blocking(move || {
+                waiting
+                    .client()
+                    .wait_for_commit(&id, Duration::from_millis(CAPTURE_COMMIT_TIMEOUT_MS))
+            })
+            .await
+            .unwrap_or_else(|error| Err(ClientError::Node(error.to_string())));
+            match waited {
                 Ok(Some((_, receipt))) => {
                     if let rxchain_node::receipt::ReceiptStatus::Failed { code, message } | rxchain_node::receipt::ReceiptStatus::Refused { code, message } = receipt.status {
                         errors.push(json!({"eventIndex": index, "transaction": hex::encode(id), "code": code, "message": message}));
@@ -819,8 +825,13 @@ fn rfc3339(ms: u64) -> String {
 
 /// The EPCIS 2.0 ObjectEvent a trace event stands for, so packs moved by native calls show in
 /// EPC queries too. Its id names the ledger event: `urn:rxchain:event:<transaction>:<index>`.
-fn trace_event_json(node: &Node, location: &EventLocation, event: &trace::TraceEvent) -> Value {
-    let epc = crate::ledger::sgtin_urn(node, &event.pack).unwrap_or_else(|| {
+fn trace_event_json(
+    client: &dyn ChainClient,
+    prefixes: &mut CompanyPrefixes,
+    location: &EventLocation,
+    event: &trace::TraceEvent,
+) -> Value {
+    let epc = prefixes.sgtin_urn(client, &event.pack).unwrap_or_else(|| {
         format!(
             "https://id.gs1.org/01/{}/21/{}",
             event.pack.gtin, event.pack.serial
@@ -868,12 +879,34 @@ fn trace_event_json(node: &Node, location: &EventLocation, event: &trace::TraceE
     value
 }
 
+/// The first `limit` events of a topic, read a client's page at a time.
+fn events_up_to(
+    client: &dyn ChainClient,
+    topic: &str,
+    limit: usize,
+) -> Result<Vec<LocatedEvent>, ClientError> {
+    let mut found: Vec<LocatedEvent> = Vec::new();
+    while found.len() < limit {
+        let after = found.last().map(|last| sort_key(&last.location));
+        let page = client.events(topic, after, limit - found.len())?;
+        let full =
+            page.len() == (limit - found.len()).min(rxchain_node::client::EVENTS_PER_CALL_MAX);
+        found.extend(page);
+        if !full {
+            break;
+        }
+    }
+    Ok(found)
+}
+
 /// Candidate events of a query from the narrowest index it allows, then matched in full.
 fn run_query(
-    node: &Node,
+    trace_state: &Trace,
     parameters: &QueryParameters,
     forced_topics: Option<Vec<String>>,
 ) -> Result<(Vec<Event>, Option<String>), ApiError> {
+    let client = trace_state.client();
+    let mut prefixes = CompanyPrefixes::default();
     if parameters.match_epc.len() + parameters.match_any_epc.len() > QUERY_EPCS_MAX {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -924,7 +957,7 @@ fn run_query(
     let mut applied_by_captures = std::collections::BTreeSet::new();
     if !pack_topics.is_empty() {
         for topic in &topics {
-            for found in node.events(topic, QUERY_CANDIDATES_MAX)? {
+            for found in events_up_to(client, topic, QUERY_CANDIDATES_MAX)? {
                 if let Ok(record) = borsh::from_slice::<EpcisRecord>(&found.event.data) {
                     applied_by_captures.extend(record.applied_transactions.iter().copied());
                 }
@@ -947,7 +980,7 @@ fn run_query(
             }
         };
         for topic in &topics {
-            let found = node.events_after(topic, cursor, QUERY_BATCH_EVENTS)?;
+            let found = client.events(topic, cursor, QUERY_BATCH_EVENTS)?;
             note_list(&found);
             for located in found {
                 let Ok(record) = borsh::from_slice::<EpcisRecord>(&located.event.data) else {
@@ -959,7 +992,7 @@ fn run_query(
             }
         }
         for topic in &pack_topics {
-            let found = node.events_after(topic, cursor, QUERY_BATCH_EVENTS)?;
+            let found = client.events(topic, cursor, QUERY_BATCH_EVENTS)?;
             note_list(&found);
             for located in found {
                 if located.event.contract != trace::CONTRACT_ID
@@ -970,7 +1003,7 @@ fn run_query(
                 if let Ok(event) = borsh::from_slice::<trace::TraceEvent>(&located.event.data) {
                     batch.push((
                         sort_key(&located.location),
-                        trace_event_json(node, &located.location, &event),
+                        trace_event_json(client, &mut prefixes, &located.location, &event),
                     ));
                 }
             }
@@ -1036,15 +1069,14 @@ fn chrono_free_now() -> String {
 
 /// `GET /events`.
 pub async fn events(
-    State(node): State<Node>,
+    State(trace_state): State<Trace>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let query = query.unwrap_or_default();
     let parameters = QueryParameters::from_query_string(&query).map_err(query_error)?;
     let (events, next_page) = {
-        let node = node.clone();
         let parameters = parameters.clone();
-        blocking(move || run_query(&node, &parameters, None)).await?
+        blocking(move || run_query(&trace_state, &parameters, None)).await?
     };
     Ok(query_response(
         &events,
@@ -1057,17 +1089,16 @@ pub async fn events(
 
 /// `GET /events/{eventID}`.
 pub async fn event(
-    State(node): State<Node>,
+    State(trace_state): State<Trace>,
     Path(event_id): Path<String>,
 ) -> Result<Response, ApiError> {
     if let Some(rest) = event_id.strip_prefix("urn:rxchain:event:") {
-        return ledger_event(node, &event_id, rest).await;
+        return ledger_event(trace_state, &event_id, rest).await;
     }
     let parameters = QueryParameters::from_query_string("").map_err(query_error)?;
     let (events, _) = {
-        let node = node.clone();
         let topic = event_topic(&event_id);
-        blocking(move || run_query(&node, &parameters, Some(vec![topic]))).await?
+        blocking(move || run_query(&trace_state, &parameters, Some(vec![topic]))).await?
     };
     let event = events
         .into_iter()
@@ -1087,7 +1118,11 @@ pub async fn event(
 }
 
 /// A trace event rendered as EPCIS, by its `urn:rxchain:event:<transaction>:<index>` id.
-async fn ledger_event(node: Node, event_id: &str, rest: &str) -> Result<Response, ApiError> {
+async fn ledger_event(
+    trace_state: Trace,
+    event_id: &str,
+    rest: &str,
+) -> Result<Response, ApiError> {
     let not_found = || {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -1102,10 +1137,13 @@ async fn ledger_event(node: Node, event_id: &str, rest: &str) -> Result<Response
         .ok_or_else(not_found)?;
     let event_index: u16 = index.parse().map_err(|_| not_found())?;
     let value = blocking(move || {
-        let storage = node.storage();
-        let location = storage.transaction_location(&transaction_id)?;
-        let receipt = storage.receipt(&transaction_id)?;
-        let (Some(location), Some(receipt)) = (location, receipt) else {
+        let client = trace_state.client();
+        let TransactionStatus::Committed {
+            height,
+            index,
+            receipt,
+        } = client.status(&transaction_id)?
+        else {
             return Ok(None);
         };
         let Some(event) = receipt.events.get(event_index as usize) else {
@@ -1118,12 +1156,17 @@ async fn ledger_event(node: Node, event_id: &str, rest: &str) -> Result<Response
             return Ok(None);
         };
         let place = EventLocation {
-            height: location.height,
-            transaction_index: location.index,
+            height,
+            transaction_index: index,
             event_index,
             transaction_id,
         };
-        Ok(Some(trace_event_json(&node, &place, &trace_event)))
+        Ok(Some(trace_event_json(
+            client,
+            &mut CompanyPrefixes::default(),
+            &place,
+            &trace_event,
+        )))
     })
     .await?
     .ok_or_else(not_found)?;
@@ -1132,7 +1175,7 @@ async fn ledger_event(node: Node, event_id: &str, rest: &str) -> Result<Response
 
 /// `GET /epcs/{epc}/events`.
 pub async fn epc_events(
-    State(node): State<Node>,
+    State(trace_state): State<Trace>,
     Path(epc): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -1140,9 +1183,8 @@ pub async fn epc_events(
     let parameters = QueryParameters::from_query_string(&query).map_err(query_error)?;
     let topic = epc_topic(&epc);
     let (events, next_page) = {
-        let node = node.clone();
         let parameters = parameters.clone();
-        blocking(move || run_query(&node, &parameters, Some(vec![topic]))).await?
+        blocking(move || run_query(&trace_state, &parameters, Some(vec![topic]))).await?
     };
     // The topic is a hash: keep only events that really name this EPC.
     let canonical = canonical_epc(&epc);

@@ -1,22 +1,25 @@
-//! What the traceability module reads from the chain: a pack's proven ledger entries, and
-//! records of the trace and registry contracts read straight from committed state.
+//! What the traceability module reads from the chain, all through the chain client: a pack's
+//! ledger entries with their proof material, and records answered by the trace and registry
+//! contracts' queries.
 
+use crate::Trace;
 use crate::proof::{self, BUNDLE_ENTRIES_MAX, ProofBundle, Subject};
-use rxchain_contract_types::{registry, trace};
-use rxchain_node::NodeError;
+use rxchain_contract_types::{abi, registry, trace};
+use rxchain_node::client::{ChainClient, ClientError};
 use rxchain_node::hash::Hash;
-use rxchain_node::runtime::Node;
+use std::collections::HashMap;
 
 /// Builds the verification answer for a pack: its ledger entries with proofs (the product's
 /// registration, every event of the pack, the recalls of its lot), the statement derived from
 /// them, attested by this node's validator key.
 pub fn prove_pack(
-    node: &Node,
+    trace_state: &Trace,
     subject: Subject,
     checked_at_ms: u64,
-) -> Result<ProofBundle, NodeError> {
-    let storage = node.storage();
-    let head = node.head();
+) -> Result<ProofBundle, ClientError> {
+    let client = trace_state.client();
+    let chain = client.chain()?;
+    let head = client.head()?;
     let pack = trace::PackId {
         gtin: subject.gtin.clone(),
         serial: subject.serial.clone(),
@@ -26,14 +29,13 @@ pub fn prove_pack(
         trace::topics::pack(&pack),
     ];
     // Recalls are lot events: look up the recall topic of this pack's lot.
-    if let Some(record) =
-        stored_record::<trace::Pack>(node, trace::CONTRACT_ID, &trace::keys::pack(&pack))
-    {
+    if let Some(record) = query_record::<trace::Pack>(client, trace::CONTRACT_ID, "pack", &pack)? {
         topics.push(trace::topics::recall_of_lot(&subject.gtin, &record.lot));
     }
     let mut located: Vec<(u64, u32, Hash)> = Vec::new();
     for topic in &topics {
-        for location in storage.events_by_topic(topic, BUNDLE_ENTRIES_MAX)? {
+        for found in client.events(topic, None, BUNDLE_ENTRIES_MAX)? {
+            let location = found.location;
             located.push((
                 location.height,
                 location.transaction_index,
@@ -47,52 +49,97 @@ pub fn prove_pack(
     let mut entries = Vec::with_capacity(located.len());
     let mut proven = Vec::with_capacity(located.len());
     for (_, _, id) in &located {
-        let (entry, checked) = rxchain_node::proof::ledger_entry(storage, id)?;
+        let entry = client.ledger_entry(id)?;
+        // The check (certificate, Merkle paths) is the reader's: `rxchain verify`, or whoever
+        // else receives the bundle, derives the statement again from checked entries. Here the
+        // node's own answers only need decoding.
+        proven.push(
+            rxchain_node::proof::decode_entry(&entry)
+                .map_err(|error| ClientError::Node(format!("proof material: {error}")))?,
+        );
         entries.push(entry);
-        proven.push(checked);
     }
     let statement = proof::statement(&proven, &subject, checked_at_ms);
     let body = proof::BundleBody {
-        chain_id: node.genesis().chain_id.clone(),
-        genesis_hash: hex::encode(node.genesis_hash()),
+        chain_id: chain.chain_id,
+        genesis_hash: hex::encode(chain.genesis_hash),
         subject,
         checked_at_ms,
         head_height: head.height,
         entries,
         statement,
     };
-    Ok(proof::attest_with(body, |message_body| {
-        node.attest(proof::ATTESTATION_DOMAIN, message_body)
+    Ok(proof::attest_with(body, |bytes| {
+        trace_state
+            .context()
+            .attest(proof::ATTESTATION_DOMAIN, bytes)
     }))
 }
 
-/// A contract's committed record under `key`, read straight from state (the layout is the
-/// contract's types crate's), without running the contract. `None` when absent or undecodable.
-pub fn stored_record<T: borsh::BorshDeserialize>(
-    node: &Node,
+/// A record a contract query answers for `arguments`; `None` when the contract says it does not
+/// exist.
+pub fn query_record<T: borsh::BorshDeserialize>(
+    client: &dyn ChainClient,
     contract: &str,
-    key: &[u8],
-) -> Option<T> {
-    node.storage()
-        .state(contract, key)
-        .ok()
-        .flatten()
-        .and_then(|bytes| borsh::from_slice(&bytes).ok())
+    query: &str,
+    arguments: &impl borsh::BorshSerialize,
+) -> Result<Option<T>, ClientError> {
+    let arguments = borsh::to_vec(arguments).expect("arguments encode");
+    match client.query(contract, query, &arguments) {
+        Ok(bytes) => borsh::from_slice(&bytes).map(Some).map_err(|error| {
+            ClientError::Node(format!(
+                "{contract}.{query} answered undecodable bytes: {error}"
+            ))
+        }),
+        Err(ClientError::QueryFailed { code, .. }) if code == abi::error_code::NOT_FOUND => {
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
 }
 
-/// The pack's SGTIN EPC URN, split with the GS1 company prefix length its manufacturer
-/// registered (a GTIN alone does not say where the company prefix ends). `None` when the
-/// product or the manufacturer's prefix is unknown.
-pub fn sgtin_urn(node: &Node, pack: &trace::PackId) -> Option<String> {
-    let product: trace::Product =
-        stored_record(node, trace::CONTRACT_ID, &trace::keys::product(&pack.gtin))?;
-    let organization: registry::Organization = stored_record(
-        node,
-        registry::CONTRACT_ID,
-        &registry::keys::organization(&product.manufacturer),
-    )?;
-    let prefix_length = organization.gs1_company_prefix?.len() as u8;
-    let gtin = rxchain_gs1::Gtin::parse(&pack.gtin).ok()?;
-    let sgtin = rxchain_gs1::Sgtin::new(gtin, &pack.serial).ok()?;
-    Some(sgtin.to_epc_urn(rxchain_gs1::CompanyPrefixLength::new(prefix_length).ok()?))
+/// The GS1 company prefix length of each product's manufacturer, looked up once per GTIN (an
+/// EPC query renders many events of few products).
+#[derive(Debug, Default)]
+pub struct CompanyPrefixes {
+    by_gtin: HashMap<String, Option<u8>>,
+}
+
+impl CompanyPrefixes {
+    fn prefix_length(&mut self, client: &dyn ChainClient, gtin: &str) -> Option<u8> {
+        if let Some(known) = self.by_gtin.get(gtin) {
+            return *known;
+        }
+        let length = (|| {
+            let product: trace::Product = query_record(
+                client,
+                trace::CONTRACT_ID,
+                "product",
+                &trace::GtinArgs { gtin: gtin.into() },
+            )
+            .ok()??;
+            let organization: registry::Organization = query_record(
+                client,
+                registry::CONTRACT_ID,
+                "organization",
+                &registry::OrganizationIdArgs {
+                    id: product.manufacturer,
+                },
+            )
+            .ok()??;
+            Some(organization.gs1_company_prefix?.len() as u8)
+        })();
+        self.by_gtin.insert(gtin.to_string(), length);
+        length
+    }
+
+    /// The pack's SGTIN EPC URN, split with the GS1 company prefix length its manufacturer
+    /// registered (a GTIN alone does not say where the company prefix ends). `None` when the
+    /// product or the manufacturer's prefix is unknown.
+    pub fn sgtin_urn(&mut self, client: &dyn ChainClient, pack: &trace::PackId) -> Option<String> {
+        let prefix_length = self.prefix_length(client, &pack.gtin)?;
+        let gtin = rxchain_gs1::Gtin::parse(&pack.gtin).ok()?;
+        let sgtin = rxchain_gs1::Sgtin::new(gtin, &pack.serial).ok()?;
+        Some(sgtin.to_epc_urn(rxchain_gs1::CompanyPrefixLength::new(prefix_length).ok()?))
+    }
 }

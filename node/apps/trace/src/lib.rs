@@ -26,13 +26,12 @@ pub mod verification;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::extract::FromRef;
 use axum::routing::{get, post};
 use ed25519_dalek::SigningKey;
-use rxchain_node::app::{AppModule, SystemContract};
+use rxchain_node::app::{AppContext, AppModule, SystemContract};
+use rxchain_node::client::ChainClient;
 use rxchain_node::codec::{Codecs, ContractCodec};
-use rxchain_node::runtime::Node;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The trace contract's wasm, built from `contracts/system/trace` by
 /// `contracts/build-system-contracts.sh` (a test checks the bytes match the sources' build).
@@ -52,6 +51,20 @@ impl TraceModule {
     pub fn new(capture_keys: Vec<SigningKey>) -> TraceModule {
         TraceModule { capture_keys }
     }
+
+    /// The module's state on a node: what its routes share.
+    pub fn state(&self, context: AppContext) -> Trace {
+        Trace {
+            shared: Arc::new(Shared {
+                capture_keys: self.capture_keys.clone(),
+                capture_jobs: epcis::CaptureJobs::default(),
+                codecs: Codecs::new(self.codecs()),
+                scans: scans::Scans::new(context.store().clone()),
+                signing: Mutex::new(()),
+                context,
+            }),
+        }
+    }
 }
 
 impl AppModule for TraceModule {
@@ -70,16 +83,8 @@ impl AppModule for TraceModule {
         vec![Arc::new(codec::TraceCodec)]
     }
 
-    fn router(&self, node: &Node) -> Router {
-        let state = Trace {
-            node: node.clone(),
-            shared: Arc::new(Shared {
-                capture_keys: self.capture_keys.clone(),
-                capture_jobs: epcis::CaptureJobs::default(),
-                codecs: Codecs::new(self.codecs()),
-                scans: scans::Scans::new(node.module_store(MODULE_NAME)),
-            }),
-        };
+    fn router(&self, context: AppContext) -> Router {
+        let state = self.state(context);
         Router::new()
             .route("/v1/trace/packs/{gtin}/{serial}", get(routes::pack_history))
             .route("/v1/labels/{gtin}/{serial}", get(routes::label))
@@ -106,24 +111,37 @@ impl AppModule for TraceModule {
     }
 }
 
-/// What the module's routes share: the node, and this module's state on it.
+/// What the module's routes share: the chain (through the client), and this module's state.
 #[derive(Clone, Debug)]
 pub struct Trace {
-    node: Node,
     shared: Arc<Shared>,
 }
 
 #[derive(Debug)]
 struct Shared {
+    context: AppContext,
     capture_keys: Vec<SigningKey>,
     capture_jobs: epcis::CaptureJobs,
     codecs: Codecs,
     scans: scans::Scans,
+    /// Held while picking nonces and submitting calls signed with a capture key, so two
+    /// captures for one key never choose the same nonce.
+    signing: Mutex<()>,
 }
 
 impl Trace {
-    pub fn node(&self) -> &Node {
-        &self.node
+    /// The chain, through the chain client (call from blocking threads).
+    pub fn client(&self) -> &dyn ChainClient {
+        self.shared.context.client()
+    }
+
+    /// The node's attestation of what this module vouches for.
+    pub fn context(&self) -> &AppContext {
+        &self.shared.context
+    }
+
+    fn signing(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.shared.signing.lock().expect("signing lock")
     }
 
     pub fn capture_keys(&self) -> &[SigningKey] {
@@ -144,9 +162,33 @@ impl Trace {
     }
 }
 
-/// Routes that need only the node take it as their state.
-impl FromRef<Trace> for Node {
-    fn from_ref(trace: &Trace) -> Node {
-        trace.node.clone()
+/// Signs calls of the trace contract with `key` and submits them with consecutive nonces after
+/// what the sender has committed and queued; returns each call's tag and transaction id.
+pub fn submit_signed_calls<Tag>(
+    trace: &Trace,
+    key: &SigningKey,
+    calls: Vec<(Tag, &str, Vec<u8>)>,
+) -> Result<Vec<(Tag, rxchain_node::hash::Hash)>, rxchain_node::client::ClientError> {
+    /// Blocks from the head until a capture's transactions expire.
+    const EXPIRY_BLOCKS: u64 = 1_000;
+    let client = trace.client();
+    let _signing = trace.signing();
+    let chain = client.chain()?;
+    let expiry_height = client.head()?.height + EXPIRY_BLOCKS;
+    let first_nonce = client.next_free_nonce(&key.verifying_key().to_bytes())?;
+    let mut submitted = Vec::with_capacity(calls.len());
+    for (nonce, (tag, method, args)) in (first_nonce..).zip(calls) {
+        let transaction = rxchain_node::transaction::TransactionBody::call(
+            &chain.chain_id,
+            key,
+            nonce,
+            expiry_height,
+            rxchain_contract_types::trace::CONTRACT_ID,
+            method,
+            args,
+        )
+        .sign(key);
+        submitted.push((tag, client.submit(&transaction.encode())?));
     }
+    Ok(submitted)
 }

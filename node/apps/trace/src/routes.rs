@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rxchain_contract_types::{abi, trace};
 use rxchain_node::api::{ApiError, EVENTS_PER_RESPONSE_MAX, blocking, located_event_json};
-use rxchain_node::runtime::QueryError;
+use rxchain_node::client::ClientError;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -30,9 +30,11 @@ fn query_json(
 ) -> Result<Option<Value>, ApiError> {
     let codecs = trace_state.codecs();
     let bytes = codecs.encode_arguments(trace::CONTRACT_ID, name, arguments)?;
-    match trace_state.node().query(trace::CONTRACT_ID, name, bytes) {
+    match trace_state.client().query(trace::CONTRACT_ID, name, &bytes) {
         Ok(result) => Ok(codecs.decode_result(trace::CONTRACT_ID, name, &result).ok()),
-        Err(QueryError::Failed { code, .. }) if code == abi::error_code::NOT_FOUND => Ok(None),
+        Err(ClientError::QueryFailed { code, .. }) if code == abi::error_code::NOT_FOUND => {
+            Ok(None)
+        }
         Err(error) => Err(error.into()),
     }
 }
@@ -57,14 +59,17 @@ pub async fn pack_history(
             json!({"gtin": gtin, "serial": serial}),
         )?;
         let product = query_json(&trace_state, "product", json!({"gtin": gtin}))?;
-        let history = trace_state
-            .node()
-            .events(&trace::topics::pack(&pack_id), EVENTS_PER_RESPONSE_MAX)?;
+        let history = trace_state.client().events(
+            &trace::topics::pack(&pack_id),
+            None,
+            EVENTS_PER_RESPONSE_MAX,
+        )?;
         let history: Vec<Value> = history
             .iter()
             .map(|located| located_event_json(trace_state.codecs(), located))
             .collect();
-        let epc = crate::ledger::sgtin_urn(trace_state.node(), &pack_id);
+        let epc =
+            crate::ledger::CompanyPrefixes::default().sgtin_urn(trace_state.client(), &pack_id);
         Ok((pack, product, history, epc))
     })
     .await?;

@@ -17,7 +17,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::{Extension, Json};
 use rxchain_contract_types::{registry, roles, trace};
 use rxchain_node::api::{ApiError, blocking};
-use rxchain_node::runtime::{Node, now_ms};
+use rxchain_node::client::ChainClient;
+use rxchain_node::runtime::now_ms;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -103,14 +104,17 @@ pub async fn china_trace_code(
         )
     })?;
     let product_code = parsed.product_identification_code().to_string();
-    let node_for_lookup = trace.node().clone();
+    let lookup = trace.clone();
     let gtin = tokio::task::spawn_blocking(move || {
-        let args = borsh::to_vec(&trace::ChinaCodeArgs { product_code }).expect("encodes");
-        node_for_lookup
-            .query(trace::CONTRACT_ID, "gtin_by_china_code", args)
-            .ok()
-            .and_then(|bytes| borsh::from_slice::<trace::GtinArgs>(&bytes).ok())
-            .map(|found| found.gtin)
+        crate::ledger::query_record::<trace::GtinArgs>(
+            lookup.client(),
+            trace::CONTRACT_ID,
+            "gtin_by_china_code",
+            &trace::ChinaCodeArgs { product_code },
+        )
+        .ok()
+        .flatten()
+        .map(|found| found.gtin)
     })
     .await
     .map_err(|error| {
@@ -166,10 +170,9 @@ async fn verify(
     let place = place_of(connection.map(|Extension(ConnectInfo(address))| address));
     let html = wants_html(&headers, &query);
     let (bundle, scans, organizations) = blocking(move || {
-        let node_for_work = trace.node();
         let now = now_ms();
         let code = format!("{}/{}", subject.gtin, subject.serial);
-        let bundle = crate::ledger::prove_pack(node_for_work, subject, now)?;
+        let bundle = crate::ledger::prove_pack(&trace, subject, now)?;
         // Only codes on the ledger are counted: random codes must not grow the disk.
         let scans = if bundle.body.statement["verdict"]["code"] == "unknown_code" {
             ScanRecord::default()
@@ -177,7 +180,7 @@ async fn verify(
             trace.scans().record(&code, &place, now)?
         };
         let organizations = if html {
-            organization_names(node_for_work, &bundle)
+            organization_names(trace.client(), &bundle)
         } else {
             HashMap::new()
         };
@@ -193,7 +196,10 @@ async fn verify(
 }
 
 /// Display names and roles of the organizations in a timeline, from the registry.
-fn organization_names(node: &Node, bundle: &ProofBundle) -> HashMap<String, (String, String)> {
+fn organization_names(
+    client: &dyn ChainClient,
+    bundle: &ProofBundle,
+) -> HashMap<String, (String, String)> {
     let mut names = HashMap::new();
     let timeline = bundle.body.statement["timeline"]
         .as_array()
@@ -212,12 +218,14 @@ fn organization_names(node: &Node, bundle: &ProofBundle) -> HashMap<String, (Str
         if names.contains_key(id) {
             continue;
         }
-        let record = node
-            .storage()
-            .state(registry::CONTRACT_ID, &registry::keys::organization(id))
-            .ok()
-            .flatten()
-            .and_then(|bytes| borsh::from_slice::<registry::Organization>(&bytes).ok());
+        let record = crate::ledger::query_record::<registry::Organization>(
+            client,
+            registry::CONTRACT_ID,
+            "organization",
+            &registry::OrganizationIdArgs { id: id.into() },
+        )
+        .ok()
+        .flatten();
         if let Some(organization) = record {
             let role_names =
                 roles::names_of(&roles::organization::NAMES, organization.roles).join(", ");
