@@ -273,6 +273,9 @@ fn sorted_percentiles(mut samples: Vec<f64>) -> (f64, f64) {
 
 /// With `packs` commissioned packs, one of which has about 20 events: history lookups (index
 /// scan plus receipts) and verification pages (proof bundle and HTML over HTTP on loopback).
+///
+/// Long because it is one measurement read top to bottom: commission, time history lookups,
+/// time verification pages, report.
 pub async fn run_queries(packs: u64, window: u64, lookups: usize) -> Result<QueryReport> {
     let chain = BenchChain::start().await?;
     let started = Instant::now();
@@ -597,6 +600,9 @@ pub async fn run_cluster(options: ClusterBenchOptions) -> Result<ClusterBenchRep
     result
 }
 
+/// One cluster measurement: start the processes, sign before the clock starts, submit flat
+/// out or at a rate, collect latencies, kill the primary and time the failover. Long because
+/// it is one experiment read top to bottom, its phases sharing the cluster and the clients.
 async fn cluster_run(
     dir: &std::path::Path,
     options: ClusterBenchOptions,

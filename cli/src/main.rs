@@ -252,6 +252,8 @@ fn main() -> Result<()> {
     runtime.block_on(run(cli.command))
 }
 
+/// Runs one subcommand. Long because it is the one `match` over every subcommand, each arm
+/// a few lines of argument plumbing and printing; the work lives in the library crate.
 async fn run(command: Command) -> Result<()> {
     match command {
         Command::Keygen {
@@ -597,31 +599,20 @@ fn verify(bundle_path: &Path, genesis_path: &Path) -> Result<()> {
     println!(
         "  transaction and its receipt against the block header, header signed by a validator quorum)."
     );
-    println!(
-        "  pack {} / {}",
-        statement["pack"]["gtin"].as_str().unwrap_or(""),
-        statement["pack"]["serial"].as_str().unwrap_or("")
-    );
-    if let Some(product) = statement["product"].as_object() {
+    println!("  pack {} / {}", statement.pack.gtin, statement.pack.serial);
+    if let Some(product) = &statement.product {
         println!(
             "  product: {} {} ({}), registered by {}",
-            product["name"].as_str().unwrap_or(""),
-            product["strength"].as_str().unwrap_or(""),
-            product["approval_number"].as_str().unwrap_or(""),
-            product["manufacturer"].as_str().unwrap_or("")
+            product.name, product.strength, product.approval_number, product.manufacturer
         );
     }
-    for item in statement["timeline"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-    {
+    for item in &statement.timeline {
         println!(
             "  block {:>6}  {}  {:<14} by {}",
-            item["height"],
-            rxchain_trace::verification::format_time(item["time_ms"].as_u64().unwrap_or(0)),
-            item["step"]["step"].as_str().unwrap_or(""),
-            item["organization"].as_str().unwrap_or("")
+            item.height,
+            rxchain_trace::verification::format_time(item.time_ms),
+            rxchain_trace::proof::step_name(&item.step),
+            item.organization
         );
     }
     println!();
@@ -637,8 +628,8 @@ fn verify(bundle_path: &Path, genesis_path: &Path) -> Result<()> {
     );
     println!(
         "  verdict: {} — {}",
-        statement["verdict"]["code"].as_str().unwrap_or(""),
-        statement["verdict"]["summary"].as_str().unwrap_or("")
+        statement.verdict.code.as_str(),
+        statement.verdict.summary
     );
     println!();
     println!(
@@ -679,6 +670,9 @@ async fn serve_until_interrupted(
     Ok(())
 }
 
+/// The demo: a fresh (or resumed) consortium, node 0 in this process and the others as child
+/// processes, the sample story, the URLs to open. Long because it is a script read top to
+/// bottom; each step is one call into `cluster` or `story`.
 async fn demo(
     dir: Option<PathBuf>,
     api: &str,

@@ -128,6 +128,8 @@ impl<'a> Teller<'a> {
 }
 
 /// Tells the story; returns the packs and what became of them.
+///
+/// Long because it is the story itself, one supply-chain step after another.
 pub async fn tell(node: &Node, consortium: &DevConsortium) -> Result<Vec<StoryPack>> {
     let mut teller = Teller::new(
         node,

@@ -407,6 +407,9 @@ const CHAIN_START: ChainStart = ChainStart {
 
 /// Runs PBFT once. Never panics on a violation it checks (they are in the report); an
 /// engine assertion panics, and [`run_pbft_seed`] turns that into a report with the seed.
+///
+/// Long because it is the simulation's event loop: deliveries, timers, faults and checks share
+/// its state, and splitting it would pass that state through every piece.
 pub fn simulate_pbft(seed: u64, config: &PbftSimulationConfig) -> SimulationReport {
     assert!(config.validators >= 1 && config.validators <= 64);
     assert!(config.tick_ms >= 1 && config.latency_min_ms <= config.latency_max_ms);
@@ -1081,6 +1084,8 @@ impl Default for SoloSimulationConfig {
 /// Runs the solo engine on random backlogs, ticks, failed builds and restarts. Checks that
 /// heights are consecutive, every commit is the payload just built, nothing acknowledged is
 /// lost across restarts, and a non-empty backlog is eventually committed.
+///
+/// Long for the same reason as [`simulate_pbft`]: one event loop with its checks.
 pub fn simulate_solo(seed: u64, config: &SoloSimulationConfig) -> SimulationReport {
     let mut random = SplitMix64::new(seed ^ 0x50_10);
     let mut digest = Fnv1a::default();

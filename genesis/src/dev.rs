@@ -127,6 +127,9 @@ impl DevConsortium {
 }
 
 /// Writes `dir/genesis.toml`, `dir/contracts/*.wasm` and `dir/keys/*.key` (fresh random keys).
+///
+/// Long because it writes the whole consortium in one pass: organizations, keys, validators,
+/// contracts, consensus timings, the file, and the check that it loads.
 pub fn create_dev_consortium(
     dir: &Path,
     options: &DevOptions,

@@ -149,6 +149,9 @@ fn parse_key(field: &str, text: &str) -> Result<PublicKeyBytes, GenesisError> {
 }
 
 impl GenesisFile {
+    /// Validates every field, naming the first wrong one. Long because it walks the file's
+    /// sections in order, one short check per field, so the order of checks is the order of
+    /// the file.
     pub(crate) fn validate(&self, base: &Path) -> Result<Genesis, GenesisError> {
         if self.chain_id.is_empty()
             || self.chain_id.len() > CHAIN_ID_CHARACTERS_MAX
@@ -366,6 +369,8 @@ impl GenesisFile {
 }
 
 impl ConsensusFile {
+    /// The consensus section, per engine. Long because each engine's parameters are checked
+    /// field by field with the field's name in the error.
     fn validate(&self) -> Result<Consensus, GenesisError> {
         let block_limits = || -> Result<(), GenesisError> {
             if !(1..=60_000).contains(&self.block_interval_ms) {

@@ -50,29 +50,100 @@ pub const BLOCKING_REQUESTS_MAX: usize = 32;
 /// Most events one history or events request returns.
 pub const EVENTS_PER_RESPONSE_MAX: usize = 1_000;
 
-/// The API's one error type.
+/// A stable error code and the HTTP status it is answered with. Each crate that serves routes
+/// has one enum of its codes implementing this; that impl is the one place its codes map to
+/// HTTP (the core's is [`Code`]; a module's sits in the module).
+pub trait ErrorCode: Copy + std::fmt::Debug {
+    /// The code in the JSON body, e.g. `invalid_gtin`.
+    fn code(self) -> &'static str;
+    fn status(self) -> StatusCode;
+}
+
+/// The core API's error codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    /// A request the route cannot read (a path segment, a parameter).
+    BadRequest,
+    /// A body that is not the JSON the route takes.
+    Malformed,
+    /// Arguments that do not fit what they are for (a contract's JSON arguments, a limit).
+    InvalidArgument,
+    NotFound,
+    UnknownContract,
+    UnknownMethod,
+    FaultInjectionOff,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode for Code {
+    fn code(self) -> &'static str {
+        match self {
+            Code::BadRequest => "bad_request",
+            Code::Malformed => "malformed",
+            Code::InvalidArgument => "invalid_argument",
+            Code::NotFound => "not_found",
+            Code::UnknownContract => "unknown_contract",
+            Code::UnknownMethod => "unknown_method",
+            Code::FaultInjectionOff => "fault_injection_off",
+            Code::Unavailable => "unavailable",
+            Code::Internal => "internal",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            Code::BadRequest | Code::Malformed | Code::InvalidArgument => StatusCode::BAD_REQUEST,
+            Code::NotFound | Code::UnknownContract | Code::UnknownMethod => StatusCode::NOT_FOUND,
+            Code::FaultInjectionOff => StatusCode::FORBIDDEN,
+            Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// The API's one error type: answered as `{"error": {"code", "message"}}` with its status.
 #[derive(Debug)]
 pub struct ApiError {
-    pub status: StatusCode,
-    pub code: String,
-    pub message: String,
+    status: StatusCode,
+    /// A code of an [`ErrorCode`] enum, or one the chain gave: an admission refusal's
+    /// (`TransactionError::code`) or a contract's own (`not_found`, `unauthorized`, …).
+    code: std::borrow::Cow<'static, str>,
+    message: String,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn of(code: impl ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
-            status,
-            code: code.into(),
+            status: code.status(),
+            code: code.code().into(),
             message: message.into(),
         }
     }
 
+    /// A code the chain gave, with the status decided for it where it is converted.
+    fn from_chain(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code: std::borrow::Cow::Owned(code.into()),
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+        ApiError::of(Code::NotFound, message)
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+        ApiError::of(Code::BadRequest, message)
     }
 }
 
@@ -85,11 +156,7 @@ impl IntoResponse for ApiError {
 
 impl From<NodeError> for ApiError {
     fn from(error: NodeError) -> Self {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            error.to_string(),
-        )
+        ApiError::of(Code::Internal, error.to_string())
     }
 }
 
@@ -107,7 +174,7 @@ fn rejection_status(code: &str) -> StatusCode {
 
 impl From<TransactionError> for ApiError {
     fn from(error: TransactionError) -> Self {
-        ApiError::new(
+        ApiError::from_chain(
             rejection_status(error.code()),
             error.code(),
             error.to_string(),
@@ -119,24 +186,20 @@ impl From<ClientError> for ApiError {
     fn from(error: ClientError) -> Self {
         match error {
             ClientError::Rejected { code, message } => {
-                ApiError::new(rejection_status(&code), code, message)
+                ApiError::from_chain(rejection_status(&code), code, message)
             }
             ClientError::UnknownContract(_) => {
-                ApiError::new(StatusCode::NOT_FOUND, "unknown_contract", error.to_string())
+                ApiError::of(Code::UnknownContract, error.to_string())
             }
             ClientError::UnknownQuery { .. } => {
-                ApiError::new(StatusCode::NOT_FOUND, "unknown_method", error.to_string())
+                ApiError::of(Code::UnknownMethod, error.to_string())
             }
             ClientError::QueryFailed { code, message } => {
                 QueryError::Failed { code, message }.into()
             }
             ClientError::NotFound(message) => ApiError::not_found(message),
-            ClientError::Unavailable(message) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
-            }
-            ClientError::Node(message) => {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
-            }
+            ClientError::Unavailable(message) => ApiError::of(Code::Unavailable, message),
+            ClientError::Node(message) => ApiError::of(Code::Internal, message),
         }
     }
 }
@@ -145,18 +208,18 @@ impl From<QueryError> for ApiError {
     fn from(error: QueryError) -> Self {
         match error {
             QueryError::UnknownContract(_) => {
-                ApiError::new(StatusCode::NOT_FOUND, "unknown_contract", error.to_string())
+                ApiError::of(Code::UnknownContract, error.to_string())
             }
-            QueryError::UnknownQuery { .. } => {
-                ApiError::new(StatusCode::NOT_FOUND, "unknown_method", error.to_string())
-            }
+            QueryError::UnknownQuery { .. } => ApiError::of(Code::UnknownMethod, error.to_string()),
+            // A contract's own error: its code as it gave it; "not found" is a 404, any other
+            // refusal of the query a 422.
             QueryError::Failed { code, message } => {
                 let status = if code == rxchain_contract_types::abi::error_code::NOT_FOUND {
                     StatusCode::NOT_FOUND
                 } else {
                     StatusCode::UNPROCESSABLE_ENTITY
                 };
-                ApiError::new(status, code, message)
+                ApiError::from_chain(status, code, message)
             }
             QueryError::Node(error) => error.into(),
         }
@@ -165,11 +228,7 @@ impl From<QueryError> for ApiError {
 
 impl From<CodecError> for ApiError {
     fn from(error: CodecError) -> Self {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_argument",
-            error.to_string(),
-        )
+        ApiError::of(Code::InvalidArgument, error.to_string())
     }
 }
 
@@ -190,20 +249,13 @@ pub async fn blocking<T: Send + 'static>(
     // such work can pile up.
     static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     let permits = PERMITS.get_or_init(|| tokio::sync::Semaphore::new(BLOCKING_REQUESTS_MAX));
-    let _permit = permits.acquire().await.map_err(|error| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            error.to_string(),
-        )
-    })?;
-    tokio::task::spawn_blocking(work).await.map_err(|error| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            error.to_string(),
-        )
-    })?
+    let _permit = permits
+        .acquire()
+        .await
+        .map_err(|error| ApiError::of(Code::Unavailable, error.to_string()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| ApiError::of(Code::Internal, error.to_string()))?
 }
 
 fn parse_hash(text: &str, what: &str) -> Result<Hash, ApiError> {
@@ -324,16 +376,10 @@ async fn isolation(
     State(ApiState { node, .. }): State<ApiState>,
     body: Result<Json<IsolationBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
-    let Json(body) = body.map_err(|rejection| {
-        ApiError::new(StatusCode::BAD_REQUEST, "malformed", rejection.body_text())
-    })?;
-    node.set_isolated(body.isolated).map_err(|error| {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "fault_injection_off",
-            error.to_string(),
-        )
-    })?;
+    let Json(body) =
+        body.map_err(|rejection| ApiError::of(Code::Malformed, rejection.body_text()))?;
+    node.set_isolated(body.isolated)
+        .map_err(|error| ApiError::of(Code::FaultInjectionOff, error.to_string()))?;
     Ok(Json(json!({ "isolated": body.isolated })).into_response())
 }
 
@@ -347,16 +393,15 @@ async fn inbound_delay(
     State(ApiState { node, .. }): State<ApiState>,
     body: Result<Json<DelayBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
-    let Json(body) = body.map_err(|rejection| {
-        ApiError::new(StatusCode::BAD_REQUEST, "malformed", rejection.body_text())
-    })?;
+    let Json(body) =
+        body.map_err(|rejection| ApiError::of(Code::Malformed, rejection.body_text()))?;
     node.set_inbound_delay(body.milliseconds).map_err(|error| {
-        let (status, code) = if body.milliseconds > crate::runtime::FAULT_DELAY_MS_MAX {
-            (StatusCode::BAD_REQUEST, "invalid_argument")
+        let code = if body.milliseconds > crate::runtime::FAULT_DELAY_MS_MAX {
+            Code::InvalidArgument
         } else {
-            (StatusCode::FORBIDDEN, "fault_injection_off")
+            Code::FaultInjectionOff
         };
-        ApiError::new(status, code, error.to_string())
+        ApiError::of(code, error.to_string())
     })?;
     Ok(Json(json!({ "milliseconds": body.milliseconds })).into_response())
 }
@@ -371,15 +416,10 @@ async fn submit(
     State(ApiState { node, .. }): State<ApiState>,
     body: Result<Json<SubmitBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
-    let Json(body) = body.map_err(|rejection| {
-        ApiError::new(StatusCode::BAD_REQUEST, "malformed", rejection.body_text())
-    })?;
+    let Json(body) =
+        body.map_err(|rejection| ApiError::of(Code::Malformed, rejection.body_text()))?;
     let bytes = hex::decode(body.transaction.trim()).map_err(|error| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed",
-            format!("transaction is not hex: {error}"),
-        )
+        ApiError::of(Code::Malformed, format!("transaction is not hex: {error}"))
     })?;
     let id = blocking(move || node.submit(&bytes).map_err(ApiError::from)).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"id": hex::encode(id)}))).into_response())

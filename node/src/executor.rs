@@ -157,6 +157,9 @@ impl Executor {
         Ok(run.effects)
     }
 
+    /// Runs one transaction: system deploys, contract calls, and every way a call can end
+    /// (success, refusal, failure, out of fuel, host error). Long because each ending keeps
+    /// exactly what it may (the nonce always, writes only on success or refusal), side by side.
     fn execute_transaction(
         &self,
         run: &mut BlockRun<'_>,

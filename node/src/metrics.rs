@@ -52,6 +52,8 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition of every counter.
+    ///
+    /// Long because it lists every counter once, with its help text.
     pub fn render(&self) -> String {
         let rows: [(&str, &str, &str, &AtomicU64); 14] = [
             (

@@ -375,6 +375,9 @@ impl Storage {
 
     /// [`Storage::commit_block`], with engine metadata written in the same batch (Raft's
     /// last applied log id, so a block is applied exactly once across crashes).
+    ///
+    /// Long because the whole block goes into one write batch: splitting it would split what
+    /// must be atomic, or pass the batch through helpers that each write a part.
     pub fn commit_block_with_meta(
         &self,
         committed: &CommittedBlock,

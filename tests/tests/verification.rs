@@ -65,13 +65,7 @@ fn verdict(chain: &TestChain, subject: Subject) -> (String, ProofBundle) {
         chain.node.validators(),
     )
     .unwrap();
-    (
-        verified.statement["verdict"]["code"]
-            .as_str()
-            .unwrap()
-            .to_string(),
-        bundle,
-    )
+    (verified.statement.verdict.code.as_str().to_string(), bundle)
 }
 
 #[test]

@@ -143,6 +143,9 @@ fn refuse_in_query(caller: &mut Caller<'_, CallState>, what: &str) -> HostResult
     Ok(())
 }
 
+/// Defines every host function of the ABI (`contracts/types/src/abi.rs`) on the linker. Long
+/// because it is the ABI's one list: each import a closure of a few lines with its limits,
+/// side by side so a reviewer sees every way a contract reaches the host.
 pub(crate) fn define(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
     let module = abi::IMPORT_MODULE;
 

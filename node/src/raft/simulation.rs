@@ -298,6 +298,9 @@ impl Cluster {
 }
 
 /// Runs one seed; returns the digest of its events, or the violated property.
+///
+/// Long because it is the simulation's schedule and event loop in one place, like
+/// `consensus::simulation`.
 fn run_seed(seed: u64) -> Result<Hash, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

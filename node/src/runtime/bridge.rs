@@ -149,6 +149,8 @@ pub(super) async fn run(
 }
 
 /// Handles one network event; `false` when the driver is gone (the bridge ends).
+///
+/// Long because it is one `match` over the network's events and channels.
 async fn handle(
     node: &Node,
     network: &NetworkHandle,

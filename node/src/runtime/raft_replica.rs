@@ -362,6 +362,9 @@ fn configured_entries(
 }
 
 /// Starts the network, openraft, the bridge task and the driver thread.
+///
+/// Long because it wires the parts in the order they depend on each other: network, storage
+/// adapters, openraft, bridge, driver thread.
 pub(super) fn start(
     node: &Node,
     network: ReplicaNetwork,

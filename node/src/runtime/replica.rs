@@ -230,6 +230,9 @@ fn engine_config(
 }
 
 /// Starts the network, the bridge task and the driver thread.
+///
+/// Long because it wires the parts in the order they depend on each other: network, saved
+/// engine state, bridge, driver thread.
 pub(super) fn start(
     node: &Node,
     network: ReplicaNetwork,

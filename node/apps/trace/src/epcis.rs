@@ -28,8 +28,8 @@
 //! must carry that key's capture token (`Authorization: Bearer …`, see [`capture_token`]), so
 //! only whoever holds the member's key file can capture in its name.
 
-use crate::Trace;
 use crate::ledger::CompanyPrefixes;
+use crate::{Trace, TraceCode};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -41,7 +41,7 @@ use rxchain_contract_types::trace::{
 };
 use rxchain_epcis::model::{Action, Event};
 use rxchain_epcis::{QueryParameters, query_document, validate_document_bytes};
-use rxchain_node::api::{ApiError, blocking};
+use rxchain_node::api::{ApiError, Code, blocking};
 use rxchain_node::client::{ChainClient, ClientError};
 use rxchain_node::hash::sm3;
 use rxchain_node::runtime::{LocatedEvent, TransactionStatus, now_ms};
@@ -252,6 +252,8 @@ enum MappedCall {
 }
 
 /// The contract calls one event maps to (empty when it only gets anchored).
+///
+/// Long because it is one `match` over the business steps and event types capture maps.
 fn map_event(event: &Event) -> Result<Vec<MappedCall>, String> {
     let step = event
         .business_step()
@@ -510,9 +512,8 @@ fn same_token(left: &str, right: &str) -> bool {
 /// The capture key a request is authorized for: `Authorization: Bearer <capture token>`.
 fn capture_key(trace: &Trace, headers: &HeaderMap) -> Result<ed25519_dalek::SigningKey, ApiError> {
     if trace.capture_keys().is_empty() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "capture_not_configured",
+        return Err(ApiError::of(
+            TraceCode::CaptureNotConfigured,
             "this node holds no member key for EPCIS capture",
         ));
     }
@@ -521,9 +522,7 @@ fn capture_key(trace: &Trace, headers: &HeaderMap) -> Result<ed25519_dalek::Sign
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
+            ApiError::of(TraceCode::Unauthenticated,
                 "capture needs 'Authorization: Bearer <capture token>' (rxchain capture-token --key FILE)",
             )
         })?;
@@ -533,15 +532,18 @@ fn capture_key(trace: &Trace, headers: &HeaderMap) -> Result<ed25519_dalek::Sign
         .find(|key| same_token(&capture_token(key), token.trim()))
         .cloned()
         .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::FORBIDDEN,
-                "unknown_capture_token",
+            ApiError::of(
+                TraceCode::UnknownCaptureToken,
                 "the token does not belong to a capture key of this node",
             )
         })
 }
 
 /// `POST /capture`.
+///
+/// Long because capture is one transaction-like sequence: validate the whole document, map
+/// every event, refuse on any problem, submit the calls, then the anchoring records naming
+/// them, then start the job that waits for their receipts.
 pub async fn capture(
     State(trace): State<Trace>,
     headers: HeaderMap,
@@ -561,17 +563,12 @@ pub async fn capture(
                     })
                 })
                 .collect();
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_document",
+            ApiError::of(
+                TraceCode::InvalidDocument,
                 serde_json::to_string(&problems).unwrap_or_default(),
             )
         }
-        other => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_document",
-            other.to_string(),
-        ),
+        other => ApiError::of(TraceCode::InvalidDocument, other.to_string()),
     })?;
     let key = capture_key(&trace, &headers)?;
 
@@ -656,9 +653,8 @@ pub async fn capture(
     }
     flush_commissions(&mut planned, &mut commissions);
     if !problems.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_document",
+        return Err(ApiError::of(
+            TraceCode::InvalidDocument,
             serde_json::to_string(&problems).unwrap_or_default(),
         ));
     }
@@ -747,13 +743,10 @@ pub async fn capture_job(
     State(trace): State<Trace>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let job = trace.capture_jobs().get(&id).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no capture job {id}"),
-        )
-    })?;
+    let job = trace
+        .capture_jobs()
+        .get(&id)
+        .ok_or_else(|| ApiError::of(Code::NotFound, format!("no capture job {id}")))?;
     Ok(Json(job.to_json()).into_response())
 }
 
@@ -768,11 +761,7 @@ pub async fn capture_jobs(State(trace): State<Trace>) -> Result<Response, ApiErr
 }
 
 fn query_error(error: rxchain_epcis::Error) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "query_parameter_exception",
-        error.to_string(),
-    )
+    ApiError::of(TraceCode::QueryParameterException, error.to_string())
 }
 
 /// A page token: the position of the last event of the previous page.
@@ -782,9 +771,8 @@ fn format_cursor((height, transaction_index, event_index): (u64, u32, u16)) -> S
 
 fn parse_cursor(token: &str) -> Result<(u64, u32, u16), ApiError> {
     let invalid = || {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "query_parameter_exception",
+        ApiError::of(
+            TraceCode::QueryParameterException,
             "nextPageToken is not one this node issued",
         )
     };
@@ -900,6 +888,9 @@ fn events_up_to(
 }
 
 /// Candidate events of a query from the narrowest index it allows, then matched in full.
+///
+/// Long because streaming candidates from several indexes in chain order, with one page
+/// cursor and one bound on the work, needs the loop's state in one place.
 fn run_query(
     trace_state: &Trace,
     parameters: &QueryParameters,
@@ -908,9 +899,8 @@ fn run_query(
     let client = trace_state.client();
     let mut prefixes = CompanyPrefixes::default();
     if parameters.match_epc.len() + parameters.match_any_epc.len() > QUERY_EPCS_MAX {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "query_too_complex",
+        return Err(ApiError::of(
+            TraceCode::QueryTooComplex,
             format!("a query may name at most {QUERY_EPCS_MAX} EPCs"),
         ));
     }
@@ -1103,13 +1093,7 @@ pub async fn event(
     let event = events
         .into_iter()
         .find(|event| event.event_id_or_hash_id() == event_id)
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "no_such_resource",
-                format!("no event {event_id}"),
-            )
-        })?;
+        .ok_or_else(|| ApiError::of(TraceCode::NoSuchResource, format!("no event {event_id}")))?;
     Ok((
         [(header::CONTENT_TYPE, "application/ld+json")],
         Json(event.to_json_ld_standalone()),
@@ -1123,13 +1107,7 @@ async fn ledger_event(
     event_id: &str,
     rest: &str,
 ) -> Result<Response, ApiError> {
-    let not_found = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_such_resource",
-            format!("no event {event_id}"),
-        )
-    };
+    let not_found = || ApiError::of(TraceCode::NoSuchResource, format!("no event {event_id}"));
     let (transaction, index) = rest.split_once(':').ok_or_else(not_found)?;
     let transaction_id: [u8; 32] = hex::decode(transaction)
         .ok()

@@ -59,7 +59,7 @@ pub fn prove_pack(
         );
         entries.push(entry);
     }
-    let statement = proof::statement(&proven, &subject, checked_at_ms);
+    let statement = proof::statement(&proven, &subject, checked_at_ms).to_value();
     let body = proof::BundleBody {
         chain_id: chain.chain_id,
         genesis_hash: hex::encode(chain.genesis_hash),

@@ -33,6 +33,67 @@ use rxchain_node::client::ChainClient;
 use rxchain_node::codec::{Codecs, ContractCodec};
 use std::sync::{Arc, Mutex};
 
+/// The traceability module's error codes (beside the core's `rxchain_node::api::Code`), and
+/// the one place they map to HTTP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceCode {
+    InvalidGtin,
+    InvalidSerial,
+    InvalidExpiry,
+    InvalidTraceCode,
+    InvalidLabel,
+    /// The code is not on the ledger: the pack may be counterfeit.
+    UnknownPack,
+    CaptureNotConfigured,
+    Unauthenticated,
+    UnknownCaptureToken,
+    /// An EPCIS document refused (with its problems).
+    InvalidDocument,
+    /// The EPCIS query binding's names for a bad query parameter and an unknown resource.
+    QueryParameterException,
+    QueryTooComplex,
+    NoSuchResource,
+}
+
+impl rxchain_node::api::ErrorCode for TraceCode {
+    fn code(self) -> &'static str {
+        match self {
+            TraceCode::InvalidGtin => "invalid_gtin",
+            TraceCode::InvalidSerial => "invalid_serial",
+            TraceCode::InvalidExpiry => "invalid_expiry",
+            TraceCode::InvalidTraceCode => "invalid_trace_code",
+            TraceCode::InvalidLabel => "invalid_label",
+            TraceCode::UnknownPack => "unknown_pack",
+            TraceCode::CaptureNotConfigured => "capture_not_configured",
+            TraceCode::Unauthenticated => "unauthenticated",
+            TraceCode::UnknownCaptureToken => "unknown_capture_token",
+            TraceCode::InvalidDocument => "invalid_document",
+            TraceCode::QueryParameterException => "query_parameter_exception",
+            TraceCode::QueryTooComplex => "query_too_complex",
+            TraceCode::NoSuchResource => "no_such_resource",
+        }
+    }
+
+    fn status(self) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
+        match self {
+            TraceCode::InvalidGtin
+            | TraceCode::InvalidSerial
+            | TraceCode::InvalidExpiry
+            | TraceCode::InvalidTraceCode
+            | TraceCode::InvalidLabel
+            | TraceCode::InvalidDocument
+            | TraceCode::QueryParameterException
+            | TraceCode::QueryTooComplex => StatusCode::BAD_REQUEST,
+            TraceCode::UnknownPack | TraceCode::NoSuchResource => StatusCode::NOT_FOUND,
+            TraceCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+            TraceCode::CaptureNotConfigured | TraceCode::UnknownCaptureToken => {
+                StatusCode::FORBIDDEN
+            }
+        }
+    }
+}
+
 /// The trace contract's wasm, built from `contracts/system/trace` by
 /// `contracts/build-system-contracts.sh` (a test checks the bytes match the sources' build).
 pub const TRACE_WASM: &[u8] = include_bytes!("../../../../contracts/wasm/trace.wasm");

@@ -16,7 +16,7 @@ use rxchain_node::hash::Hash;
 use rxchain_node::proof::{EntryError, LedgerEntry, ProvenEntry, check_entry};
 use rxchain_node::receipt::ReceiptStatus;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Format tag of bundles this code writes and reads.
 pub const BUNDLE_FORMAT: &str = "rxchain-proof-bundle/1";
@@ -206,25 +206,130 @@ fn is_expired(expiry: &str, at_ms: u64) -> bool {
     (at_ms / 86_400_000) as i64 > last_valid_day
 }
 
+/// What a scan is told about a pack, derived only from proven entries, the subject and the time
+/// of the check. Its JSON (keys in order) is what a bundle carries and its attestation signs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statement {
+    pub pack: PackId,
+    /// From the commissioning event; `None` when the pack is not on the ledger.
+    pub lot: Option<String>,
+    /// YYMMDD, from the commissioning event.
+    pub expiry: Option<String>,
+    /// The organization that holds the pack: the last to commission or receive it.
+    pub custodian: Option<String>,
+    pub product: Option<Product>,
+    pub timeline: Vec<TimelineItem>,
+    pub verdict: Verdict,
+}
+
+/// One step of a pack's history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineItem {
+    pub height: u64,
+    /// The block's time.
+    pub time_ms: u64,
+    pub organization: String,
+    /// Hex of the member key that signed.
+    pub actor: String,
+    pub step: TraceStep,
+}
+
+/// What a pack's verification concludes, most serious first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictCode {
+    UnknownCode,
+    LabelMismatch,
+    Recalled,
+    Quarantined,
+    Decommissioned,
+    AlreadyDispensed,
+    Expired,
+    Genuine,
+}
+
+impl VerdictCode {
+    /// The code as it appears in JSON, e.g. `already_dispensed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerdictCode::UnknownCode => "unknown_code",
+            VerdictCode::LabelMismatch => "label_mismatch",
+            VerdictCode::Recalled => "recalled",
+            VerdictCode::Quarantined => "quarantined",
+            VerdictCode::Decommissioned => "decommissioned",
+            VerdictCode::AlreadyDispensed => "already_dispensed",
+            VerdictCode::Expired => "expired",
+            VerdictCode::Genuine => "genuine",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub code: VerdictCode,
+    /// The verdict for people (English).
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recalled_at_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispensed_at_ms: Option<u64>,
+}
+
+impl Verdict {
+    fn new(code: VerdictCode, summary: impl Into<String>) -> Verdict {
+        Verdict {
+            code,
+            summary: summary.into(),
+            recalled_at_ms: None,
+            dispensed_at_ms: None,
+        }
+    }
+}
+
+/// The step's name as the statement's JSON spells it (`commissioning`, `releasing_quarantine`).
+pub fn step_name(step: &TraceStep) -> String {
+    serde_json::to_value(step)
+        .ok()
+        .and_then(|value| value["step"].as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+impl Statement {
+    /// The statement a bundle carries, as the JSON value it is signed and compared as.
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("a statement serializes")
+    }
+}
+
+impl ProofBundle {
+    /// The bundle's statement, typed. The JSON form is what the attestation covers; this reads
+    /// it back (a bundle of this format always has one).
+    pub fn statement(&self) -> Result<Statement, BundleError> {
+        serde_json::from_value(self.body.statement.clone())
+            .map_err(|error| BundleError::Format(format!("statement: {error}")))
+    }
+}
+
 /// The statement a bundle makes: product facts, custody timeline and verdict, derived only from
 /// proven entries, the subject and the time of the check.
-pub fn statement(entries: &[ProvenEntry], subject: &Subject, checked_at_ms: u64) -> Value {
+///
+/// Long because it derives the statement's parts in one place (facts, timeline, custody,
+/// verdict), so the verifier derives exactly the same.
+pub fn statement(entries: &[ProvenEntry], subject: &Subject, checked_at_ms: u64) -> Statement {
     let pack = PackId {
         gtin: subject.gtin.clone(),
         serial: subject.serial.clone(),
     };
     let events = pack_events(entries, &pack);
     let product = product_facts(entries, &subject.gtin);
-    let timeline: Vec<Value> = events
+    let timeline: Vec<TimelineItem> = events
         .iter()
-        .map(|(height, block_time_ms, event)| {
-            json!({
-                "height": height,
-                "time_ms": block_time_ms,
-                "organization": event.organization,
-                "actor": event.actor.to_hex(),
-                "step": serde_json::to_value(&event.step).unwrap_or(Value::Null),
-            })
+        .map(|(height, block_time_ms, event)| TimelineItem {
+            height: *height,
+            time_ms: *block_time_ms,
+            organization: event.organization.clone(),
+            actor: event.actor.to_hex(),
+            step: event.step.clone(),
         })
         .collect();
     let commissioning = events.iter().find_map(|(_, _, event)| match &event.step {
@@ -262,65 +367,77 @@ pub fn statement(entries: &[ProvenEntry], subject: &Subject, checked_at_ms: u64)
             TraceStep::Receiving { .. } => Some(event.organization.clone()),
             _ => holder,
         });
-    let verdict = match &commissioning {
-        None => json!({
-            "code": "unknown_code",
-            "summary": "This code is not on the ledger. The pack may be counterfeit.",
-        }),
-        Some((lot, expiry))
-            if subject
-                .scanned_lot
+    let label_differs = |lot: &String, expiry: &String| {
+        subject
+            .scanned_lot
+            .as_ref()
+            .is_some_and(|scanned| scanned != lot)
+            || subject
+                .scanned_expiry
                 .as_ref()
-                .is_some_and(|scanned| scanned != lot)
-                || subject
-                    .scanned_expiry
-                    .as_ref()
-                    .is_some_and(|scanned| scanned != expiry) =>
-        {
-            json!({
-                "code": "label_mismatch",
-                "summary": format!("The lot or expiry on the pack differ from the ledger (lot {lot}, expiry {expiry}). The pack may be counterfeit."),
-            })
-        }
-        Some((lot, _)) if recall.is_some() => {
-            let (reason, time_ms) = recall.clone().expect("checked");
-            json!({
-                "code": "recalled",
-                "summary": format!("Lot {lot} of this product is recalled ({reason}). Do not use it; return it to the pharmacy."),
-                "recalled_at_ms": time_ms,
-            })
-        }
-        Some(_) if quarantine.is_some() => json!({
-            "code": "quarantined",
-            "summary": format!("This pack is quarantined as suspect ({}). Do not use it.", quarantine.clone().expect("checked")),
-        }),
-        Some(_) if decommissioned.is_some() => json!({
-            "code": "decommissioned",
-            "summary": format!("This pack was taken out of the supply chain ({}). It should not be in anyone's hands.", decommissioned.clone().expect("checked")),
-        }),
-        Some(_) if dispensed_at.is_some() => json!({
-            "code": "already_dispensed",
-            "summary": "This pack was already dispensed to a patient. A second pack with the same code may be a copy.",
-            "dispensed_at_ms": dispensed_at,
-        }),
-        Some((_, expiry)) if is_expired(expiry, checked_at_ms) => json!({
-            "code": "expired",
-            "summary": format!("This pack expired ({expiry}). Do not use it."),
-        }),
-        Some(_) => json!({
-            "code": "genuine",
-            "summary": "Genuine: this pack was made by its registered manufacturer and is in the supply chain.",
-        }),
+                .is_some_and(|scanned| scanned != expiry)
     };
-    json!({
-        "pack": {"gtin": subject.gtin, "serial": subject.serial},
-        "lot": commissioning.as_ref().map(|(lot, _)| lot.clone()),
-        "expiry": commissioning.as_ref().map(|(_, expiry)| expiry.clone()),
-        "custodian": custodian,
-        "product": product.map(|product| serde_json::to_value(product).unwrap_or(Value::Null)),
-        "timeline": timeline,
-        "verdict": verdict,
-    })
+    let verdict = match (
+        &commissioning,
+        &recall,
+        &quarantine,
+        &decommissioned,
+        dispensed_at,
+    ) {
+        (None, ..) => Verdict::new(
+            VerdictCode::UnknownCode,
+            "This code is not on the ledger. The pack may be counterfeit.",
+        ),
+        (Some((lot, expiry)), ..) if label_differs(lot, expiry) => Verdict::new(
+            VerdictCode::LabelMismatch,
+            format!(
+                "The lot or expiry on the pack differ from the ledger (lot {lot}, expiry {expiry}). The pack may be counterfeit."
+            ),
+        ),
+        (Some((lot, _)), Some((reason, time_ms)), ..) => Verdict {
+            recalled_at_ms: Some(*time_ms),
+            ..Verdict::new(
+                VerdictCode::Recalled,
+                format!(
+                    "Lot {lot} of this product is recalled ({reason}). Do not use it; return it to the pharmacy."
+                ),
+            )
+        },
+        (Some(_), None, Some(reason), ..) => Verdict::new(
+            VerdictCode::Quarantined,
+            format!("This pack is quarantined as suspect ({reason}). Do not use it."),
+        ),
+        (Some(_), None, None, Some(reason), _) => Verdict::new(
+            VerdictCode::Decommissioned,
+            format!(
+                "This pack was taken out of the supply chain ({reason}). It should not be in anyone's hands."
+            ),
+        ),
+        (Some(_), None, None, None, Some(time_ms)) => Verdict {
+            dispensed_at_ms: Some(time_ms),
+            ..Verdict::new(
+                VerdictCode::AlreadyDispensed,
+                "This pack was already dispensed to a patient. A second pack with the same code may be a copy.",
+            )
+        },
+        (Some((_, expiry)), ..) if is_expired(expiry, checked_at_ms) => Verdict::new(
+            VerdictCode::Expired,
+            format!("This pack expired ({expiry}). Do not use it."),
+        ),
+        (Some(_), ..) => Verdict::new(
+            VerdictCode::Genuine,
+            "Genuine: this pack was made by its registered manufacturer and is in the supply chain.",
+        ),
+    };
+    Statement {
+        pack,
+        lot: commissioning.as_ref().map(|(lot, _)| lot.clone()),
+        expiry: commissioning.as_ref().map(|(_, expiry)| expiry.clone()),
+        custodian,
+        product,
+        timeline,
+        verdict,
+    }
 }
 
 /// Signs a body as one of the chain's validators.
@@ -355,7 +472,7 @@ pub fn attest_with(
 /// What a verified bundle proves.
 #[derive(Debug)]
 pub struct VerifiedBundle {
-    pub statement: Value,
+    pub statement: Statement,
     pub entries: Vec<ProvenEntry>,
     pub attested_by: String,
 }
@@ -425,7 +542,7 @@ pub fn verify_bundle(
         entries.push(proven);
     }
     let recomputed = statement(&entries, &body.subject, body.checked_at_ms);
-    if recomputed != body.statement {
+    if recomputed.to_value() != body.statement {
         return Err(BundleError::StatementMismatch);
     }
     Ok(VerifiedBundle {

@@ -1,10 +1,9 @@
 //! The traceability module's JSON routes beside EPCIS and verification: a pack's record and
 //! history, and its label.
 
-use crate::Trace;
+use crate::{Trace, TraceCode};
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rxchain_contract_types::{abi, trace};
 use rxchain_node::api::{ApiError, EVENTS_PER_RESPONSE_MAX, blocking, located_event_json};
@@ -15,9 +14,8 @@ use serde_json::{Value, json};
 type ApiResult = Result<Response, ApiError>;
 
 fn invalid_gtin(gtin: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_gtin",
+    ApiError::of(
+        TraceCode::InvalidGtin,
         format!("'{gtin}' is not a GTIN-14 with a valid check digit"),
     )
 }
@@ -74,9 +72,8 @@ pub async fn pack_history(
     })
     .await?;
     let Some(pack) = pack else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_pack",
+        return Err(ApiError::of(
+            TraceCode::UnknownPack,
             "this code is not on the ledger: the pack may be counterfeit",
         ));
     };
@@ -143,9 +140,8 @@ pub async fn label(
         parameters.expiry.as_deref(),
     );
     let module_pixels = parameters.module_pixels.unwrap_or(8);
-    let label_error = |error: crate::label::LabelError| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_label", error.to_string())
-    };
+    let label_error =
+        |error: crate::label::LabelError| ApiError::of(TraceCode::InvalidLabel, error.to_string());
     let response = match parameters.format.as_deref().unwrap_or("svg") {
         "svg" => (
             [("content-type", "image/svg+xml")],

@@ -8,15 +8,15 @@
 //! likely cloned; the count is this node's observation, shown on the page and in the
 //! `x-rxchain-scan-count` header, and is not part of the proven bundle.
 
-use crate::Trace;
 use crate::proof::{ProofBundle, Subject};
 use crate::scans::ScanRecord;
+use crate::{Trace, TraceCode};
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Extension, Json};
 use rxchain_contract_types::{registry, roles, trace};
-use rxchain_node::api::{ApiError, blocking};
+use rxchain_node::api::{ApiError, Code, blocking};
 use rxchain_node::client::ChainClient;
 use rxchain_node::runtime::now_ms;
 use serde::Deserialize;
@@ -96,13 +96,8 @@ pub async fn china_trace_code(
     headers: HeaderMap,
     connection: Option<Extension<ConnectInfo<SocketAddr>>>,
 ) -> Result<Response, ApiError> {
-    let parsed = rxchain_gs1::ChinaDrugTraceCode::parse(&code).map_err(|error| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_trace_code",
-            error.to_string(),
-        )
-    })?;
+    let parsed = rxchain_gs1::ChinaDrugTraceCode::parse(&code)
+        .map_err(|error| ApiError::of(TraceCode::InvalidTraceCode, error.to_string()))?;
     let product_code = parsed.product_identification_code().to_string();
     let lookup = trace.clone();
     let gtin = tokio::task::spawn_blocking(move || {
@@ -117,13 +112,7 @@ pub async fn china_trace_code(
         .map(|found| found.gtin)
     })
     .await
-    .map_err(|error| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            error.to_string(),
-        )
-    })?;
+    .map_err(|error| ApiError::of(Code::Internal, error.to_string()))?;
     // An unknown product code still gets an answer: the unknown-code verdict, with its bundle.
     let gtin = gtin.unwrap_or_else(|| "00000000000000".to_string());
     verify(State(trace), gtin, None, code, query, headers, connection).await
@@ -139,25 +128,22 @@ async fn verify(
     connection: Option<Extension<ConnectInfo<SocketAddr>>>,
 ) -> Result<Response, ApiError> {
     let Some(gtin) = normalize_gtin(&gtin) else {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_gtin",
+        return Err(ApiError::of(
+            TraceCode::InvalidGtin,
             format!("'{gtin}' is not a GTIN with a valid check digit"),
         ));
     };
     if !trace::is_valid_gs1_text(&serial, trace::SERIAL_CHARACTERS_MAX) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_serial",
+        return Err(ApiError::of(
+            TraceCode::InvalidSerial,
             "the serial number is not a GS1 serial (1 to 20 characters of the GS1 character set)",
         ));
     }
     if let Some(expiry) = &query.expiry
         && !trace::is_valid_yymmdd(expiry)
     {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_expiry",
+        return Err(ApiError::of(
+            TraceCode::InvalidExpiry,
             "17= must be a date as YYMMDD",
         ));
     }
@@ -174,7 +160,10 @@ async fn verify(
         let code = format!("{}/{}", subject.gtin, subject.serial);
         let bundle = crate::ledger::prove_pack(&trace, subject, now)?;
         // Only codes on the ledger are counted: random codes must not grow the disk.
-        let scans = if bundle.body.statement["verdict"]["code"] == "unknown_code" {
+        let unknown = bundle.statement().is_ok_and(|statement| {
+            statement.verdict.code == crate::proof::VerdictCode::UnknownCode
+        });
+        let scans = if unknown {
             ScanRecord::default()
         } else {
             trace.scans().record(&code, &place, now)?
@@ -322,6 +311,8 @@ fn step_text(step: &Value, organizations: &HashMap<String, (String, String)>) ->
     }
 }
 
+/// The verification page's HTML. Long because it is the page's whole template (one string
+/// with its parts filled in); the page kit will replace it.
 fn page(
     bundle: &ProofBundle,
     scans: &ScanRecord,

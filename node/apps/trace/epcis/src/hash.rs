@@ -236,6 +236,8 @@ fn persistent_disposition(disposition: &PersistentDisposition, namespaces: &Name
 impl Event {
     /// The canonical pre-hash string of CBV 2.0 §8.9 (see the module documentation for
     /// where it approximates the reference).
+    ///
+    /// Long because it follows CBV 2.0 §8.9's field order for every event type in one place.
     pub fn pre_hash_string(&self) -> String {
         let common = self.common();
         let namespaces = &common.namespaces;

@@ -132,6 +132,8 @@ impl QueryParameters {
     }
 
     /// Builds from decoded name/value pairs (as a web framework's query extractor gives).
+    ///
+    /// Long because it is one `match` over every query parameter of the EPCIS 2.0 REST binding.
     pub fn from_pairs<I>(pairs: I) -> Result<QueryParameters, Error>
     where
         I: IntoIterator<Item = (String, String)>,

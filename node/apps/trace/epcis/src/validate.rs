@@ -580,6 +580,8 @@ impl Checker {
         (self.problems.len() == before).then_some(entries)
     }
 
+    /// The document envelope: context, type, schema version, creation date, header and body,
+    /// each with its problem path. Long because it follows the schema's fields in order.
     fn document(&mut self, value: &Value) -> Option<EpcisDocument> {
         let Value::Object(object) = value else {
             self.report(
@@ -814,6 +816,9 @@ impl Checker {
         event
     }
 
+    /// One event against the EPCIS 2.0 schema and CBV: every field of every event type with
+    /// its problem path. Long because it follows the schema's fields in order; the checks of
+    /// each value are the helpers it calls.
     fn event_inner(
         &mut self,
         value: &Value,

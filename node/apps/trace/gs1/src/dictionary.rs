@@ -197,6 +197,8 @@ fn join(sequence: &[ApplicationIdentifier]) -> String {
         .join(" ")
 }
 
+/// Parses the GS1 Barcode Syntax Dictionary's text format. Long because it is one pass over
+/// the format's line kinds (entries, flags, specifications, attributes).
 fn parse(text: &str) -> Result<Dictionary, String> {
     let mut entries = Vec::new();
     for (line_index, line) in text.lines().enumerate() {

@@ -175,6 +175,9 @@ impl DigitalLink {
     }
 
     /// Parses a URI with the given leniency.
+    ///
+    /// Long because it follows GS1 Digital Link 1.2's URI grammar in order: scheme and domain,
+    /// primary key, key qualifiers, data attributes in the query, each with its own error.
     pub fn parse_with_options(
         uri: &str,
         options: DigitalLinkParseOptions,

@@ -372,6 +372,8 @@ impl Linter {
     }
 
     /// Applies the rule to one component's bytes.
+    ///
+    /// Long because it is one `match` over every linter of the syntax dictionary.
     pub fn check(self, data: &[u8]) -> Result<(), LintFailure> {
         use LintFailureKind as Kind;
         match self {
