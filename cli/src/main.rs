@@ -610,7 +610,7 @@ fn verify(bundle_path: &Path, genesis_path: &Path) -> Result<()> {
         println!(
             "  block {:>6}  {}  {:<14} by {}",
             item.height,
-            rxchain_trace::verification::format_time(item.time_ms),
+            rxchain_pages::date_time(rxchain_pages::Language::English, item.time_ms),
             rxchain_trace::proof::step_name(&item.step),
             item.organization
         );
@@ -622,7 +622,7 @@ fn verify(bundle_path: &Path, genesis_path: &Path) -> Result<()> {
     );
     println!(
         "  checked at {}, label lot {:?} expiry {:?}",
-        rxchain_trace::verification::format_time(bundle.body.checked_at_ms),
+        rxchain_pages::date_time(rxchain_pages::Language::English, bundle.body.checked_at_ms),
         bundle.body.subject.scanned_lot,
         bundle.body.subject.scanned_expiry
     );

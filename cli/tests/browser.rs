@@ -1,5 +1,6 @@
 //! The verification page in a real browser: headless Chromium (Debian's `chromium` package,
-//! installed by .ci/run) renders it at phone width; the screenshot is kept for people to look at.
+//! installed by .ci/run) renders it at phone width, in English and in Chinese; the screenshots
+//! are kept for people to look at.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -42,7 +43,7 @@ fn chromium_command(binary: &Path, profile: &Path) -> Command {
 }
 
 #[test]
-fn verification_page_renders_at_phone_width() {
+fn verification_page_renders_at_phone_width_in_both_languages() {
     let Some(browser) = chromium() else {
         assert!(
             std::env::var("CI").is_err(),
@@ -110,25 +111,48 @@ fn verification_page_renders_at_phone_width() {
         "each step shows the organization's role and place"
     );
 
-    let screenshot = std::env::var("RXCHAIN_SCREENSHOT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| dir.path().to_path_buf())
-        .join("verification-phone.png");
-    let status = chromium_command(&browser, &dir.path().join("profile-shot"))
-        .arg(format!("--screenshot={}", screenshot.display()))
-        .arg(format!(
-            "--window-size={PHONE_WIDTH_PIXELS},{PHONE_HEIGHT_PIXELS}"
-        ))
-        .arg(link)
-        .status()
+    // The same page in Chinese, by the page's own switch.
+    let chinese_link = format!("{link}?lang=zh");
+    let dom = chromium_command(&browser, &dir.path().join("profile-dom-zh"))
+        .args(["--dump-dom", &chinese_link])
+        .output()
         .unwrap();
-    assert!(status.success());
-    let png = std::fs::read(&screenshot).unwrap();
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG file");
-    let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
-    assert_eq!(width, PHONE_WIDTH_PIXELS, "rendered at phone width");
-    // A blank page compresses to almost nothing; a rendered page with text and colour does not.
-    assert!(png.len() > 20_000, "screenshot is {} bytes", png.len());
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("<html lang=\"zh-CN\">"), "{dom}");
+    assert!(dom.contains("<h1>正品</h1>"), "{dom}");
+    assert!(dom.contains("流通记录"));
+    assert!(
+        dom.contains("发往 Kangda Pharmaceutical Distribution"),
+        "{dom}"
+    );
+    assert!(dom.contains(">English</a>"), "a switch back to English");
+
+    let screenshots = std::env::var("RXCHAIN_SCREENSHOT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| dir.path().to_path_buf());
+    for (name, url) in [("en", link.clone()), ("zh", chinese_link)] {
+        let screenshot = screenshots.join(format!("verification-phone-{name}.png"));
+        let status = chromium_command(&browser, &dir.path().join(format!("profile-shot-{name}")))
+            .arg(format!("--screenshot={}", screenshot.display()))
+            .arg(format!(
+                "--window-size={PHONE_WIDTH_PIXELS},{PHONE_HEIGHT_PIXELS}"
+            ))
+            .arg(&url)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let png = std::fs::read(&screenshot).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG file");
+        let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+        assert_eq!(width, PHONE_WIDTH_PIXELS, "{name}: rendered at phone width");
+        // A blank page compresses to almost nothing; a rendered page with text and colour does
+        // not (and a page whose Chinese fell back to empty boxes would be much smaller).
+        assert!(
+            png.len() > 20_000,
+            "{name}: screenshot is {} bytes",
+            png.len()
+        );
+    }
 
     let _ = demo.kill();
     let _ = demo.wait();

@@ -246,6 +246,35 @@ fn demo_serves_verification_pages_and_bundles_that_verify_offline() {
     assert!(html.contains("Already dispensed"), "{html}");
     assert!(html.contains("Huaxin Pharmaceutical Co."));
     assert!(html.contains("Dispensed to a patient"));
+    assert!(html.contains("<html lang=\"en\">"));
+    // Dates for people, not as on the label (the demo's expiry is 281130).
+    assert!(
+        html.contains("2028-11-30") && !html.contains("281130"),
+        "{html}"
+    );
+
+    // In Chinese for a browser that prefers it, and by the page's switch either way.
+    let page = |url: String, accept_language: &'static str| {
+        runtime.block_on(async {
+            let response = reqwest::Client::new()
+                .get(url)
+                .header("accept", "text/html")
+                .header("accept-language", accept_language)
+                .send()
+                .await
+                .unwrap();
+            let vary = response.headers()["vary"].to_str().unwrap().to_string();
+            (vary, response.text().await.unwrap())
+        })
+    };
+    let (vary, chinese) = page(link.clone(), "zh-CN,zh;q=0.9,en;q=0.8");
+    assert!(vary.contains("Accept-Language"), "{vary}");
+    assert!(chinese.contains("<html lang=\"zh-CN\">"), "{chinese}");
+    assert!(chinese.contains("已发药") && chinese.contains("发药给患者"));
+    assert!(chinese.contains("2028年11月30日"));
+    assert!(chinese.contains("href=\"?lang=en\""), "a switch to English");
+    let (_, switched) = page(format!("{link}?lang=en"), "zh-CN");
+    assert!(switched.contains("Already dispensed") && switched.contains("href=\"?lang=zh\""));
 
     // The bundle verifies offline with the genesis file, and a changed value does not.
     let bundle_path = dir.path().join("bundle.json");

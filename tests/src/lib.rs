@@ -84,6 +84,25 @@ impl TestChain {
         }
     }
 
+    /// Serves the node API, with every module, on a free loopback port from a runtime of its
+    /// own (dropped with the runtime); returns the runtime and the API's base URL.
+    pub fn serve_api(&self) -> (tokio::runtime::Runtime, String) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("a free port");
+        let base = format!("http://{}", listener.local_addr().expect("bound"));
+        let (node, modules) = (self.node.clone(), self.modules.clone());
+        runtime.spawn(async move {
+            rxchain_node::api::serve(node, &modules, listener, std::future::pending()).await
+        });
+        (runtime, base)
+    }
+
     /// The member key of an organization of the dev consortium.
     pub fn key(&self, organization: &str) -> SigningKey {
         read_key(&self.consortium.member_key(organization))

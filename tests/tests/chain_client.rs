@@ -21,19 +21,7 @@ struct Clients {
 
 fn clients() -> Clients {
     let chain = TestChain::start();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (node, modules) = (chain.node.clone(), chain.modules.clone());
-    runtime.spawn(async move {
-        rxchain_node::api::serve(node, &modules, listener, std::future::pending()).await
-    });
+    let (runtime, base) = chain.serve_api();
     let local = LocalClient::new(chain.node.clone());
     let http = HttpClient::new(&base).unwrap();
     Clients {

@@ -59,19 +59,7 @@ struct Api {
 
 impl Api {
     fn start(chain: &TestChain) -> Api {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (node, modules) = (chain.node.clone(), chain.modules.clone());
-        runtime.spawn(async move {
-            rxchain_node::api::serve(node, &modules, listener, std::future::pending()).await
-        });
+        let (runtime, base) = chain.serve_api();
         Api {
             base,
             keystore: chain.consortium.keystore.clone(),

@@ -127,8 +127,8 @@ impl CaptureJob {
     fn to_json(&self) -> Value {
         json!({
             "captureID": self.id,
-            "createdAt": crate::verification::format_time(self.created_ms),
-            "finishedAt": self.finished_ms.map(crate::verification::format_time),
+            "createdAt": utc(self.created_ms),
+            "finishedAt": self.finished_ms.map(utc),
             "running": self.running,
             "success": !self.running && self.errors.is_empty(),
             // Each mapped call is its own transaction: a call that fails on chain does not undo
@@ -140,6 +140,11 @@ impl CaptureJob {
             "notApplied": self.not_applied,
         })
     }
+}
+
+/// `YYYY-MM-DD HH:MM UTC`, as capture jobs report their times.
+fn utc(ms: u64) -> String {
+    rxchain_pages::date_time(rxchain_pages::Language::English, ms)
 }
 
 /// Capture jobs of this node (in memory: a restarted node forgets jobs, not captured events).
@@ -805,7 +810,7 @@ fn sort_key(location: &EventLocation) -> (u64, u32, u16) {
 
 /// Milliseconds since the epoch as an RFC 3339 UTC timestamp.
 fn rfc3339(ms: u64) -> String {
-    let text = crate::verification::format_time(ms);
+    let text = utc(ms);
     let (date, rest) = text.split_once(' ').unwrap_or((&text, "00:00 UTC"));
     let minutes = rest.trim_end_matches(" UTC");
     format!("{date}T{minutes}:{:02}.{:03}Z", (ms / 1000) % 60, ms % 1000)

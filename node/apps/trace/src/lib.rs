@@ -9,6 +9,7 @@
 //!   the member keys this node holds for capture, anchored) and the standard's queries;
 //! - [`verification`]: the GS1 Digital Link pages and proof bundles a pack's QR code points to,
 //!   built by [`ledger`] and checked offline by [`proof`];
+//! - [`page`]: the verification page in Chinese or English, on the page kit (`rxchain-pages`);
 //! - [`label`]: QR codes and NFC records of a pack's Digital Link; [`routes`]: a pack's history;
 //! - [`scans`]: node-local scan counts, in the module's own storage namespace.
 //!
@@ -19,6 +20,7 @@ pub mod codec;
 pub mod epcis;
 pub mod label;
 pub mod ledger;
+pub mod page;
 pub mod proof;
 pub mod routes;
 pub mod scans;

@@ -269,6 +269,10 @@ pub struct Verdict {
     pub code: VerdictCode,
     /// The verdict for people (English).
     pub summary: String,
+    /// Why, as the ledger says: the recall's or quarantine's reason, or how the pack was
+    /// decommissioned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recalled_at_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -280,6 +284,7 @@ impl Verdict {
         Verdict {
             code,
             summary: summary.into(),
+            reason: None,
             recalled_at_ms: None,
             dispensed_at_ms: None,
         }
@@ -396,6 +401,7 @@ pub fn statement(entries: &[ProvenEntry], subject: &Subject, checked_at_ms: u64)
         ),
         (Some((lot, _)), Some((reason, time_ms)), ..) => Verdict {
             recalled_at_ms: Some(*time_ms),
+            reason: Some(reason.clone()),
             ..Verdict::new(
                 VerdictCode::Recalled,
                 format!(
