@@ -694,4 +694,49 @@ impl ModuleStore {
             .delete_cf(storage.family(MODULES), self.key(key))?;
         Ok(())
     }
+
+    /// A batch of writes to this namespace, applied together by [`ModuleStore::write`].
+    pub fn batch(&self) -> ModuleBatch {
+        ModuleBatch::default()
+    }
+
+    /// Applies a batch atomically (all of it or, after a crash, none of it).
+    pub fn write(&self, batch: ModuleBatch) -> Result<(), NodeError> {
+        let storage = &self.storage;
+        let family = storage.family(MODULES);
+        let mut writes = WriteBatch::default();
+        for (key, value) in batch.writes {
+            match value {
+                Some(value) => writes.put_cf(family, self.key(&key), value),
+                None => writes.delete_cf(family, self.key(&key)),
+            }
+        }
+        storage.db.write(writes)?;
+        Ok(())
+    }
+}
+
+/// Writes to one module's namespace, applied together by [`ModuleStore::write`].
+#[derive(Debug, Default)]
+pub struct ModuleBatch {
+    /// Key (inside the namespace) → new value or removal, in order.
+    writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    bytes: usize,
+}
+
+impl ModuleBatch {
+    pub fn put(&mut self, key: &[u8], value: &[u8]) {
+        self.bytes += key.len() + value.len();
+        self.writes.push((key.to_vec(), Some(value.to_vec())));
+    }
+
+    pub fn delete(&mut self, key: &[u8]) {
+        self.bytes += key.len();
+        self.writes.push((key.to_vec(), None));
+    }
+
+    /// Bytes of keys and values in the batch so far.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
 }

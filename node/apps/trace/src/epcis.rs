@@ -872,26 +872,6 @@ fn trace_event_json(
     value
 }
 
-/// The first `limit` events of a topic, read a client's page at a time.
-fn events_up_to(
-    client: &dyn ChainClient,
-    topic: &str,
-    limit: usize,
-) -> Result<Vec<LocatedEvent>, ClientError> {
-    let mut found: Vec<LocatedEvent> = Vec::new();
-    while found.len() < limit {
-        let after = found.last().map(|last| sort_key(&last.location));
-        let page = client.events(topic, after, limit - found.len())?;
-        let full =
-            page.len() == (limit - found.len()).min(rxchain_node::client::EVENTS_PER_CALL_MAX);
-        found.extend(page);
-        if !full {
-            break;
-        }
-    }
-    Ok(found)
-}
-
 /// Candidate events of a query from the narrowest index it allows, then matched in full.
 ///
 /// Long because streaming candidates from several indexes in chain order, with one page
@@ -947,17 +927,10 @@ fn run_query(
         .filter_map(|epc| pack_of(epc).ok())
         .map(|pack| trace::topics::pack(&pack))
         .collect();
-    // The transactions that captures applied, known before streaming: a capture's anchoring
+    // Which transactions captures applied comes from the module's index: a capture's anchoring
     // record comes after the calls it names, so it cannot be learned on the way.
-    let mut applied_by_captures = std::collections::BTreeSet::new();
     if !pack_topics.is_empty() {
-        for topic in &topics {
-            for found in events_up_to(client, topic, QUERY_CANDIDATES_MAX)? {
-                if let Ok(record) = borsh::from_slice::<EpcisRecord>(&found.event.data) {
-                    applied_by_captures.extend(record.applied_transactions.iter().copied());
-                }
-            }
-        }
+        trace_state.catch_up_indexes()?;
     }
     let mut matched = Vec::new();
     let mut examined = 0usize;
@@ -991,7 +964,7 @@ fn run_query(
             note_list(&found);
             for located in found {
                 if located.event.contract != trace::CONTRACT_ID
-                    || applied_by_captures.contains(&located.location.transaction_id)
+                    || trace_state.applied_by_capture(&located.location.transaction_id)?
                 {
                     continue;
                 }

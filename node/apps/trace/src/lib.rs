@@ -11,13 +11,15 @@
 //!   built by [`ledger`] and checked offline by [`proof`];
 //! - [`page`]: the verification page in Chinese or English, on the page kit (`rxchain-pages`);
 //! - [`label`]: QR codes and NFC records of a pack's Digital Link; [`routes`]: a pack's history;
-//! - [`scans`]: node-local scan counts, in the module's own storage namespace.
+//! - [`scans`]: node-local scan counts, and [`indexes`]: what the module derives from committed
+//!   blocks, both in the module's own storage namespace.
 //!
 //! GS1 identifiers live in `rxchain-gs1` and the EPCIS model in `rxchain-epcis`, both beside
 //! this crate under `node/apps/trace/`.
 
 pub mod codec;
 pub mod epcis;
+pub mod indexes;
 pub mod label;
 pub mod ledger;
 pub mod page;
@@ -30,7 +32,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use ed25519_dalek::SigningKey;
-use rxchain_node::app::{AppContext, AppModule, SystemContract};
+use rxchain_node::app::{AppContext, AppModule, Indexers, SystemContract};
 use rxchain_node::client::ChainClient;
 use rxchain_node::codec::{Codecs, ContractCodec};
 use std::sync::{Arc, Mutex};
@@ -115,10 +117,13 @@ impl TraceModule {
         TraceModule { capture_keys }
     }
 
-    /// The module's state on a node: what its routes share.
+    /// The module's state on a node: what its routes share. Starts the module's indexing.
     pub fn state(&self, context: AppContext) -> Trace {
+        let indexers: Indexers = Arc::new(Mutex::new(vec![Box::new(indexes::CaptureIndexer)]));
+        context.spawn_indexing(&indexers);
         Trace {
             shared: Arc::new(Shared {
+                indexers,
                 capture_keys: self.capture_keys.clone(),
                 capture_jobs: epcis::CaptureJobs::default(),
                 codecs: Codecs::new(self.codecs()),
@@ -174,15 +179,26 @@ impl AppModule for TraceModule {
     }
 }
 
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Shared")
+            .field("context", &self.context)
+            .field("capture_jobs", &self.capture_jobs)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What the module's routes share: the chain (through the client), and this module's state.
 #[derive(Clone, Debug)]
 pub struct Trace {
     shared: Arc<Shared>,
 }
 
-#[derive(Debug)]
 struct Shared {
     context: AppContext,
+    /// This module's indexers (see [`indexes`]).
+    indexers: Indexers,
     capture_keys: Vec<SigningKey>,
     capture_jobs: epcis::CaptureJobs,
     codecs: Codecs,
@@ -201,6 +217,28 @@ impl Trace {
     /// The node's attestation of what this module vouches for.
     pub fn context(&self) -> &AppContext {
         &self.shared.context
+    }
+
+    /// Whether a transaction was applied by an EPCIS capture (so its trace events are shown as
+    /// the captured event, not again). Reads the index caught up to the committed head.
+    pub fn applied_by_capture(
+        &self,
+        transaction: &rxchain_node::hash::Hash,
+    ) -> Result<bool, rxchain_node::api::ApiError> {
+        indexes::applied_by_capture(self.context().store(), transaction)
+    }
+
+    /// Brings the module's indexes up to the committed head (readers call it first).
+    pub fn catch_up_indexes(&self) -> Result<u64, rxchain_node::api::ApiError> {
+        self.shared
+            .context
+            .catch_up(&self.shared.indexers)
+            .map_err(|error| {
+                rxchain_node::api::ApiError::of(
+                    rxchain_node::api::Code::Internal,
+                    error.to_string(),
+                )
+            })
     }
 
     fn signing(&self) -> std::sync::MutexGuard<'_, ()> {

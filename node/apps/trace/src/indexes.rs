@@ -1,0 +1,67 @@
+//! What the traceability module derives from committed blocks, in its own namespace.
+//!
+//! [`CaptureIndexer`]: which transactions an EPCIS capture applied. A capture's anchoring record
+//! names the calls that applied its events, but it is committed after them, so an EPC query
+//! streaming events in chain order meets the calls first; this index answers "was this applied
+//! by a capture?" in one read instead of a scan of the EPC's anchoring records per query.
+
+use rxchain_contract_types::trace::{self, EpcisRecord};
+use rxchain_node::api::{ApiError, Code};
+use rxchain_node::app::{IndexedBlock, Indexer, IndexerError};
+use rxchain_node::hash::Hash;
+use rxchain_node::receipt::ReceiptStatus;
+use rxchain_node::storage::{ModuleBatch, ModuleStore};
+
+/// Key prefix of the transactions a capture applied.
+const APPLIED_PREFIX: &[u8] = b"capture-applied/";
+
+fn applied_key(transaction: &Hash) -> Vec<u8> {
+    [APPLIED_PREFIX, transaction.as_slice()].concat()
+}
+
+/// Indexes the transactions named by successful EPCIS anchoring records.
+#[derive(Debug)]
+pub struct CaptureIndexer;
+
+impl Indexer for CaptureIndexer {
+    fn name(&self) -> &'static str {
+        "capture-applied"
+    }
+
+    fn index_block(
+        &mut self,
+        block: &IndexedBlock<'_>,
+        batch: &mut ModuleBatch,
+    ) -> Result<(), IndexerError> {
+        for receipt in block.receipts {
+            if receipt.status != ReceiptStatus::Success {
+                continue;
+            }
+            for event in &receipt.events {
+                let anchored = event.contract == trace::CONTRACT_ID
+                    && event
+                        .topics
+                        .first()
+                        .is_some_and(|topic| topic.starts_with(trace::EPCIS_TOPIC_PREFIX));
+                if !anchored {
+                    continue;
+                }
+                // An anchoring event that does not decode as a record is not one: skip it.
+                if let Ok(record) = borsh::from_slice::<EpcisRecord>(&event.data) {
+                    for transaction in &record.applied_transactions {
+                        batch.put(&applied_key(transaction), &[]);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether the capture index lists `transaction` (read after catching the index up).
+pub fn applied_by_capture(store: &ModuleStore, transaction: &Hash) -> Result<bool, ApiError> {
+    store
+        .get(&applied_key(transaction))
+        .map(|value| value.is_some())
+        .map_err(|error| ApiError::of(Code::Internal, error.to_string()))
+}
