@@ -24,25 +24,44 @@ pub fn prove_pack(
         gtin: subject.gtin.clone(),
         serial: subject.serial.clone(),
     };
-    let mut topics = vec![
-        trace::topics::product(&subject.gtin),
-        trace::topics::pack(&pack),
-    ];
-    // Recalls are lot events: look up the recall topic of this pack's lot.
-    if let Some(record) = query_record::<trace::Pack>(client, trace::CONTRACT_ID, "pack", &pack)? {
-        topics.push(trace::topics::recall_of_lot(&subject.gtin, &record.lot));
+    let mut found = client.events(
+        &trace::topics::product(&subject.gtin),
+        None,
+        BUNDLE_ENTRIES_MAX,
+    )?;
+    let pack_events = client.events(&trace::topics::pack(&pack), None, BUNDLE_ENTRIES_MAX)?;
+    // Recalls are lot events: the pack's lot is in its commissioning event, the first of its
+    // events, and a lot never changes.
+    let lot = pack_events.iter().find_map(|located| {
+        let event = borsh::from_slice::<trace::TraceEvent>(&located.event.data).ok()?;
+        match event.step {
+            trace::TraceStep::Commissioning { lot, .. }
+                if located.event.contract == trace::CONTRACT_ID =>
+            {
+                Some(lot)
+            }
+            _ => None,
+        }
+    });
+    found.extend(pack_events);
+    if let Some(lot) = lot {
+        found.extend(client.events(
+            &trace::topics::recall_of_lot(&subject.gtin, &lot),
+            None,
+            BUNDLE_ENTRIES_MAX,
+        )?);
     }
-    let mut located: Vec<(u64, u32, Hash)> = Vec::new();
-    for topic in &topics {
-        for found in client.events(topic, None, BUNDLE_ENTRIES_MAX)? {
+    let mut located: Vec<(u64, u32, Hash)> = found
+        .into_iter()
+        .map(|found| {
             let location = found.location;
-            located.push((
+            (
                 location.height,
                 location.transaction_index,
                 location.transaction_id,
-            ));
-        }
-    }
+            )
+        })
+        .collect();
     located.sort();
     located.dedup();
     located.truncate(BUNDLE_ENTRIES_MAX);

@@ -124,6 +124,7 @@ impl TraceModule {
         Trace {
             shared: Arc::new(Shared {
                 indexers,
+                organization_names: verification::OrganizationNames::default(),
                 capture_keys: self.capture_keys.clone(),
                 capture_jobs: epcis::CaptureJobs::default(),
                 codecs: Codecs::new(self.codecs()),
@@ -199,6 +200,7 @@ struct Shared {
     context: AppContext,
     /// This module's indexers (see [`indexes`]).
     indexers: Indexers,
+    organization_names: verification::OrganizationNames,
     capture_keys: Vec<SigningKey>,
     capture_jobs: epcis::CaptureJobs,
     codecs: Codecs,
@@ -239,6 +241,11 @@ impl Trace {
                     error.to_string(),
                 )
             })
+    }
+
+    /// Organizations' display names for pages (cached).
+    pub fn organization_names(&self) -> &verification::OrganizationNames {
+        &self.shared.organization_names
     }
 
     fn signing(&self) -> std::sync::MutexGuard<'_, ()> {

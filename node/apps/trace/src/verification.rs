@@ -15,6 +15,7 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Extension, Json};
+use rxchain_contract_types::trace::TraceStep;
 use rxchain_contract_types::{registry, roles, trace};
 use rxchain_node::api::{ApiError, Code, blocking};
 use rxchain_node::client::ChainClient;
@@ -22,6 +23,8 @@ use rxchain_node::runtime::now_ms;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Deserialize, Default)]
 pub struct DigitalLinkQuery {
@@ -176,7 +179,7 @@ async fn verify(
             trace.scans().record(&code, &place, now)?
         };
         let organizations = if html {
-            organization_names(trace.client(), &bundle)
+            organization_names(&trace, &bundle)
         } else {
             HashMap::new()
         };
@@ -217,38 +220,65 @@ async fn verify(
     }
 }
 
-/// Display names and roles of the organizations in a timeline, from the registry.
-fn organization_names(
-    client: &dyn ChainClient,
-    bundle: &ProofBundle,
-) -> HashMap<String, (String, String)> {
+/// Display names and roles of the organizations in a timeline: the acting organizations and
+/// the counterparties named in shipping and receiving steps.
+fn organization_names(trace: &Trace, bundle: &ProofBundle) -> HashMap<String, (String, String)> {
+    let Ok(statement) = bundle.statement() else {
+        return HashMap::new();
+    };
     let mut names = HashMap::new();
-    let timeline = bundle.body.statement["timeline"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    // The acting organizations and the counterparties named in shipping and receiving steps.
-    let mentioned = timeline.iter().flat_map(|item| {
-        ["organization"]
-            .iter()
-            .map(|key| item[*key].clone())
-            .chain(["to", "from"].iter().map(|key| item["step"][*key].clone()))
-            .collect::<Vec<_>>()
-    });
-    for value in mentioned {
-        let Some(id) = value.as_str() else { continue };
-        if names.contains_key(id) {
-            continue;
+    for item in &statement.timeline {
+        let counterparty = match &item.step {
+            TraceStep::Shipping { to, .. } | TraceStep::Returning { to, .. } => Some(to),
+            TraceStep::Receiving { from, .. } => Some(from),
+            _ => None,
+        };
+        for id in std::iter::once(&item.organization).chain(counterparty) {
+            if names.contains_key(id) {
+                continue;
+            }
+            if let Some(found) = trace.organization_names().get(trace.client(), id) {
+                names.insert(id.clone(), found);
+            }
+        }
+    }
+    names
+}
+
+/// Longest an organization's display name is served from the cache.
+pub const ORGANIZATION_NAME_TTL_MS: u64 = 60_000;
+/// Organizations whose display names are cached, at most.
+pub const ORGANIZATION_NAMES_MAX: usize = 1_024;
+
+/// Organizations' display names and roles, cached: every page names a few organizations, each
+/// a registry query, and names change only by governance. A minute's staleness on a page is
+/// harmless: the bundle's proven facts name organizations by id.
+#[derive(Debug, Default)]
+pub struct OrganizationNames {
+    /// Id → (when read, (name, role and place) or `None` when the registry has no such id).
+    entries: Mutex<HashMap<String, (Instant, Option<(String, String)>)>>,
+}
+
+impl OrganizationNames {
+    pub fn get(&self, client: &dyn ChainClient, id: &str) -> Option<(String, String)> {
+        let now = Instant::now();
+        let ttl = Duration::from_millis(ORGANIZATION_NAME_TTL_MS);
+        if let Some((read, known)) = self.entries.lock().expect("names lock").get(id)
+            && now.duration_since(*read) < ttl
+        {
+            return known.clone();
         }
         let record = crate::ledger::query_record::<registry::Organization>(
             client,
             registry::CONTRACT_ID,
             "organization",
             &registry::OrganizationIdArgs { id: id.into() },
-        )
-        .ok()
-        .flatten();
-        if let Some(organization) = record {
+        );
+        // A failed query is not an answer to remember.
+        let Ok(record) = record else {
+            return None;
+        };
+        let found = record.map(|organization| {
             let role_names =
                 roles::names_of(&roles::organization::NAMES, organization.roles).join(", ");
             // The role line also says where the organization operates, when the registry knows.
@@ -257,15 +287,65 @@ fn organization_names(
             } else {
                 format!("{role_names} · {}", organization.location)
             };
-            names.insert(id.to_string(), (organization.name, role_and_place));
-        }
+            (organization.name, role_and_place)
+        });
+        self.remember(id, now, found.clone());
+        found
     }
-    names
+
+    /// Keeps one answer, making room first: expired entries go, and if all are fresh (a page
+    /// naming many organizations, or a flood of distinct ids) the cache starts over rather
+    /// than grow past its limit.
+    fn remember(&self, id: &str, now: Instant, found: Option<(String, String)>) {
+        let ttl = Duration::from_millis(ORGANIZATION_NAME_TTL_MS);
+        let mut entries = self.entries.lock().expect("names lock");
+        if entries.len() >= ORGANIZATION_NAMES_MAX && !entries.contains_key(id) {
+            entries.retain(|_, (read, _)| now.duration_since(*read) < ttl);
+            if entries.len() >= ORGANIZATION_NAMES_MAX {
+                entries.clear();
+            }
+        }
+        entries.insert(id.to_string(), (now, found));
+        debug_assert!(entries.len() <= ORGANIZATION_NAMES_MAX);
+    }
+
+    /// Organizations cached now.
+    pub fn len(&self) -> usize {
+        self.entries.lock().expect("names lock").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn organization_names_stay_within_their_limit() {
+        let names = OrganizationNames::default();
+        let start = Instant::now();
+        for index in 0..ORGANIZATION_NAMES_MAX {
+            names.remember(&format!("org-{index}"), start, None);
+        }
+        assert_eq!(names.len(), ORGANIZATION_NAMES_MAX);
+        // Refreshing a cached id does not evict others.
+        names.remember("org-0", start, Some(("A".into(), "B".into())));
+        assert_eq!(names.len(), ORGANIZATION_NAMES_MAX);
+        // One more, all fresh: the cache starts over instead of growing.
+        names.remember("org-new", start, None);
+        assert_eq!(names.len(), 1);
+        // Once entries have expired, only they are dropped.
+        for index in 0..ORGANIZATION_NAMES_MAX - 1 {
+            names.remember(&format!("org-{index}"), start, None);
+        }
+        let later = start + Duration::from_millis(ORGANIZATION_NAME_TTL_MS + 1);
+        names.remember("fresh", later, None);
+        names.remember("another", later, None);
+        assert_eq!(names.len(), 2);
+    }
 
     #[test]
     fn short_gtins_are_padded_and_checked() {
