@@ -26,13 +26,14 @@ impl Indexer for Counting {
         batch: &mut ModuleBatch,
     ) -> Result<(), IndexerError> {
         let height = block.block.header.height;
+        // Counted before `last` moves: the test waits on `last`, then reads the count.
+        self.calls.fetch_add(1, Ordering::SeqCst);
         let previous = self.last.swap(height, Ordering::SeqCst);
         assert!(
             previous == 0 || previous + 1 == height,
             "block {height} after {previous}: blocks arrive in order"
         );
         assert_eq!(block.receipts.len(), block.block.transactions.len());
-        self.calls.fetch_add(1, Ordering::SeqCst);
         batch.put(format!("block/{height}").as_bytes(), &[1]);
         Ok(())
     }
