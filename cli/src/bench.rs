@@ -8,13 +8,13 @@
 //! an unbounded queue.
 
 use anyhow::{Result, bail};
-use rxchain_contract_types::trace::{CommissionArgs, PackId, Product, ShipArgs, ShipmentIdArgs};
 use rxchain_genesis::Genesis;
 use rxchain_genesis::dev::{DevOptions, create_dev_consortium};
 use rxchain_genesis::keystore::read_key;
 use rxchain_node::mempool::MempoolLimits;
 use rxchain_node::transaction::TransactionBody;
 use rxchain_node::{Node, NodeConfig};
+use rxchain_trace_types::{CommissionArgs, PackId, Product, ShipArgs, ShipmentIdArgs};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -366,7 +366,7 @@ pub async fn run_queries(packs: u64, window: u64, lookups: usize) -> Result<Quer
         holder = to;
         hop += 1;
     }
-    let hot_topic = rxchain_contract_types::trace::topics::pack(&hot);
+    let hot_topic = rxchain_trace_types::topics::pack(&hot);
     let hot_pack_events = chain.node.events(&hot_topic, 1_000)?.len();
 
     let mut history = Vec::with_capacity(lookups);
@@ -384,7 +384,7 @@ pub async fn run_queries(packs: u64, window: u64, lookups: usize) -> Result<Quer
         state ^= state >> 7;
         state ^= state << 17;
         let serial = format!("B{:09}", state % packs + 1);
-        let topic = rxchain_contract_types::trace::topics::pack(&PackId {
+        let topic = rxchain_trace_types::topics::pack(&PackId {
             gtin: GTIN.into(),
             serial,
         });

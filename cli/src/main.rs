@@ -1,6 +1,6 @@
 //! `rxchain`: keys, genesis, node, transactions, queries and the demo.
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use rxchain_cli::client::{Client, DEFAULT_EXPIRY_BLOCKS};
 use rxchain_cli::config::{NodeConfigFile, default_api_listen};
@@ -11,7 +11,7 @@ use rxchain_genesis::keystore::{generate, read_key, write_key};
 use rxchain_node::Node;
 use rxchain_node::app::Modules;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -92,40 +92,9 @@ enum Command {
         #[arg(long, default_value = "{}")]
         args: String,
     },
-    /// Make a pack's label: the QR code (SVG or PNG) of its GS1 Digital Link, or the NDEF record
-    /// for an NFC tag. The format follows the output file's extension (.svg, .png, .ndef).
-    Label {
-        /// Base of the Digital Link URI, e.g. https://verify.example.com
-        #[arg(long)]
-        base: String,
-        #[arg(long)]
-        gtin: String,
-        #[arg(long)]
-        serial: String,
-        #[arg(long)]
-        lot: Option<String>,
-        /// YYMMDD.
-        #[arg(long)]
-        expiry: Option<String>,
-        #[arg(long, default_value_t = 8)]
-        module_pixels: usize,
-        #[arg(long)]
-        out: PathBuf,
-    },
-    /// Print the bearer token that authorizes EPCIS capture with a member key (on a node that
-    /// holds that key in `capture_keys`).
-    CaptureToken {
-        #[arg(long)]
-        key: PathBuf,
-    },
-    /// Check a proof bundle (the JSON answer of a pack's verification URL) offline.
-    Verify {
-        /// The bundle file.
-        bundle: PathBuf,
-        /// The chain's genesis file.
-        #[arg(long)]
-        genesis: PathBuf,
-    },
+    /// The traceability module's subcommands: `label`, `capture-token`, `verify`.
+    #[command(flatten)]
+    Trace(rxchain_trace::commands::Command),
     /// Measure throughput of trace transactions run by the wasm contract: one in-process node,
     /// or with `--nodes N` a local cluster of node processes (plus failover after killing the
     /// primary); or (with `--scenario queries`) history and verification-page times.
@@ -391,38 +360,7 @@ async fn run(command: Command) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&answer["result"])?);
             Ok(())
         }
-        Command::Verify { bundle, genesis } => verify(&bundle, &genesis),
-        Command::CaptureToken { key } => {
-            let key = read_key(&key)?.signing_key;
-            println!("{}", rxchain_trace::epcis::capture_token(&key));
-            Ok(())
-        }
-        Command::Label {
-            base,
-            gtin,
-            serial,
-            lot,
-            expiry,
-            module_pixels,
-            out,
-        } => {
-            use rxchain_trace::label;
-            if !rxchain_contract_types::trace::is_valid_gtin14(&gtin) {
-                bail!("'{gtin}' is not a GTIN-14 with a valid check digit");
-            }
-            let uri =
-                label::digital_link_uri(&base, &gtin, lot.as_deref(), &serial, expiry.as_deref());
-            let bytes = match out.extension().and_then(|extension| extension.to_str()) {
-                Some("svg") => label::qr_svg(&uri, module_pixels)?.into_bytes(),
-                Some("png") => label::qr_png(&uri, module_pixels)?,
-                Some("ndef") => label::ndef_uri_record(&uri)?,
-                _ => bail!("the output file must end in .svg, .png or .ndef"),
-            };
-            std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
-            println!("{uri}");
-            eprintln!("wrote {}", out.display());
-            Ok(())
-        }
+        Command::Trace(command) => Ok(rxchain_trace::commands::run(command)?),
         Command::Bench {
             scenario,
             transactions,
@@ -568,79 +506,6 @@ async fn run(command: Command) -> Result<()> {
             demo(dir, &api, exit_after_seed, nodes, &consensus, p2p_port).await
         }
     }
-}
-
-fn verify(bundle_path: &Path, genesis_path: &Path) -> Result<()> {
-    use rxchain_trace::proof::{ProofBundle, verify_bundle};
-    let genesis = Genesis::load(genesis_path)?;
-    let text = std::fs::read_to_string(bundle_path)
-        .with_context(|| format!("reading {}", bundle_path.display()))?;
-    let bundle: ProofBundle =
-        serde_json::from_str(&text).context("the file is not a proof bundle")?;
-    let validators: Vec<[u8; 32]> = genesis
-        .validators
-        .iter()
-        .map(|validator| validator.public_key.0)
-        .collect();
-    let verified = verify_bundle(&bundle, &genesis.chain_id, &genesis.hash(), &validators)
-        .map_err(|error| anyhow!("the bundle does NOT verify: {error}"))?;
-    let statement = &verified.statement;
-    println!(
-        "VERIFIED against genesis {} (chain {})",
-        hex::encode(genesis.hash()),
-        genesis.chain_id
-    );
-    println!();
-    println!("Proven by finality certificates of the chain's validators:");
-    println!(
-        "  {} ledger entries, each a transaction included in a final block (Merkle proofs of the",
-        verified.entries.len()
-    );
-    println!(
-        "  transaction and its receipt against the block header, header signed by a validator quorum)."
-    );
-    println!("  pack {} / {}", statement.pack.gtin, statement.pack.serial);
-    if let Some(product) = &statement.product {
-        println!(
-            "  product: {} {} ({}), registered by {}",
-            product.name, product.strength, product.approval_number, product.manufacturer
-        );
-    }
-    for item in &statement.timeline {
-        println!(
-            "  block {:>6}  {}  {:<14} by {}",
-            item.height,
-            rxchain_pages::date_time(rxchain_pages::Language::English, item.time_ms),
-            rxchain_trace::proof::step_name(&item.step),
-            item.organization
-        );
-    }
-    println!();
-    println!(
-        "Attested by validator {} (its signature covers the whole bundle):",
-        verified.attested_by
-    );
-    println!(
-        "  checked at {}, label lot {:?} expiry {:?}",
-        rxchain_pages::date_time(rxchain_pages::Language::English, bundle.body.checked_at_ms),
-        bundle.body.subject.scanned_lot,
-        bundle.body.subject.scanned_expiry
-    );
-    println!(
-        "  verdict: {} — {}",
-        statement.verdict.code.as_str(),
-        statement.verdict.summary
-    );
-    println!();
-    println!(
-        "Not proven: that no later event exists after block {} (the bundle shows the chain up to that",
-        bundle.body.head_height
-    );
-    println!(
-        "height), and the pack's current state beyond its events (proofs of current state come with"
-    );
-    println!("the sparse Merkle state tree).");
-    Ok(())
 }
 
 async fn serve_until_interrupted(

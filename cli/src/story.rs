@@ -6,14 +6,14 @@
 
 use anyhow::{Context, Result, bail};
 use ed25519_dalek::SigningKey;
-use rxchain_contract_types::trace::{
-    self, CommissionArgs, PackId, Product, ShipArgs, ShipmentIdArgs,
-};
 use rxchain_genesis::dev::DevConsortium;
 use rxchain_genesis::keystore::read_key;
 use rxchain_node::Node;
 use rxchain_node::receipt::ReceiptStatus;
 use rxchain_node::transaction::TransactionBody;
+use rxchain_trace_types::{
+    self as trace, CommissionArgs, PackId, Product, ShipArgs, ShipmentIdArgs,
+};
 use std::collections::HashMap;
 use std::time::Duration;
 

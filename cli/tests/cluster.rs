@@ -256,7 +256,7 @@ fn corrupt_product_record(data_dir: &Path) {
     let families = rocksdb::DB::list_cf(&options, &path).unwrap();
     let db = rocksdb::DB::open_cf(&options, &path, &families).unwrap();
     let mut key = b"trace\0".to_vec();
-    key.extend(rxchain_contract_types::trace::keys::product(GTIN));
+    key.extend(rxchain_trace_types::keys::product(GTIN));
     let state = db.cf_handle("state").unwrap();
     assert!(
         db.get_cf(state, &key).unwrap().is_some(),

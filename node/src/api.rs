@@ -47,8 +47,9 @@ pub const REQUEST_BODY_BYTES_MAX: usize = TRANSACTION_BYTES_MAX * 2 + 4096;
 pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
 /// Most requests doing storage or contract work at once; more wait for a permit.
 pub const BLOCKING_REQUESTS_MAX: usize = 32;
-/// Most events one history or events request returns.
-pub const EVENTS_PER_RESPONSE_MAX: usize = 1_000;
+/// Most events one history or events request returns: one chain client call's worth (the
+/// client depends on nothing of the API).
+pub const EVENTS_PER_RESPONSE_MAX: usize = crate::client::EVENTS_PER_CALL_MAX;
 
 /// A stable error code and the HTTP status it is answered with. Each crate that serves routes
 /// has one enum of its codes implementing this; that impl is the one place its codes map to

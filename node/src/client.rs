@@ -24,8 +24,9 @@ use std::time::Duration;
 /// read in this order; a position is a cursor for the next page.
 pub type EventPosition = (u64, u32, u16);
 
-/// Most events one [`ChainClient::events`] call returns.
-pub const EVENTS_PER_CALL_MAX: usize = crate::api::EVENTS_PER_RESPONSE_MAX;
+/// Most events one [`ChainClient::events`] call returns; the HTTP API's pages are as long, so
+/// one call is one request to a remote node.
+pub const EVENTS_PER_CALL_MAX: usize = 1_000;
 
 /// Why a chain client call failed. The same failure gives the same variant in process and
 /// over HTTP.

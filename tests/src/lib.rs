@@ -187,8 +187,8 @@ impl Drop for TestChain {
 }
 
 /// Product master data for tests: Amoxicillin 250 mg capsules, prescription only, 10–25 °C.
-pub fn sample_product(gtin: &str) -> rxchain_contract_types::trace::Product {
-    rxchain_contract_types::trace::Product {
+pub fn sample_product(gtin: &str) -> rxchain_trace_types::Product {
+    rxchain_trace_types::Product {
         gtin: gtin.into(),
         name: "Amoxicillin Capsules".into(),
         strength: "250 mg".into(),

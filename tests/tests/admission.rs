@@ -1,7 +1,6 @@
 //! One test per admission refusal: the exact error, and nothing changed (head, state root,
 //! nonce, mempool); and fault injection refused on a node that did not enable it.
 
-use rxchain_contract_types::trace;
 use rxchain_genesis::keystore::generate;
 use rxchain_node::TransactionError;
 use rxchain_node::mempool::MempoolLimits;
@@ -9,6 +8,7 @@ use rxchain_node::storage::Head;
 use rxchain_node::transaction::TransactionBody;
 use rxchain_node::validation::{NONCE_GAP_MAX, TRANSACTION_BYTES_MAX};
 use rxchain_tests::{TestChain, assert_success};
+use rxchain_trace_types as trace;
 
 const MANUFACTURER: &str = "huaxin-pharma";
 

@@ -1,11 +1,11 @@
 //! One suite, two chain clients: the in-process client over a node and the HTTP client over
 //! the same node's API must give the same answers, successes and failures alike.
 
-use rxchain_contract_types::trace::{self, CommissionArgs, GtinArgs, PackId};
 use rxchain_node::client::{ChainClient, ClientError, HttpClient, LocalClient};
 use rxchain_node::proof::check_entry;
 use rxchain_node::runtime::TransactionStatus;
 use rxchain_tests::{TestChain, assert_success, sample_product};
+use rxchain_trace_types::{self as trace, CommissionArgs, GtinArgs, PackId};
 use std::time::Duration;
 
 const MANUFACTURER: &str = "huaxin-pharma";

@@ -2,12 +2,12 @@
 //! of `trace`, governance and deploys in `registry`, and runaway contracts (fuel, memory).
 
 use rxchain_contract_types::registry::{ProposalAction, ProposalIdArgs, ProposeArgs};
-use rxchain_contract_types::trace::{
-    CommissionArgs, Pack, PackId, PackStatus, Product, ShipArgs, ShipmentIdArgs,
-};
 use rxchain_node::executor::DeployArgs;
 use rxchain_node::hash::sm3;
 use rxchain_tests::{TestChain, assert_success, failure_code};
+use rxchain_trace_types::{
+    CommissionArgs, Pack, PackId, PackStatus, Product, ShipArgs, ShipmentIdArgs,
+};
 
 const MANUFACTURER: &str = "huaxin-pharma";
 const DISTRIBUTOR: &str = "kangda-distribution";
@@ -170,16 +170,16 @@ fn custody_and_role_rules_hold() {
     // The history of SN1 is one index lookup and tells the whole story in order.
     let history = chain
         .node
-        .events(
-            &rxchain_contract_types::trace::topics::pack(&pack("SN1")),
-            100,
-        )
+        .events(&rxchain_trace_types::topics::pack(&pack("SN1")), 100)
         .unwrap();
     let steps: Vec<String> = history
         .iter()
         .map(|located| {
-            let event: rxchain_contract_types::trace::TraceEvent =
-                borsh::from_slice(&located.event.data).unwrap();
+            let Some(rxchain_trace_types::ContractEvent::Pack(event)) =
+                rxchain_trace_types::ContractEvent::decode(&located.event.data)
+            else {
+                panic!("not a pack event");
+            };
             format!("{:?}", event.step)
                 .split_whitespace()
                 .next()
@@ -356,7 +356,7 @@ fn governance_adds_a_member_who_can_then_act() {
 
 #[test]
 fn a_commission_batch_is_all_or_nothing() {
-    use rxchain_contract_types::trace::CommissionBatchArgs;
+    use rxchain_trace_types::CommissionBatchArgs;
     let chain = TestChain::start();
     assert_success(&chain.call(MANUFACTURER, "trace", "register_product", &product()));
     let args = |serials: &[&str]| CommissionBatchArgs {

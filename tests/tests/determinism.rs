@@ -3,12 +3,12 @@
 //! execute on parents that are not stored yet, as pipelined proposals do.
 
 use rxchain_contract_host::{ContractHost, HostLimits};
-use rxchain_contract_types::trace::{CommissionArgs, PackId, ShipArgs, ShipmentIdArgs};
 use rxchain_node::executor::Executor;
 use rxchain_node::runtime::{open_chain, replay_chain};
 use rxchain_node::state::{Ancestors, next_state_root};
 use rxchain_node::storage::{CommittedBlock, Storage};
 use rxchain_tests::{TestChain, assert_success};
+use rxchain_trace_types::{CommissionArgs, PackId, ShipArgs, ShipmentIdArgs};
 use std::sync::Arc;
 
 /// A chain whose blocks depend on each other: one sender's nonces across blocks, packs

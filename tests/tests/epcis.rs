@@ -1,8 +1,8 @@
 //! EPCIS 2.0 over HTTP on a real node: capture maps events to trace contract calls and anchors
 //! them; an invalid document is refused whole; queries return the standard JSON-LD.
 
-use rxchain_contract_types::trace::{Pack, PackId, PackStatus};
 use rxchain_tests::{TestChain, assert_success};
+use rxchain_trace_types::{Pack, PackId, PackStatus};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -279,7 +279,7 @@ fn capture_maps_events_to_the_ledger_and_queries_return_them() {
 
     // A pack moved by a native call (not through EPCIS) shows in EPC queries as well, rendered
     // from its trace events; captured packs are not shown twice.
-    let native = rxchain_contract_types::trace::CommissionArgs {
+    let native = rxchain_trace_types::CommissionArgs {
         gtin: GTIN.into(),
         serial: "N1".into(),
         lot: "L9".into(),

@@ -1,12 +1,12 @@
 //! Verdicts of the consumer verification and their proof bundles, on a real chain: every verdict
 //! follows from proven ledger entries and survives offline verification; tampering does not.
 
-use rxchain_contract_types::trace::{
+use rxchain_tests::{TestChain, assert_success};
+use rxchain_trace::proof::{BundleError, ProofBundle, Subject, verify_bundle};
+use rxchain_trace_types::{
     CommissionArgs, DecommissionArgs, DecommissionReason, LotArgs, PackId, QuarantineArgs,
     RecallArgs,
 };
-use rxchain_tests::{TestChain, assert_success};
-use rxchain_trace::proof::{BundleError, ProofBundle, Subject, verify_bundle};
 
 const MANUFACTURER: &str = "huaxin-pharma";
 const REGULATOR: &str = "drug-regulator";
@@ -218,7 +218,7 @@ fn tampered_bundles_fail() {
 
 #[test]
 fn china_trace_codes_find_their_pack() {
-    use rxchain_contract_types::trace::{ChinaCodeArgs, ChinaProductCodeArgs, GtinArgs};
+    use rxchain_trace_types::{ChinaCodeArgs, ChinaProductCodeArgs, GtinArgs};
     let chain = setup();
     let code = "81234560000000011234";
     let link = ChinaProductCodeArgs {

@@ -1,7 +1,7 @@
 //! Fixtures the process tests share: the product they register and the commissions they send.
 
 use rxchain_cli::client::Client;
-use rxchain_contract_types::trace::{CommissionArgs, Product};
+use rxchain_trace_types::{CommissionArgs, Product};
 
 /// The prescription product the process tests register.
 pub fn amoxicillin(gtin: &str) -> Product {

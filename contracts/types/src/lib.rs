@@ -1,6 +1,6 @@
 //! Shared data types of rxchain's system contracts.
 //!
-//! This crate is the contract between three parties that never link to each other directly:
+//! This crate is the agreement between three parties that never link to each other directly:
 //! the wasm system contracts (built for `wasm32-unknown-unknown`, `no_std`), the node that writes
 //! the genesis state and indexes events, and the host-side modules that turn JSON into canonical
 //! call arguments (their codecs, with serde under the `std` feature). Everything here is encoded with borsh (one encoding per value, deterministic).
@@ -8,7 +8,9 @@
 //! - [`abi`]: the host ABI's names and limits (import module, export prefixes, error codes).
 //! - [`roles`]: organization and member role bit sets.
 //! - [`registry`]: organizations, members, validator nodes, governance proposals.
-//! - [`trace`]: products, serialized packs, shipments and their events.
+//!
+//! Only what the chain core itself needs lives here; each domain's contract types are a crate
+//! beside its contract (`contracts/system/<domain>/types`).
 #![no_std]
 
 extern crate alloc;
@@ -18,7 +20,6 @@ extern crate std;
 pub mod abi;
 pub mod registry;
 pub mod roles;
-pub mod trace;
 
 /// An Ed25519 public key as raw bytes. In JSON it is lowercase hex.
 #[derive(

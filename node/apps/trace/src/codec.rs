@@ -1,9 +1,9 @@
 //! The trace contract's JSON: which argument type each method and query takes, which record
 //! each query returns, and how each event's payload decodes.
 
-use rxchain_contract_types::trace;
 use rxchain_node::codec::{CodecError, ContractCodec, decode_json, encode_json};
 use rxchain_node::receipt::Event;
+use rxchain_trace_types as trace;
 use serde_json::Value;
 
 #[derive(Debug)]
@@ -69,23 +69,9 @@ impl ContractCodec for TraceCodec {
     }
 
     fn decode_event(&self, event: &Event) -> Option<Value> {
-        // The first topic says what the event is about: every trace event puts its subject's
-        // topic first (a pack's steps list the pack before its lot, container and shipment).
-        let first = event.topics.first().map(String::as_str).unwrap_or_default();
-        let data = &event.data;
-        if first.starts_with("product:") {
-            decode_json::<trace::ProductRegisteredEvent>(data).ok()
-        } else if first == trace::topics::ALERT {
-            decode_json::<trace::Alert>(data).ok()
-        } else if first.starts_with("container:") {
-            decode_json::<trace::ContainerEvent>(data).ok()
-        } else if first.starts_with("lot:") {
-            decode_json::<trace::LotEvent>(data).ok()
-        } else if first.starts_with(trace::EPCIS_TOPIC_PREFIX) {
-            decode_json::<trace::EpcisRecord>(data).ok()
-        } else {
-            decode_json::<trace::TraceEvent>(data).ok()
-        }
+        // Every event of the contract is one `ContractEvent`, tagged by kind; in JSON it is its
+        // payload.
+        decode_json::<trace::ContractEvent>(&event.data).ok()
     }
 }
 

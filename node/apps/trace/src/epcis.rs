@@ -35,10 +35,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rxchain_contract_types::trace::{
-    self, CommissionArgs, DecommissionArgs, DecommissionReason, EpcisRecord, EpcisRecordArgs,
-    PackArgs, PackId, ShipArgs, ShipmentIdArgs, SsccArgs,
-};
 use rxchain_epcis::model::{Action, Event};
 use rxchain_epcis::{QueryParameters, query_document, validate_document_bytes};
 use rxchain_node::api::{ApiError, Code, blocking};
@@ -46,6 +42,10 @@ use rxchain_node::client::{ChainClient, ClientError};
 use rxchain_node::hash::sm3;
 use rxchain_node::runtime::{LocatedEvent, TransactionStatus, now_ms};
 use rxchain_node::storage::EventLocation;
+use rxchain_trace_types::{
+    self as trace, CommissionArgs, DecommissionArgs, DecommissionReason, EpcisRecordArgs, PackArgs,
+    PackId, ShipArgs, ShipmentIdArgs, SsccArgs,
+};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -951,7 +951,12 @@ fn run_query(
             let found = client.events(topic, cursor, QUERY_BATCH_EVENTS)?;
             note_list(&found);
             for located in found {
-                let Ok(record) = borsh::from_slice::<EpcisRecord>(&located.event.data) else {
+                if located.event.contract != trace::CONTRACT_ID {
+                    continue;
+                }
+                let Some(trace::ContractEvent::Epcis(record)) =
+                    trace::ContractEvent::decode(&located.event.data)
+                else {
                     continue;
                 };
                 if let Ok(value) = serde_json::from_str::<Value>(&record.event_json) {
@@ -968,7 +973,9 @@ fn run_query(
                 {
                     continue;
                 }
-                if let Ok(event) = borsh::from_slice::<trace::TraceEvent>(&located.event.data) {
+                if let Some(trace::ContractEvent::Pack(event)) =
+                    trace::ContractEvent::decode(&located.event.data)
+                {
                     batch.push((
                         sort_key(&located.location),
                         trace_event_json(client, &mut prefixes, &located.location, &event),
@@ -1108,7 +1115,9 @@ async fn ledger_event(
         if event.contract != trace::CONTRACT_ID {
             return Ok(None);
         }
-        let Ok(trace_event) = borsh::from_slice::<trace::TraceEvent>(&event.data) else {
+        let Some(trace::ContractEvent::Pack(trace_event)) =
+            trace::ContractEvent::decode(&event.data)
+        else {
             return Ok(None);
         };
         let place = EventLocation {

@@ -5,12 +5,12 @@
 //! streaming events in chain order meets the calls first; this index answers "was this applied
 //! by a capture?" in one read instead of a scan of the EPC's anchoring records per query.
 
-use rxchain_contract_types::trace::{self, EpcisRecord};
 use rxchain_node::api::{ApiError, Code};
 use rxchain_node::app::{IndexedBlock, Indexer, IndexerError};
 use rxchain_node::hash::Hash;
 use rxchain_node::receipt::ReceiptStatus;
 use rxchain_node::storage::{ModuleBatch, ModuleStore};
+use rxchain_trace_types::{self as trace, ContractEvent};
 
 /// Key prefix of the transactions a capture applied.
 const APPLIED_PREFIX: &[u8] = b"capture-applied/";
@@ -47,7 +47,7 @@ impl Indexer for CaptureIndexer {
                     continue;
                 }
                 // An anchoring event that does not decode as a record is not one: skip it.
-                if let Ok(record) = borsh::from_slice::<EpcisRecord>(&event.data) {
+                if let Some(ContractEvent::Epcis(record)) = ContractEvent::decode(&event.data) {
                     for transaction in &record.applied_transactions {
                         batch.put(&applied_key(transaction), &[]);
                     }

@@ -4,9 +4,10 @@
 
 use crate::Trace;
 use crate::proof::{self, BUNDLE_ENTRIES_MAX, ProofBundle, Subject};
-use rxchain_contract_types::{abi, registry, trace};
+use rxchain_contract_types::{abi, registry};
 use rxchain_node::client::{ChainClient, ClientError};
 use rxchain_node::hash::Hash;
+use rxchain_trace_types as trace;
 use std::collections::HashMap;
 
 /// Builds the verification answer for a pack: its ledger entries with proofs (the product's
@@ -33,13 +34,14 @@ pub fn prove_pack(
     // Recalls are lot events: the pack's lot is in its commissioning event, the first of its
     // events, and a lot never changes.
     let lot = pack_events.iter().find_map(|located| {
-        let event = borsh::from_slice::<trace::TraceEvent>(&located.event.data).ok()?;
-        match event.step {
-            trace::TraceStep::Commissioning { lot, .. }
-                if located.event.contract == trace::CONTRACT_ID =>
-            {
-                Some(lot)
-            }
+        if located.event.contract != trace::CONTRACT_ID {
+            return None;
+        }
+        match trace::ContractEvent::decode(&located.event.data)? {
+            trace::ContractEvent::Pack(trace::TraceEvent {
+                step: trace::TraceStep::Commissioning { lot, .. },
+                ..
+            }) => Some(lot),
             _ => None,
         }
     });

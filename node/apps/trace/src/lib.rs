@@ -2,8 +2,9 @@
 //! commissioning to dispensing.
 //!
 //! It is an application module ([`TraceModule`], an [`AppModule`]) on the chain core's seam:
-//! - on chain, the `trace` system contract (`contracts/system/trace`, its wasm embedded here as
-//!   [`TRACE_WASM`]) with its types in `rxchain_contract_types::trace`;
+//! - on chain, the `trace` system contract (`contracts/system/trace/contract`, its wasm embedded here
+//!   as [`TRACE_WASM`]) and its types, `rxchain_trace_types` (`contracts/system/trace/types`,
+//!   `no_std`, shared with the contract);
 //! - [`codec`]: the contract's JSON (methods, query results, events);
 //! - [`epcis`]: EPCIS 2.0 capture (validated by `rxchain-epcis`, mapped to trace calls signed with
 //!   the member keys this node holds for capture, anchored) and the standard's queries;
@@ -11,6 +12,8 @@
 //!   built by [`ledger`] and checked offline by [`proof`];
 //! - [`page`]: the verification page in Chinese or English, on the page kit (`rxchain-pages`);
 //! - [`label`]: QR codes and NFC records of a pack's Digital Link; [`routes`]: a pack's history;
+//! - [`commands`]: its subcommands of the `rxchain` binary (labels, capture token, offline
+//!   bundle check);
 //! - [`scans`]: node-local scan counts, and [`indexes`]: what the module derives from committed
 //!   blocks, both in the module's own storage namespace.
 //!
@@ -18,6 +21,7 @@
 //! this crate under `node/apps/trace/`.
 
 pub mod codec;
+pub mod commands;
 pub mod epcis;
 pub mod indexes;
 pub mod label;
@@ -98,7 +102,7 @@ impl rxchain_node::api::ErrorCode for TraceCode {
     }
 }
 
-/// The trace contract's wasm, built from `contracts/system/trace` by
+/// The trace contract's wasm, built from `contracts/system/trace/contract` by
 /// `contracts/build-system-contracts.sh` (a test checks the bytes match the sources' build).
 pub const TRACE_WASM: &[u8] = include_bytes!("../../../../contracts/wasm/trace.wasm");
 
@@ -143,7 +147,7 @@ impl AppModule for TraceModule {
 
     fn system_contracts(&self) -> Vec<SystemContract> {
         vec![SystemContract {
-            id: rxchain_contract_types::trace::CONTRACT_ID,
+            id: rxchain_trace_types::CONTRACT_ID,
             wasm: TRACE_WASM,
         }]
     }
@@ -291,7 +295,7 @@ pub fn submit_signed_calls<Tag>(
             key,
             nonce,
             expiry_height,
-            rxchain_contract_types::trace::CONTRACT_ID,
+            rxchain_trace_types::CONTRACT_ID,
             method,
             args,
         )

@@ -4,8 +4,8 @@
 
 use crate::proof::{ProofBundle, Statement, VerdictCode};
 use crate::scans::ScanRecord;
-use rxchain_contract_types::trace::{DecommissionReason, TraceStep};
 use rxchain_pages::{Language, Markup, Page, Text, date_from_yymmdd, date_time, html, layout};
+use rxchain_trace_types::{DecommissionReason, TraceStep};
 use std::collections::HashMap;
 
 /// A scan record shows a warning above this many checks from more than

@@ -11,10 +11,10 @@
 //! be changed either: changing any value of a bundle makes verification fail.
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
-use rxchain_contract_types::trace::{self, PackId, Product, TraceEvent, TraceStep};
 use rxchain_node::hash::Hash;
 use rxchain_node::proof::{EntryError, LedgerEntry, ProvenEntry, check_entry};
 use rxchain_node::receipt::ReceiptStatus;
+use rxchain_trace_types::{self as trace, ContractEvent, PackId, Product, TraceEvent, TraceStep};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -102,7 +102,7 @@ fn pack_events(entries: &[ProvenEntry], pack: &PackId) -> Vec<(u64, u64, TraceEv
         for event in &entry.receipt.events {
             if event.contract == trace::CONTRACT_ID
                 && event.topics.contains(&topic)
-                && let Ok(decoded) = borsh::from_slice::<TraceEvent>(&event.data)
+                && let Some(ContractEvent::Pack(decoded)) = ContractEvent::decode(&event.data)
             {
                 found.push((entry.header.height, entry.header.timestamp_ms, decoded));
             }
@@ -127,7 +127,7 @@ fn lot_recall_steps(entries: &[ProvenEntry], gtin: &str, lot: &str) -> Vec<(u64,
             {
                 continue;
             }
-            if let Ok(decoded) = borsh::from_slice::<trace::LotEvent>(&event.data)
+            if let Some(ContractEvent::Lot(decoded)) = ContractEvent::decode(&event.data)
                 && decoded.gtin == gtin
                 && decoded.lot == lot
             {
@@ -156,12 +156,13 @@ fn product_facts(entries: &[ProvenEntry], gtin: &str) -> Option<Product> {
         // event; the argument's own field is ignored on chain, so it is taken from the receipt.
         let topic = trace::topics::product(gtin);
         product.manufacturer = entry.receipt.events.iter().find_map(|event| {
-            if !event.topics.contains(&topic) {
+            if event.contract != trace::CONTRACT_ID || !event.topics.contains(&topic) {
                 return None;
             }
-            borsh::from_slice::<trace::ProductRegisteredEvent>(&event.data)
-                .ok()
-                .map(|registered| registered.manufacturer)
+            match ContractEvent::decode(&event.data)? {
+                ContractEvent::ProductRegistered(registered) => Some(registered.manufacturer),
+                _ => None,
+            }
         })?;
         Some(product)
     })

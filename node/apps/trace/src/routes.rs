@@ -5,9 +5,10 @@ use crate::{Trace, TraceCode};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use rxchain_contract_types::{abi, trace};
+use rxchain_contract_types::abi;
 use rxchain_node::api::{ApiError, EVENTS_PER_RESPONSE_MAX, blocking, located_event_json};
 use rxchain_node::client::ClientError;
+use rxchain_trace_types as trace;
 use serde::Deserialize;
 use serde_json::{Value, json};
 

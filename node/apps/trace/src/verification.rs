@@ -15,11 +15,12 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Extension, Json};
-use rxchain_contract_types::trace::TraceStep;
-use rxchain_contract_types::{registry, roles, trace};
+use rxchain_contract_types::{registry, roles};
 use rxchain_node::api::{ApiError, Code, blocking};
 use rxchain_node::client::ChainClient;
 use rxchain_node::runtime::now_ms;
+use rxchain_trace_types as trace;
+use rxchain_trace_types::TraceStep;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -245,6 +246,9 @@ fn organization_names(trace: &Trace, bundle: &ProofBundle) -> HashMap<String, (S
     names
 }
 
+/// An organization's display name, and its roles and place as one line.
+type NameAndRole = (String, String);
+
 /// Longest an organization's display name is served from the cache.
 pub const ORGANIZATION_NAME_TTL_MS: u64 = 60_000;
 /// Organizations whose display names are cached, at most.
@@ -256,7 +260,7 @@ pub const ORGANIZATION_NAMES_MAX: usize = 1_024;
 #[derive(Debug, Default)]
 pub struct OrganizationNames {
     /// Id → (when read, (name, role and place) or `None` when the registry has no such id).
-    entries: Mutex<HashMap<String, (Instant, Option<(String, String)>)>>,
+    entries: Mutex<HashMap<String, (Instant, Option<NameAndRole>)>>,
 }
 
 impl OrganizationNames {

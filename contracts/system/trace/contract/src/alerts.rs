@@ -11,12 +11,12 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use rxchain_contract_types::abi::{ABORT_MESSAGE_BYTES_MAX, error_code};
 use rxchain_contract_types::roles::{member, organization};
-use rxchain_contract_types::trace::{
-    Alert, AlertBook, AlertIdArgs, AlertKind, AlertLinks, OPEN_ALERTS_PAGE_MAX, OpenAlerts,
-    OpenAlertsArgs, PackId, keys, topics,
-};
 use rxchain_sdk::{
     abort, block_height, block_time_ms, emit, input, storage_get, storage_remove, storage_set,
+};
+use rxchain_trace_types::{
+    Alert, AlertBook, AlertIdArgs, AlertKind, AlertLinks, ContractEvent, OPEN_ALERTS_PAGE_MAX,
+    OpenAlerts, OpenAlertsArgs, PackId, keys, topics,
 };
 
 /// What an alert is about; [`raise`] adds who, when and the id.
@@ -104,7 +104,7 @@ pub fn raise(suspicions: Vec<Suspicion>, actor: &Actor) {
         storage_set(&keys::alert(id), &alert);
         emit(
             &[String::from(topics::ALERT), topics::alert_for(actor.id())],
-            &alert,
+            &ContractEvent::Alert(alert),
         );
     }
     for (id, links) in changed_links {
@@ -170,7 +170,7 @@ pub fn close_alert() {
     storage_set(&keys::alert(alert.id), &alert);
     emit(
         &[String::from(topics::ALERT), topics::alert_for(actor.id())],
-        &alert,
+        &ContractEvent::Alert(alert),
     );
 }
 

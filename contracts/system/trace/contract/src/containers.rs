@@ -10,11 +10,11 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use rxchain_contract_types::abi::error_code;
-use rxchain_contract_types::trace::{
+use rxchain_sdk::{PANIC, abort, block_height, block_time_ms, input, storage_set};
+use rxchain_trace_types::{
     CONTAINER_LEVELS_MAX, Container, ContainerStatus, ITEMS_PER_CONTAINER_MAX, Pack, PackArgs,
     SsccArgs, TraceStep, keys, topics,
 };
-use rxchain_sdk::{PANIC, abort, block_height, block_time_ms, input, storage_set};
 
 /// Everything inside some containers, the containers themselves included.
 #[derive(Default)]
@@ -94,6 +94,10 @@ pub fn enclosing(parent: Option<&str>) -> Vec<String> {
 
 /// Packs packs and loose containers that the caller holds into a new container, or into one it
 /// holds packed already.
+///
+/// Long because every check comes before the first write (a contract call either writes all
+/// or refuses), in the order a person reads them: the list itself, what is around the target,
+/// each item's custody, nesting depth, the outermost container's size, holds; then the writes.
 pub fn pack_container() {
     let actor = Actor::operator();
     let arguments: PackArgs = input();

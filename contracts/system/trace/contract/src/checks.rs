@@ -4,13 +4,13 @@
 use alloc::format;
 use alloc::string::String;
 use rxchain_contract_types::abi::error_code;
-use rxchain_contract_types::trace::{
+use rxchain_sdk::{abort, storage_get};
+use rxchain_trace_types::{
     CommissionArgs, Container, ContainerStatus, LOT_CHARACTERS_MAX, PRODUCT_TEXT_CHARACTERS_MAX,
     Pack, PackId, PackStatus, Product, REASON_CHARACTERS_MAX, SERIAL_CHARACTERS_MAX,
     SHIPMENT_ID_CHARACTERS_MAX, Shipment, is_valid_gs1_text, is_valid_gtin14, is_valid_sscc,
     is_valid_yymmdd, keys,
 };
-use rxchain_sdk::{abort, storage_get};
 
 pub fn invalid(message: String) -> ! {
     abort(error_code::INVALID_ARGUMENT, &message)

@@ -15,14 +15,14 @@ use alloc::vec::Vec;
 use rxchain_contract_types::abi::error_code;
 use rxchain_contract_types::registry::{self, Organization};
 use rxchain_contract_types::roles::{member, organization};
-use rxchain_contract_types::trace::{
+use rxchain_sdk::{
+    abort, block_height, block_time_ms, foreign_get, input, storage_get, storage_set,
+};
+use rxchain_trace_types::{
     AlertKind, Container, ContainerStatus, DecommissionArgs, PACKS_PER_SHIPMENT_MAX,
     PREVIOUS_CUSTODIANS_MAX, Pack, PackId, PackStatus, ReceiveCountedArgs,
     SHIPMENT_ID_CHARACTERS_MAX, ShipArgs, Shipment, ShipmentIdArgs, ShipmentStatus, TraceStep,
     UNEXPECTED_PACKS_PER_RECEIVE_MAX, is_valid_gs1_text, keys, topics,
-};
-use rxchain_sdk::{
-    abort, block_height, block_time_ms, foreign_get, input, storage_get, storage_set,
 };
 
 pub fn ship() {
@@ -40,6 +40,10 @@ pub fn ship_return() {
 }
 
 /// Ships the listed packs and containers, with everything inside the containers.
+///
+/// Long because shipping and returning share every check (custody of each item and of what is
+/// inside containers, holds, the consignee's role, the size limit), all made before the first
+/// write, and then write the shipment, the items and their events in one pass.
 fn ship_items(arguments: ShipArgs, returning: bool, actor: &Actor) {
     let listed = arguments.packs.len() + arguments.containers.len();
     if listed == 0 || listed > PACKS_PER_SHIPMENT_MAX {
@@ -195,6 +199,11 @@ pub fn receive_counted() {
     receive_shipment(&arguments.shipment_id, Some(distinct), &actor);
 }
 
+/// Receives a shipment, all as shipped or as counted (`counted`: the packs that arrived).
+///
+/// Long because one receive settles a whole shipment: what was still on its way, what arrived
+/// and what is missing or unexpected (each an alert), held packs (accepted, with an alert), the
+/// custody of every pack and container, and the shipment's status, in the one call.
 fn receive_shipment(shipment_id: &str, counted: Option<BTreeSet<&PackId>>, actor: &Actor) {
     let Some(mut shipment) = storage_get::<Shipment>(&keys::shipment(shipment_id)) else {
         if !is_valid_gs1_text(shipment_id, SHIPMENT_ID_CHARACTERS_MAX) {

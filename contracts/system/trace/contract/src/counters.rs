@@ -6,8 +6,8 @@
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
-use rxchain_contract_types::trace::{Pack, keys};
 use rxchain_sdk::{PANIC, abort, storage_get, storage_remove, storage_set};
+use rxchain_trace_types::{Pack, keys};
 
 /// Counter changes of one call, written by [`Tally::write`].
 #[derive(Default)]

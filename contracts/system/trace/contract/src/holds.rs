@@ -11,13 +11,13 @@ use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use rxchain_contract_types::abi::error_code;
-use rxchain_contract_types::trace::{
-    AlertKind, LotArgs, LotEvent, Pack, PackId, Quarantine, QuarantineArgs, Recall, RecallArgs,
-    TraceStep, keys, topics,
-};
 use rxchain_sdk::{
     abort, block_height, block_time_ms, emit, input, storage_get, storage_has, storage_remove,
     storage_set,
+};
+use rxchain_trace_types::{
+    AlertKind, ContractEvent, LotArgs, LotEvent, Pack, PackId, Quarantine, QuarantineArgs, Recall,
+    RecallArgs, TraceStep, keys, topics,
 };
 
 /// The recall in force for a lot, if any.
@@ -122,14 +122,14 @@ fn announce_lot(gtin: &str, lot: &str, step: TraceStep, actor: &Actor) {
             String::from(topics::RECALL),
             topics::recall_of_lot(gtin, lot),
         ],
-        &LotEvent {
+        &ContractEvent::Lot(LotEvent {
             gtin: String::from(gtin),
             lot: String::from(lot),
             step,
             organization: String::from(actor.id()),
             actor: actor.member.public_key,
             time_ms: block_time_ms(),
-        },
+        }),
     );
 }
 

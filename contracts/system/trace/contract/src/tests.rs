@@ -11,16 +11,16 @@ use crate::queries::{
 use alloc::string::ToString;
 use rxchain_contract_types::PublicKeyBytes;
 use rxchain_contract_types::registry;
-use rxchain_contract_types::trace::{
-    Alert, AlertIdArgs, AlertKind, CONTAINER_LEVELS_MAX, CONTRACT_ID, CommissionArgs, Container,
-    ContainerStatus, DecommissionArgs, DecommissionReason, GtinArgs, ITEMS_PER_CONTAINER_MAX,
-    LotArgs, LotHolders, OpenAlerts, OpenAlertsArgs, PACKS_PER_SHIPMENT_MAX, Pack, PackArgs,
-    PackId, PackState, PackStatus, Product, QuarantineArgs, RecallArgs, ReceiveCountedArgs,
-    ShipArgs, Shipment, ShipmentIdArgs, ShipmentStatus, SsccArgs, Stock, StockArgs, TraceEvent,
-    TraceStep, UNEXPECTED_PACKS_PER_RECEIVE_MAX,
-};
 use rxchain_sdk::borsh::{BorshDeserialize, BorshSerialize};
 use rxchain_sdk::mock::{self, Aborted};
+use rxchain_trace_types::{
+    Alert, AlertIdArgs, AlertKind, CONTAINER_LEVELS_MAX, CONTRACT_ID, CommissionArgs, Container,
+    ContainerStatus, ContractEvent, DecommissionArgs, DecommissionReason, GtinArgs,
+    ITEMS_PER_CONTAINER_MAX, LotArgs, LotHolders, OpenAlerts, OpenAlertsArgs,
+    PACKS_PER_SHIPMENT_MAX, Pack, PackArgs, PackId, PackState, PackStatus, Product, QuarantineArgs,
+    RecallArgs, ReceiveCountedArgs, ShipArgs, Shipment, ShipmentIdArgs, ShipmentStatus, SsccArgs,
+    Stock, StockArgs, TraceEvent, TraceStep, UNEXPECTED_PACKS_PER_RECEIVE_MAX,
+};
 
 const MAKER: PublicKeyBytes = PublicKeyBytes([1; 32]);
 const MAKER_AUDITOR: PublicKeyBytes = PublicKeyBytes([2; 32]);
@@ -182,7 +182,10 @@ fn expect_refusal(result: Result<(), Aborted>, code: &str, kind: AlertKind) -> A
 fn last_alert() -> Alert {
     let event = mock::events().pop().expect("an alert event");
     assert_eq!(event.topics[0], "alert");
-    Alert::try_from_slice(&event.data).unwrap()
+    match ContractEvent::try_from_slice(&event.data).unwrap() {
+        ContractEvent::Alert(alert) => alert,
+        other => panic!("not an alert: {other:?}"),
+    }
 }
 
 /// The product registered and packs SN1..SN3 commissioned by `maker`.
@@ -196,8 +199,10 @@ fn with_stock() {
 
 fn trace_event(index: usize) -> (Vec<String>, TraceEvent) {
     let event = &mock::events()[index];
-    let data = TraceEvent::try_from_slice(&event.data).unwrap();
-    (event.topics.clone(), data)
+    match ContractEvent::try_from_slice(&event.data).unwrap() {
+        ContractEvent::Pack(data) => (event.topics.clone(), data),
+        other => panic!("not a pack event: {other:?}"),
+    }
 }
 
 #[test]
@@ -731,7 +736,7 @@ fn containers_have_limits() {
     let ssccs: Vec<String> = (10..16)
         .map(|number| {
             let body = format!("03069160100000{number:03}");
-            let check = rxchain_contract_types::trace::gs1_check_digit(body.as_bytes());
+            let check = rxchain_trace_types::gs1_check_digit(body.as_bytes());
             format!("{body}{check}")
         })
         .collect();

@@ -8,11 +8,11 @@ use crate::holds::recall_of;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use rxchain_contract_types::abi::error_code;
-use rxchain_contract_types::trace::{
+use rxchain_sdk::{abort, input, set_return, storage_get};
+use rxchain_trace_types::{
     AlertIdArgs, GtinArgs, LotArgs, LotHolders, OpenAlertsArgs, PackId, PackState, ShipmentIdArgs,
     SsccArgs, Stock, StockArgs, keys,
 };
-use rxchain_sdk::{abort, input, set_return, storage_get};
 
 pub fn query_product() {
     let arguments: GtinArgs = input();
@@ -102,7 +102,7 @@ pub fn query_alert() {
 }
 
 pub fn query_gtin_by_china_code() {
-    let arguments: rxchain_contract_types::trace::ChinaCodeArgs = input();
+    let arguments: rxchain_trace_types::ChinaCodeArgs = input();
     match storage_get::<alloc::string::String>(&keys::china_product(&arguments.product_code)) {
         Some(gtin) => set_return(&GtinArgs { gtin }),
         None => abort(

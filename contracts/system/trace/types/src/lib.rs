@@ -17,20 +17,29 @@
 //! action on a recalled or quarantined pack, a missing or unexpected pack) become [`Alert`]s under
 //! the topic [`topics::ALERT`], kept even when the request itself is refused.
 //!
+//! This crate is shared by the contract (`contracts/system/trace/contract`, built for wasm,
+//! `no_std`) and the host-side module (`node/apps/trace`, with serde under the `std` feature),
+//! which never link to each other. Everything is encoded with borsh.
+//!
 //! - `identifiers`: checks of GTIN-14, SSCC, YYMMDD and GS1 texts (re-exported here).
 //! - `cbv`: the GS1 CBV 2.0 business step and disposition of every [`TraceStep`].
+#![no_std]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
 
 mod cbv;
 mod identifiers;
 
 pub use identifiers::*;
 
-use crate::PublicKeyBytes;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use borsh::{BorshDeserialize, BorshSerialize};
+use rxchain_contract_types::PublicKeyBytes;
 
 /// The trace contract's id.
 pub const CONTRACT_ID: &str = "trace";
@@ -41,7 +50,7 @@ pub const SERIAL_CHARACTERS_MAX: usize = 20;
 pub const LOT_CHARACTERS_MAX: usize = 20;
 /// Most items (packs and containers, nested ones counted) that one shipment moves. Each item
 /// emits one event when shipped and when received, so this stays below the host's
-/// [`crate::abi::EVENTS_PER_CALL_MAX`] with room for the alerts of a counted receive.
+/// [`rxchain_contract_types::abi::EVENTS_PER_CALL_MAX`] with room for the alerts of a counted receive.
 pub const PACKS_PER_SHIPMENT_MAX: usize = 1000;
 /// Most items (packs and containers, nested ones counted) in one container, so that any
 /// container, itself included, can be shipped in one shipment.
@@ -61,7 +70,7 @@ pub const PRODUCT_TEXT_CHARACTERS_MAX: usize = 200;
 /// Longest reason of a recall or quarantine.
 pub const REASON_CHARACTERS_MAX: usize = 200;
 /// Most alerts one `q_open_alerts` page returns (an alert is at most a few hundred bytes, and
-/// the page must fit [`crate::abi::RETURN_BYTES_MAX`]).
+/// the page must fit [`rxchain_contract_types::abi::RETURN_BYTES_MAX`]).
 pub const OPEN_ALERTS_PAGE_MAX: u32 = 100;
 
 /// Alerts a receive raises besides its missing and unexpected packs: one for the first pack
@@ -72,7 +81,7 @@ const HELD_PACK_ALERTS_PER_RECEIVE: usize = 1;
 // unexpected pack and one for a held pack; all must fit the host's per-call event limit.
 const _: () = assert!(
     PACKS_PER_SHIPMENT_MAX + UNEXPECTED_PACKS_PER_RECEIVE_MAX + HELD_PACK_ALERTS_PER_RECEIVE
-        <= crate::abi::EVENTS_PER_CALL_MAX
+        <= rxchain_contract_types::abi::EVENTS_PER_CALL_MAX
 );
 
 /// Product master data, registered once per GTIN by its manufacturer.
@@ -624,6 +633,52 @@ pub struct ProductRegisteredEvent {
     pub manufacturer: String,
 }
 
+/// Every event the trace contract emits, as one borsh enum: the tag says which kind of event
+/// the data is, so a reader (the module's codec, proofs, indexers) decodes it by kind instead
+/// of guessing from its topics or trying one type after another (borsh bytes of one type can
+/// decode as another). Variants are only ever added at the end: the tag is part of the chain.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+// In JSON an event is its payload, as before events had kinds.
+#[cfg_attr(feature = "std", derive(serde::Serialize))]
+#[cfg_attr(feature = "std", serde(untagged))]
+pub enum ContractEvent {
+    ProductRegistered(ProductRegisteredEvent),
+    Pack(TraceEvent),
+    Container(ContainerEvent),
+    Lot(LotEvent),
+    Alert(Alert),
+    Epcis(EpcisRecord),
+}
+
+impl ContractEvent {
+    /// The event of one emitted event's data, or `None` when the bytes are not one.
+    pub fn decode(data: &[u8]) -> Option<ContractEvent> {
+        borsh::from_slice(data).ok()
+    }
+
+    /// The kind's name, as in [`ContractEvent::KINDS`].
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ContractEvent::ProductRegistered(_) => "product_registered",
+            ContractEvent::Pack(_) => "pack",
+            ContractEvent::Container(_) => "container",
+            ContractEvent::Lot(_) => "lot",
+            ContractEvent::Alert(_) => "alert",
+            ContractEvent::Epcis(_) => "epcis",
+        }
+    }
+
+    /// Every kind's name, in tag order.
+    pub const KINDS: [&'static str; 6] = [
+        "product_registered",
+        "pack",
+        "container",
+        "lot",
+        "alert",
+        "epcis",
+    ];
+}
+
 /// The alert numbering and the ends of the list of open alerts, under [`keys::ALERT_BOOK`].
 /// Open alerts form a doubly linked list in the order raised ([`AlertLinks`]), so raising and
 /// closing one are O(1) and a page of open alerts costs its own length, however many there are.
@@ -741,5 +796,42 @@ pub mod topics {
     /// The alerts raised by an organization's requests.
     pub fn alert_for(organization: &str) -> String {
         format!("alert:{organization}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_decoded_by_its_tag_and_names_its_kind() {
+        let pack = ContractEvent::Pack(TraceEvent {
+            pack: PackId {
+                gtin: String::from("09506000134352"),
+                serial: String::from("A"),
+            },
+            step: TraceStep::Dispensing,
+            organization: String::from("pharmacy"),
+            actor: PublicKeyBytes([7; 32]),
+            time_ms: 5,
+        });
+        let product = ContractEvent::ProductRegistered(ProductRegisteredEvent {
+            gtin: String::from("09506000134352"),
+            manufacturer: String::from("maker"),
+        });
+        for (event, tag) in [(&product, 0u8), (&pack, 1u8)] {
+            let bytes = borsh::to_vec(event).unwrap();
+            assert_eq!(bytes[0], tag, "the tag is the variant's place");
+            assert_eq!(ContractEvent::decode(&bytes).as_ref(), Some(event));
+            assert_eq!(ContractEvent::KINDS[tag as usize], event.kind());
+        }
+        // A payload without its tag, or a tag no kind has, is not an event.
+        let ContractEvent::Pack(payload) = &pack else {
+            unreachable!()
+        };
+        let mut untagged = borsh::to_vec(payload).unwrap();
+        assert_eq!(ContractEvent::decode(&untagged), None);
+        untagged.insert(0, ContractEvent::KINDS.len() as u8);
+        assert_eq!(ContractEvent::decode(&untagged), None);
     }
 }

@@ -52,13 +52,13 @@ use counters::Tally;
 use rxchain_contract_types::abi::error_code;
 use rxchain_contract_types::registry::{Member, Organization};
 use rxchain_contract_types::roles::{member, organization};
-use rxchain_contract_types::trace::{
-    CommissionArgs, ContainerEvent, Pack, PackStatus, Product, ProductRegisteredEvent, TraceEvent,
-    TraceStep, keys, topics,
-};
 use rxchain_sdk::{
     abort, block_height, block_time_ms, emit, input, require_role, storage_get, storage_has,
     storage_set,
+};
+use rxchain_trace_types::{
+    CommissionArgs, ContainerEvent, ContractEvent, Pack, PackStatus, Product,
+    ProductRegisteredEvent, TraceEvent, TraceStep, keys, topics,
 };
 
 /// Generates the exported entry points. Each is a thin `extern "C"` wrapper: a panic cannot
@@ -155,10 +155,10 @@ fn register_product() {
     storage_set(&keys::product(&product.gtin), &product);
     emit(
         &[topics::product(&product.gtin)],
-        &ProductRegisteredEvent {
+        &ContractEvent::ProductRegistered(ProductRegisteredEvent {
             gtin: product.gtin.clone(),
             manufacturer: product.manufacturer.clone(),
-        },
+        }),
     );
 }
 
@@ -166,8 +166,8 @@ fn register_product() {
 /// code) to a product the caller's organization manufactures. One code names one GTIN for good.
 fn register_china_product_code() {
     let actor = Actor::require(organization::MANUFACTURER, member::OPERATOR);
-    let arguments: rxchain_contract_types::trace::ChinaProductCodeArgs = input();
-    if !rxchain_contract_types::trace::is_valid_china_product_code(&arguments.product_code) {
+    let arguments: rxchain_trace_types::ChinaProductCodeArgs = input();
+    if !rxchain_trace_types::is_valid_china_product_code(&arguments.product_code) {
         abort(
             error_code::INVALID_ARGUMENT,
             "a product identification code is 7 digits",
@@ -193,13 +193,13 @@ fn register_china_product_code() {
 /// the sizes, and that every topic stays inside the `epcis:` namespace.
 fn record_epcis_event() {
     let actor = Actor::operator();
-    let arguments: rxchain_contract_types::trace::EpcisRecordArgs = input();
+    let arguments: rxchain_trace_types::EpcisRecordArgs = input();
     anchor_epcis_events(&actor, alloc::vec![arguments]);
 }
 
 /// Anchors up to `EPCIS_RECORDS_PER_CALL_MAX` events of one captured document in one call.
 fn record_epcis_events() {
-    use rxchain_contract_types::trace::{EPCIS_RECORDS_PER_CALL_MAX, EpcisBatchArgs};
+    use rxchain_trace_types::{EPCIS_RECORDS_PER_CALL_MAX, EpcisBatchArgs};
     let actor = Actor::operator();
     let arguments: EpcisBatchArgs = input();
     if arguments.records.is_empty() || arguments.records.len() > EPCIS_RECORDS_PER_CALL_MAX {
@@ -211,13 +211,13 @@ fn record_epcis_events() {
     anchor_epcis_events(&actor, arguments.records);
 }
 
-fn anchor_epcis_events(actor: &Actor, records: Vec<rxchain_contract_types::trace::EpcisRecordArgs>) {
-    use rxchain_contract_types::trace::{
-        EPCIS_EVENT_BYTES_MAX, EPCIS_TOPICS_MAX, EPCIS_TOPIC_PREFIX, EpcisRecord,
+fn anchor_epcis_events(actor: &Actor, records: Vec<rxchain_trace_types::EpcisRecordArgs>) {
+    use rxchain_trace_types::{
+        EPCIS_EVENT_BYTES_MAX, EPCIS_TOPIC_PREFIX, EPCIS_TOPICS_MAX, EpcisRecord,
     };
     for arguments in &records {
         if arguments.applied_transactions.len()
-            > rxchain_contract_types::trace::EPCIS_APPLIED_TRANSACTIONS_MAX
+            > rxchain_trace_types::EPCIS_APPLIED_TRANSACTIONS_MAX
         {
             abort(
                 error_code::INVALID_ARGUMENT,
@@ -253,7 +253,7 @@ fn anchor_epcis_events(actor: &Actor, records: Vec<rxchain_contract_types::trace
             time_ms: block_time_ms(),
             applied_transactions: arguments.applied_transactions,
         };
-        emit(&arguments.topics, &record);
+        emit(&arguments.topics, &ContractEvent::Epcis(record));
     }
 }
 
@@ -267,7 +267,7 @@ fn commission() {
 /// Commissions up to `COMMISSION_BATCH_PACKS_MAX` packs at once, all or none: what an EPCIS
 /// commissioning event of many EPCs, or a packaging line's batch, becomes in one transaction.
 fn commission_batch() {
-    use rxchain_contract_types::trace::{COMMISSION_BATCH_PACKS_MAX, CommissionBatchArgs};
+    use rxchain_trace_types::{COMMISSION_BATCH_PACKS_MAX, CommissionBatchArgs};
     let actor = Actor::require(organization::MANUFACTURER, member::OPERATOR);
     let arguments: CommissionBatchArgs = input();
     if arguments.packs.is_empty() || arguments.packs.len() > COMMISSION_BATCH_PACKS_MAX {
@@ -289,7 +289,7 @@ fn commission_all(actor: &Actor, packs: Vec<CommissionArgs>) {
             let product = checks::find_product(&arguments.gtin);
             checks::require_manufacturer(&product, actor.id());
         }
-        let id = rxchain_contract_types::trace::PackId {
+        let id = rxchain_trace_types::PackId {
             gtin: arguments.gtin.clone(),
             serial: arguments.serial.clone(),
         };
@@ -304,7 +304,7 @@ fn commission_all(actor: &Actor, packs: Vec<CommissionArgs>) {
     let mut tally = Tally::default();
     for arguments in packs {
         let pack = Pack {
-            id: rxchain_contract_types::trace::PackId {
+            id: rxchain_trace_types::PackId {
                 gtin: arguments.gtin,
                 serial: arguments.serial,
             },
@@ -343,7 +343,7 @@ pub(crate) fn announce(pack: &Pack, extra_topics: &[String], step: TraceStep, ac
         actor: actor.member.public_key,
         time_ms: block_time_ms(),
     };
-    emit(&event_topics, &event);
+    emit(&event_topics, &ContractEvent::Pack(event));
 }
 
 /// Emits the event of one step of a container itself under its topic, then `extra_topics`.
@@ -363,7 +363,7 @@ pub(crate) fn announce_container(
         actor: actor.member.public_key,
         time_ms: block_time_ms(),
     };
-    emit(&event_topics, &event);
+    emit(&event_topics, &ContractEvent::Container(event));
 }
 
 /// The product registered under `gtin`, if any.
