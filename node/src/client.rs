@@ -129,6 +129,19 @@ pub trait ChainClient: Send + Sync + std::fmt::Debug {
     /// Proof material for a committed transaction: check it with
     /// [`crate::proof::check_entry`] before believing it.
     fn ledger_entry(&self, id: &Hash) -> Result<LedgerEntry, ClientError>;
+
+    /// [`ChainClient::ledger_entry`] with its parts decoded (not checked), for a caller that
+    /// reads them as well as passing the material on. A client that has the parts at hand
+    /// (the local one) skips encoding them only to decode them again.
+    fn decoded_ledger_entry(
+        &self,
+        id: &Hash,
+    ) -> Result<(LedgerEntry, crate::proof::ProvenEntry), ClientError> {
+        let entry = self.ledger_entry(id)?;
+        let decoded = crate::proof::decode_entry(&entry)
+            .map_err(|error| ClientError::Node(format!("proof material: {error}")))?;
+        Ok((entry, decoded))
+    }
 }
 
 /// The chain client of a node in this process.
@@ -192,6 +205,13 @@ impl ChainClient for LocalClient {
     }
 
     fn ledger_entry(&self, id: &Hash) -> Result<LedgerEntry, ClientError> {
+        Ok(self.decoded_ledger_entry(id)?.0)
+    }
+
+    fn decoded_ledger_entry(
+        &self,
+        id: &Hash,
+    ) -> Result<(LedgerEntry, crate::proof::ProvenEntry), ClientError> {
         let storage = self.node.storage();
         if storage.transaction_location(id)?.is_none() {
             return Err(ClientError::NotFound(format!(
@@ -199,7 +219,7 @@ impl ChainClient for LocalClient {
                 hex::encode(id)
             )));
         }
-        Ok(crate::proof::ledger_entry(storage, id)?.0)
+        Ok(crate::proof::ledger_entry(storage, id)?)
     }
 }
 

@@ -70,14 +70,11 @@ pub fn prove_pack(
     let mut entries = Vec::with_capacity(located.len());
     let mut proven = Vec::with_capacity(located.len());
     for (_, _, id) in &located {
-        let entry = client.ledger_entry(id)?;
         // The check (certificate, Merkle paths) is the reader's: `rxchain verify`, or whoever
         // else receives the bundle, derives the statement again from checked entries. Here the
         // node's own answers only need decoding.
-        proven.push(
-            rxchain_node::proof::decode_entry(&entry)
-                .map_err(|error| ClientError::Node(format!("proof material: {error}")))?,
-        );
+        let (entry, decoded) = client.decoded_ledger_entry(id)?;
+        proven.push(decoded);
         entries.push(entry);
     }
     let statement = proof::statement(&proven, &subject, checked_at_ms).to_value();
