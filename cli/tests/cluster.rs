@@ -224,6 +224,105 @@ fn four_pbft_processes_survive_primary_kill_restart_and_partition() {
     survive_kill_restart_and_partition("pbft");
 }
 
+/// One validator stops answering (SIGSTOP) for the whole run, as a member whose machine hangs;
+/// another is cut off while a third is killed and restarted. Once the cut heals, the three go
+/// on: the PBFT soak's seeds 1,009,520, 1,024,609 and 1,044,092 (replicas stuck in adjacent
+/// views) on real processes and sockets.
+#[test]
+fn four_pbft_processes_go_on_with_one_stopped_and_one_restarted_while_another_is_cut_off() {
+    let _one = ONE_CLUSTER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (chain, mut cluster, runtime, key) = start_cluster("pbft");
+    let (stopped, view_before) = runtime.block_on(async {
+        let (_, info) = head(&chain.clients[0]).await.unwrap();
+        let primary = info["primary"].as_str().unwrap().to_string();
+        let index = chain
+            .validator_keys
+            .iter()
+            .position(|key| *key == primary)
+            .expect("the primary is a validator");
+        (index, info["view"].as_u64().unwrap())
+    });
+    // The primary hangs: its process keeps its sockets but answers nothing.
+    let pid = cluster.pid(stopped).expect("the primary runs");
+    let status = Command::new("kill")
+        .args(["-STOP", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -STOP {pid}");
+    let others: Vec<usize> = (0..NODES).filter(|index| *index != stopped).collect();
+    let (cut_off, restarted, alone) = (others[0], others[1], others[2]);
+
+    // Work is waiting, so replicas time out of the hung primary's view; but with one cut off
+    // and one restarting, no view change can complete.
+    let nonce = 1;
+    let pending = runtime.block_on(async {
+        chain.clients[cut_off]
+            .post("/v1/faults/isolation", &json!({ "isolated": true }))
+            .await
+            .unwrap();
+        commission(&chain.clients[alone], &key, GTIN, "SN-WAITING", nonce)
+            .await
+            .unwrap()
+    });
+    cluster.kill(restarted).unwrap();
+    runtime.block_on(eventually(
+        "a view change on the node left alone",
+        || async {
+            let (_, info) = head(&chain.clients[alone]).await?;
+            (info["view"].as_u64()? > view_before).then_some(())
+        },
+    ));
+    cluster.restart(restarted, &chain.root).unwrap();
+    runtime.block_on(eventually("the restarted node answering", || async {
+        head(&chain.clients[restarted]).await.map(|_| ())
+    }));
+
+    // The cut heals: the waiting transaction becomes final on all three.
+    let healed_at = Instant::now();
+    let height = runtime.block_on(async {
+        chain.clients[cut_off]
+            .post("/v1/faults/isolation", &json!({ "isolated": false }))
+            .await
+            .unwrap();
+        let status = match chain.clients[alone]
+            .wait(&pending, Duration::from_millis(DEADLINE_MS))
+            .await
+        {
+            Ok(status) => status,
+            Err(error) => {
+                print_nodes(&chain, &others).await;
+                panic!("the waiting transaction: {error}");
+            }
+        };
+        assert_eq!(status["receipt"]["status"], "success", "{status}");
+        let height = status["height"].as_u64().unwrap();
+        committed_everywhere(&chain, &others, &pending, height).await;
+        height
+    });
+    let views = runtime.block_on(async {
+        let mut views = Vec::new();
+        for index in &others {
+            let (_, info) = head(&chain.clients[*index]).await.unwrap();
+            views.push(info["view"].as_u64().unwrap());
+        }
+        views
+    });
+    eprintln!(
+        "pbft: with node {stopped} stopped, final on the other three {:?} after the cut healed (views {views:?})",
+        healed_at.elapsed()
+    );
+    // And they go on.
+    let mut nonce = nonce + 1;
+    let later = runtime.block_on(stream(&chain, &others, &key, &mut nonce, 10, 4, |_| {}));
+    runtime.block_on(async {
+        let last = later.iter().map(|(_, height)| *height).max().unwrap();
+        assert!(last > height);
+        converged(&chain, &others, last).await;
+    });
+}
+
 #[test]
 fn four_raft_processes_survive_leader_kill_restart_and_partition() {
     let _one = ONE_CLUSTER_AT_A_TIME
@@ -310,6 +409,24 @@ fn diverging_node_halts(consensus: &str) {
         let height = later.iter().map(|(_, height)| *height).max().unwrap();
         converged(&chain, &others, height).await;
     });
+}
+
+/// Prints what each of `nodes` says of its chain and the end of its log, for a failed wait.
+async fn print_nodes(chain: &Chain, nodes: &[usize]) {
+    for index in nodes {
+        eprintln!("node {index}: {:?}", head(&chain.clients[*index]).await);
+        let log = chain
+            .configs
+            .get(*index)
+            .and_then(|config| config.file_stem())
+            .map(|stem| chain.root.join(format!("{}.log", stem.to_string_lossy())));
+        if let Some(text) = log.and_then(|path| std::fs::read_to_string(path).ok()) {
+            let lines: Vec<&str> = text.lines().collect();
+            for line in &lines[lines.len().saturating_sub(40)..] {
+                eprintln!("  {line}");
+            }
+        }
+    }
 }
 
 /// A four-node cluster of `consensus`, all connected, with the product registered (nonce 0)

@@ -17,6 +17,17 @@
 //! where none was. Replicas recompute that choice from the included view changes and refuse a
 //! `NewView` that differs.
 //!
+//! Liveness across views: a replica keeps what it signed for its last [`SIGNED_VIEWS_KEPT`]
+//! views (its view change for each, and the new view it sent as that view's primary) and
+//! re-sends them to a replica whose periodic status shows it still in one of those views. Without
+//! this, replicas could split for good: one completes the view change to `v` (it saw a quorum,
+//! or as primary installed `v`) and moves on to `v+1`, while the others never got its view
+//! change or its new view for `v` (lost, or dropped while they were partitioned or restarting):
+//! they wait for a quorum for `v` that only the replica that left `v` could complete, and the
+//! f+1 rule for joining higher views cannot fire with a single honest replica ahead. Re-sending
+//! an identical signed message adds no statement the replica did not already make, so safety is
+//! untouched; a receiver checks it as any other.
+//!
 //! Checkpoints: every `checkpoint_interval_sequences` executed sequences a replica broadcasts
 //! `Checkpoint` (sequence, height and the payload hash at that height — a block hash commits to
 //! its whole chain). A quorum of matching ones makes the checkpoint stable: the log below it is
@@ -56,6 +67,11 @@ pub const NULL_PAYLOAD_HASH: PayloadHash = [0; 32];
 
 /// Largest validator set the engine accepts; bounds every per-sender map and certificate.
 pub const VALIDATORS_MAX: usize = 1_024;
+
+/// Views whose own view change and new view a replica keeps, to re-send to replicas still in
+/// them (see the module docs). Honest replicas are at most a view or two apart: to time out of a
+/// view change a replica needs a quorum in that view.
+pub const SIGNED_VIEWS_KEPT: usize = 4;
 
 /// Parameters, as in genesis.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -294,6 +310,10 @@ pub struct PersistedState {
     pub own_view_change: Option<ViewChange>,
     pub new_view: Option<NewView>,
     pub own_checkpoint_votes: Vec<CheckpointVote>,
+    /// Own view changes of the last [`SIGNED_VIEWS_KEPT`] views, ascending by view.
+    pub signed_view_changes: Vec<ViewChange>,
+    /// New views sent as primary in the last [`SIGNED_VIEWS_KEPT`] views, ascending by view.
+    pub sent_new_views: Vec<NewView>,
 }
 
 #[derive(Clone, Debug)]
@@ -357,12 +377,23 @@ pub struct PbftEngine {
     own_view_change: Option<ViewChange>,
     /// The new view this replica sent as primary of `view`, re-sent to laggards.
     new_view: Option<NewView>,
+    /// What this replica signed for recent views, by view, re-sent to replicas still in them.
+    signed_view_changes: BTreeMap<u64, ViewChange>,
+    sent_new_views: BTreeMap<u64, NewView>,
     last_retransmit_ms: u64,
     // Effects of the input being handled, put in order by `take_effects`.
     commit_effects: Vec<PbftEffect>,
     send_effects: Vec<PbftEffect>,
     other_effects: Vec<PbftEffect>,
     dirty: bool,
+}
+
+/// Keeps `value` under `view`, dropping the lowest views beyond [`SIGNED_VIEWS_KEPT`].
+fn keep_recent<T>(kept: &mut BTreeMap<u64, T>, view: u64, value: T) {
+    kept.insert(view, value);
+    while kept.len() > SIGNED_VIEWS_KEPT {
+        kept.pop_first();
+    }
 }
 
 fn invalid(parameter: &'static str, message: &str) -> ConsensusError {
@@ -457,6 +488,8 @@ impl PbftEngine {
             view_changes: BTreeMap::new(),
             own_view_change: None,
             new_view: None,
+            signed_view_changes: BTreeMap::new(),
+            sent_new_views: BTreeMap::new(),
             last_retransmit_ms: now_ms,
             commit_effects: Vec::new(),
             send_effects: Vec::new(),
@@ -517,6 +550,16 @@ impl PbftEngine {
         }
         engine.own_view_change = state.own_view_change;
         engine.new_view = state.new_view;
+        for view_change in state.signed_view_changes {
+            keep_recent(
+                &mut engine.signed_view_changes,
+                view_change.new_view,
+                view_change,
+            );
+        }
+        for new_view in state.sent_new_views {
+            keep_recent(&mut engine.sent_new_views, new_view.view, new_view);
+        }
         Ok(engine)
     }
 
@@ -609,7 +652,56 @@ impl PbftEngine {
             own_view_change: self.own_view_change.clone(),
             new_view: self.new_view.clone(),
             own_checkpoint_votes,
+            signed_view_changes: self.signed_view_changes.values().cloned().collect(),
+            sent_new_views: self.sent_new_views.values().cloned().collect(),
         }
+    }
+
+    /// What this replica waits for to make progress, in words, naming validators by their
+    /// place in the validator set: for a person reading why a run or a node is stuck.
+    pub fn waiting_on(&self) -> String {
+        let index = |id: &ValidatorId| {
+            self.config
+                .validators
+                .iter()
+                .position(|validator| validator == id)
+                .map_or("?".to_string(), |index| index.to_string())
+        };
+        let primary = index(&self.primary_of(self.view));
+        if self.view_active {
+            return if self.work_outstanding() {
+                format!(
+                    "view {} active, work outstanding: waits for primary {primary} to make progress, or for its progress timeout (at {:?} ms) to start a view change",
+                    self.view, self.progress_deadline_ms
+                )
+            } else {
+                format!("view {} active, nothing outstanding", self.view)
+            };
+        }
+        let holding: Vec<String> = self
+            .view_changes
+            .get(&self.view)
+            .map(|senders| senders.keys().map(index).collect())
+            .unwrap_or_default();
+        let mut ahead: BTreeMap<String, u64> = BTreeMap::new();
+        for (view, senders) in self.view_changes.range(self.view + 1..) {
+            for sender in senders.keys() {
+                if *sender != self.config.own_id {
+                    ahead.insert(index(sender), *view);
+                }
+            }
+        }
+        format!(
+            "in the view change to view {}: holds view changes from [{}], {} of a quorum of {} (then primary {primary} sends the new view, and a timeout at {:?} ms moves on without it); replicas ahead: {:?}, {} of the {} that make it join them",
+            self.view,
+            holding.join(", "),
+            holding.len(),
+            self.quorum,
+            self.view_change_deadline_ms,
+            ahead,
+            ahead.len(),
+            self.fault_tolerance + 1
+        )
     }
 
     // ---- Input handling ---------------------------------------------------------------------
@@ -1326,6 +1418,21 @@ impl PbftEngine {
         if view < self.view && self.view_active && self.is_primary() {
             self.send_new_view_to(sender);
         }
+        if view < self.view {
+            self.resend_signed_for_view(sender, view);
+        }
+    }
+
+    /// Re-sends to a replica still in `view` what this replica signed for it, if it kept it:
+    /// its view change (the replica may lack it for a quorum) and, as that view's primary, its
+    /// new view. See the module docs for why.
+    fn resend_signed_for_view(&mut self, to: ValidatorId, view: u64) {
+        if let Some(view_change) = self.signed_view_changes.get(&view).cloned() {
+            self.send(to, Message::ViewChange(view_change));
+        }
+        if let Some(new_view) = self.sent_new_views.get(&view).cloned() {
+            self.send(to, Message::NewView(new_view));
+        }
     }
 
     fn send_new_view_to(&mut self, to: ValidatorId) {
@@ -1486,6 +1593,7 @@ impl PbftEngine {
             .or_default()
             .insert(own, view_change.clone());
         self.own_view_change = Some(view_change.clone());
+        keep_recent(&mut self.signed_view_changes, target, view_change.clone());
         self.dirty = true;
         self.broadcast(Message::ViewChange(view_change));
         self.check_view_change_quorum();
@@ -1621,6 +1729,7 @@ impl PbftEngine {
         }
         if primary {
             self.next_sequence = high.max(self.stable.sequence) + 1;
+            keep_recent(&mut self.sent_new_views, new_view.view, new_view.clone());
             self.new_view = Some(new_view);
         }
         self.try_execute();

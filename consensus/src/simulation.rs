@@ -153,6 +153,9 @@ pub struct PbftSimulationConfig {
     pub view_change_timeout_ms: u64,
     pub view_change_timeout_max_ms: u64,
     pub retransmit_interval_ms: u64,
+    /// Record every change of a replica's view (when, which node, from what to what, on which
+    /// input), the crash and the partition, in the report's `view_trace`: for reading one seed.
+    pub trace_views: bool,
 }
 
 impl Default for PbftSimulationConfig {
@@ -177,6 +180,7 @@ impl Default for PbftSimulationConfig {
             view_change_timeout_ms: 300,
             view_change_timeout_max_ms: 2_400,
             retransmit_interval_ms: 100,
+            trace_views: false,
         }
     }
 }
@@ -221,6 +225,8 @@ pub struct SimulationReport {
     pub view_max: u64,
     /// When the liveness payloads were final everywhere, if they were.
     pub live_at_ms: Option<u64>,
+    /// With `trace_views`: the run's view changes, crashes and partition, in time order.
+    pub view_trace: Vec<String>,
 }
 
 impl SimulationReport {
@@ -356,6 +362,8 @@ const EVENTS_PER_RUN_MAX: u64 = 2_000_000;
 const DOMAIN_PAYLOAD: u64 = 0x1111;
 const DOMAIN_DECOY: u64 = 0x2222;
 const DOMAIN_GARBAGE: u64 = 0x3333;
+/// Lines of a view trace, at most (a runaway run must not fill memory).
+const VIEW_TRACE_LINES_MAX: usize = 20_000;
 
 struct PbftSimulation {
     config: PbftSimulationConfig,
@@ -384,6 +392,7 @@ struct PbftSimulation {
     restarts: u64,
     view_max: u64,
     events: u64,
+    view_trace: Vec<String>,
 }
 
 fn engine_config(config: &PbftSimulationConfig, ids: &[ValidatorId], own: usize) -> PbftConfig {
@@ -485,7 +494,24 @@ pub fn simulate_pbft(seed: u64, config: &PbftSimulationConfig) -> SimulationRepo
         restarts: 0,
         view_max: 0,
         events: 0,
+        view_trace: Vec::new(),
     };
+    if let Some((start, end, sides)) = &simulation.partition {
+        let side = |wanted: bool| -> Vec<usize> {
+            (0..sides.len())
+                .filter(|node| sides[*node] == wanted)
+                .collect()
+        };
+        let line = format!(
+            "partition {start}..{end} ms: {:?} / {:?}",
+            side(true),
+            side(false)
+        );
+        simulation.trace(line);
+    }
+    if let Some((start, end, node)) = simulation.crash {
+        simulation.trace(format!("node {node} down {start}..{end} ms"));
+    }
     let live_at_ms = simulation.run();
     simulation.final_checks(live_at_ms);
     let description = format!(
@@ -514,6 +540,7 @@ pub fn simulate_pbft(seed: u64, config: &PbftSimulationConfig) -> SimulationRepo
         restarts: simulation.restarts,
         view_max: simulation.view_max,
         live_at_ms,
+        view_trace: simulation.view_trace,
     }
 }
 
@@ -541,6 +568,7 @@ pub fn run_pbft_seed(seed: u64) -> SimulationReport {
                 restarts: 0,
                 view_max: 0,
                 live_at_ms: None,
+                view_trace: Vec::new(),
             }
         }
     }
@@ -565,6 +593,37 @@ pub fn soak(seeds: std::ops::Range<u64>) -> Vec<SimulationReport> {
         }
     }
     failed
+}
+
+/// A short name of an input for the view trace: its kind, and a message's kind and sender.
+fn input_name(input: &PbftInput, index_of: &HashMap<ValidatorId, usize>) -> String {
+    let node = |id: &ValidatorId| index_of.get(id).map_or("?".to_string(), usize::to_string);
+    match input {
+        PbftInput::Tick { .. } => "a tick (timeout)".to_string(),
+        PbftInput::Pending { .. } => "pending work".to_string(),
+        PbftInput::Propose { .. } => "a proposal".to_string(),
+        PbftInput::InvalidProposal { from, .. } => {
+            format!("an invalid proposal of node {}", node(from))
+        }
+        PbftInput::StateTransferred { .. } => "a state transfer".to_string(),
+        PbftInput::Message { from, message } => {
+            let kind = match message {
+                Message::PrePrepare(_) => "PrePrepare".to_string(),
+                Message::Prepare { .. } => "Prepare".to_string(),
+                Message::Commit(_) => "Commit".to_string(),
+                Message::Checkpoint(_) => "Checkpoint".to_string(),
+                Message::ViewChange(view_change) => {
+                    format!("ViewChange({})", view_change.new_view)
+                }
+                Message::NewView(new_view) => format!("NewView({})", new_view.view),
+                Message::EquivocationProof { .. } => "EquivocationProof".to_string(),
+                Message::Status { view, .. } => format!("Status(view {view})"),
+                Message::CheckpointProof { .. } => "CheckpointProof".to_string(),
+                Message::CommitProof { .. } => "CommitProof".to_string(),
+            };
+            format!("{kind} from node {}", node(from))
+        }
+    }
 }
 
 impl PbftSimulation {
@@ -662,12 +721,20 @@ impl PbftSimulation {
         }
     }
 
+    /// Adds a line to the view trace, when the run keeps one.
+    fn trace(&mut self, line: String) {
+        if self.config.trace_views && self.view_trace.len() < VIEW_TRACE_LINES_MAX {
+            self.view_trace.push(line);
+        }
+    }
+
     fn crash_and_restart(&mut self) {
         let Some((start, end, node)) = self.crash else {
             return;
         };
         if self.now_ms >= start && self.now_ms < end && !self.crashed(node) {
             self.record(("crash", node));
+            self.trace(format!("{:>6} ms  node {node} crashed", self.now_ms));
             self.nodes[node].engine = None;
             self.nodes[node].pool.clear();
         } else if self.now_ms >= end && self.crashed(node) {
@@ -683,7 +750,18 @@ impl PbftSimulation {
                 engine.height() <= self.nodes[node].chain.len() as u64,
                 "the engine's persisted height never runs ahead of storage"
             );
+            let line = format!(
+                "{:>6} ms  node {node} restarted in view {} ({})",
+                self.now_ms,
+                engine.view(),
+                if engine.view_active() {
+                    "active"
+                } else {
+                    "in view change"
+                }
+            );
             self.nodes[node].engine = Some(engine);
+            self.trace(line);
         }
     }
 
@@ -763,7 +841,27 @@ impl PbftSimulation {
             let Some(engine) = self.nodes[node].engine.as_mut() else {
                 return;
             };
+            let before = (engine.view(), engine.view_active());
+            let cause = self
+                .config
+                .trace_views
+                .then(|| input_name(&input, &self.index_of));
             let effects = engine.handle(input);
+            let after = (engine.view(), engine.view_active());
+            if let Some(cause) = cause
+                && before != after
+            {
+                let state = |(view, active): (u64, bool)| {
+                    format!("{view} {}", if active { "active" } else { "changing" })
+                };
+                let line = format!(
+                    "{:>6} ms  node {node}: view {} -> {} on {cause}",
+                    self.now_ms,
+                    state(before),
+                    state(after)
+                );
+                self.trace(line);
+            }
             for effect in effects {
                 if let Some(follow_up) = self.carry_out(node, effect) {
                     work.push(follow_up);
@@ -1040,15 +1138,29 @@ impl PbftSimulation {
         }
         if live_at_ms.is_none() && !self.violations.iter().any(|v| v.contains("runaway")) {
             let heights: Vec<usize> = self.nodes.iter().map(|node| node.chain.len()).collect();
-            let views: Vec<(u64, bool)> = self
+            // Per node by its index (`None` while crashed): (view, whether it is active).
+            let views: Vec<Option<(u64, bool)>> = self
                 .nodes
                 .iter()
-                .filter_map(|node| node.engine.as_ref())
-                .map(|engine| (engine.view(), engine.view_active()))
+                .map(|node| {
+                    node.engine
+                        .as_ref()
+                        .map(|engine| (engine.view(), engine.view_active()))
+                })
+                .collect();
+            // What each honest replica waits on, so a stuck run says which rule never fired.
+            let waiting: Vec<String> = honest
+                .iter()
+                .map(|node| match &self.nodes[*node].engine {
+                    Some(engine) => format!("node {node}: {}", engine.waiting_on()),
+                    None => format!("node {node}: crashed"),
+                })
                 .collect();
             self.violations.push(format!(
-                "liveness: the client payloads were not all final on every honest node within {} ms of healing at {} ms (heights {heights:?}, views {views:?})",
-                self.config.liveness_bound_ms, self.heal_at_ms
+                "liveness: the client payloads were not all final on every honest node within {} ms of healing at {} ms (heights {heights:?}, views {views:?}); {}",
+                self.config.liveness_bound_ms,
+                self.heal_at_ms,
+                waiting.join("; ")
             ));
         }
         let distinct: BTreeSet<&PayloadHash> =
@@ -1190,6 +1302,7 @@ pub fn simulate_solo(seed: u64, config: &SoloSimulationConfig) -> SimulationRepo
         restarts,
         view_max: 0,
         live_at_ms: None,
+        view_trace: Vec::new(),
     }
 }
 

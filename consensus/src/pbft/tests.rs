@@ -695,3 +695,122 @@ fn configuration_is_validated() {
         payload_hash: hash(4)
     }));
 }
+
+/// One replica completes the view change to view 1 (it got the others' view changes, they never
+/// got its own) and times out into view 2 alone; the other two wait for a quorum for view 1 that
+/// only it can complete. Its view change for view 1, kept and re-sent when their status shows
+/// them still in view 1, ends the split (the soak's seeds 1,024,609 and 1,044,092).
+#[test]
+fn a_replica_that_left_a_view_completes_it_for_those_still_in_it() {
+    let mut cluster = Cluster::new(4);
+    cluster.down.insert(0);
+    cluster.pending_all(1);
+    cluster.tick_all(100);
+    // Everything node 3 sends is lost: it hears the others' view changes, they never hear its.
+    let drop_from_3 = |cluster: &mut Cluster| {
+        let queue = std::mem::take(&mut cluster.queue);
+        cluster.queue = queue
+            .into_iter()
+            .filter(|(from, _, _)| *from != 3)
+            .collect();
+        cluster.deliver_all();
+    };
+    drop_from_3(&mut cluster);
+    for node in 1..4 {
+        assert_eq!(cluster.engines[node].view(), 1);
+        assert!(!cluster.engines[node].view_active());
+    }
+    // Node 3 saw a quorum for view 1, so its view-change timer runs; it moves to view 2.
+    let mut now = 100;
+    while cluster.engines[3].view() < 2 {
+        now += 100;
+        assert!(now < 10_000, "node 3 never timed out of view 1");
+        cluster.tick_all(now);
+        cluster.deliver_all();
+    }
+    assert!(
+        cluster.engines[1]
+            .waiting_on()
+            .contains("holds view changes from [1, 2], 2 of a quorum of 3"),
+        "{}",
+        cluster.engines[1].waiting_on()
+    );
+    assert_eq!(
+        (cluster.engines[1].view(), cluster.engines[1].view_active()),
+        (1, false)
+    );
+    // The next status round: nodes 1 and 2 say they are in view 1; node 3 re-sends its view
+    // change for view 1, node 1 (primary of view 1) has its quorum and sends the new view.
+    cluster.tick_all(1_000_000);
+    cluster.deliver_all();
+    for node in 1..3 {
+        assert_eq!(cluster.engines[node].view(), 1, "node {node}");
+        assert!(cluster.engines[node].view_active(), "node {node}");
+    }
+    // Nothing executes in view 1 either (the work is not proposed), so nodes 1 and 2 move to
+    // view 2, where node 3 waits: node 2, its primary, has a quorum.
+    cluster.pending_all(1);
+    cluster.tick_all(1_000_000 + 10_000);
+    cluster.deliver_all();
+    for node in 1..4 {
+        assert_eq!(cluster.engines[node].view(), 2, "node {node}");
+        assert!(cluster.engines[node].view_active(), "node {node}");
+    }
+    cluster.propose(2, hash(9));
+    cluster.deliver_all();
+    for node in 1..4 {
+        assert_eq!(cluster.commits[node], vec![(1, 1, hash(9))], "node {node}");
+    }
+}
+
+/// The new view a primary sent is kept after it moves on, and re-sent to replicas whose status
+/// shows them still in that view change (the soak's seed 1,009,520); a restart keeps it.
+#[test]
+fn a_primary_that_moved_on_resends_its_new_view() {
+    let mut cluster = Cluster::new(4);
+    cluster.down.insert(0);
+    cluster.pending_all(1);
+    cluster.tick_all(100);
+    // Node 1, primary of view 1, gets the quorum; nothing reaches nodes 2 and 3, so they hold
+    // only their own view changes (no quorum, no timer) and never see its new view.
+    while let Some((from, to, message)) = cluster.queue.pop_front() {
+        if to != 1 {
+            continue;
+        }
+        let from = cluster.engines[from].own_id();
+        cluster.handle(to, PbftInput::Message { from, message });
+    }
+    assert!(cluster.engines[1].view_active());
+    for node in 2..4 {
+        assert!(!cluster.engines[node].view_active(), "node {node}");
+    }
+    // Node 1 restarts from what it persisted, then times out of view 1 (work outstanding)
+    // while the others still wait for its new view.
+    let state = cluster.persisted[1].clone().expect("node 1 persisted");
+    assert_eq!(state.sent_new_views.len(), 1);
+    cluster.engines[1] = PbftEngine::restore(config(4, 1), START, state, 100).unwrap();
+    cluster.handle(
+        1,
+        PbftInput::Pending {
+            payloads: 1,
+            now_ms: 100,
+        },
+    );
+    cluster.handle(1, PbftInput::Tick { now_ms: 10_000 });
+    let queue = std::mem::take(&mut cluster.queue);
+    drop(queue);
+    assert_eq!(
+        (cluster.engines[1].view(), cluster.engines[1].view_active()),
+        (2, false)
+    );
+    // Their status shows them in view 1: node 1 re-sends the new view for view 1.
+    cluster.tick_all(1_000_000);
+    cluster.deliver_all();
+    for node in 2..4 {
+        assert!(
+            cluster.engines[node].view() >= 1 && cluster.engines[node].view_active(),
+            "node {node}: {}",
+            cluster.engines[node].waiting_on()
+        );
+    }
+}

@@ -41,6 +41,78 @@ fn pbft_seeds_300_to_399() {
     sweep(300);
 }
 
+/// Seeds the soak found where honest replicas sat in adjacent views for good: a silent
+/// validator, one restarted during a partition, and one replica that had completed a view
+/// change the others never saw (its view change, or its new view, was lost and never resent).
+#[test]
+fn pbft_replicas_split_across_adjacent_views_converge() {
+    let mut failed = Vec::new();
+    for seed in [1_009_520, 1_024_609, 1_044_092] {
+        let report = run_pbft_seed(seed);
+        if !report.passed() {
+            eprintln!("seed {seed}: {:?}", report.violations);
+            failed.push(seed);
+        }
+    }
+    assert!(failed.is_empty(), "failing seeds: {failed:?}");
+}
+
+#[test]
+fn a_view_trace_tells_one_seeds_story_and_costs_nothing_unasked() {
+    let seed = 1_024_609;
+    let untraced = run_pbft_seed(seed);
+    assert!(untraced.view_trace.is_empty());
+    let config = PbftSimulationConfig {
+        trace_views: true,
+        ..PbftSimulationConfig::from_seed(seed)
+    };
+    let traced = simulate_pbft(seed, &config);
+    // Tracing observes the run without changing it.
+    assert_eq!(traced.digest, untraced.digest);
+    let trace = traced.view_trace.join("\n");
+    assert!(
+        trace.contains("partition 432..2528 ms: [0, 1] / [2, 3]"),
+        "{trace}"
+    );
+    assert!(trace.contains("node 2 down 897..1453 ms"), "{trace}");
+    assert!(trace.contains("node 2 crashed"), "{trace}");
+    assert!(trace.contains("node 2 restarted in view"), "{trace}");
+    assert!(
+        trace.contains("node 1: view 0 active -> 1 changing on pending work"),
+        "{trace}"
+    );
+    assert!(
+        trace.contains("-> 1 active on NewView(1) from node 1"),
+        "{trace}"
+    );
+}
+
+/// Prints one seed's view trace and report:
+/// `RXCHAIN_TRACE_SEED=1024609 cargo test -p rxchain-consensus -- --ignored --nocapture print_pbft_view_trace`
+#[test]
+#[ignore = "diagnostic"]
+fn print_pbft_view_trace() {
+    let seed: u64 = std::env::var("RXCHAIN_TRACE_SEED")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(1_024_609);
+    let config = PbftSimulationConfig {
+        trace_views: true,
+        ..PbftSimulationConfig::from_seed(seed)
+    };
+    let report = simulate_pbft(seed, &config);
+    for line in &report.view_trace {
+        println!("{line}");
+    }
+    println!(
+        "seed {seed}: passed {}, live at {:?} ms, violations {:?} ({})",
+        report.passed(),
+        report.live_at_ms,
+        report.violations,
+        report.description
+    );
+}
+
 #[test]
 fn pbft_every_fault_mode_is_exercised() {
     // One forced run per Byzantine mode, each with a crash, a partition, loss and duplication,

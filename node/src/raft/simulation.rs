@@ -11,7 +11,8 @@
 //! Checked every run: no two nodes applied different entries at one log index (safety); every
 //! write acknowledged as committed is applied at its index on every node once the faults heal
 //! (durability); after healing, a new write commits and all nodes converge (liveness).
-//! `RXCHAIN_RAFT_SOAK_SEEDS=2000 cargo test -p rxchain-node -- --ignored raft_soak` runs more.
+//! `RXCHAIN_RAFT_SOAK_SEEDS=2000 cargo test -p rxchain-node -- --ignored raft_soak` runs more
+//! (from `RXCHAIN_RAFT_SOAK_FIRST_SEED`, 1,000 unless set).
 
 use super::*;
 use openraft::error::{InstallSnapshotError, RPCError, RaftError, RemoteError, Unreachable};
@@ -531,5 +532,10 @@ fn raft_soak() {
         .ok()
         .and_then(|seeds| seeds.parse().ok())
         .unwrap_or(2_000);
-    run_seeds(1_000..1_000 + seeds);
+    // Where to start, so that two processes can share a long soak.
+    let first = std::env::var("RXCHAIN_RAFT_SOAK_FIRST_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or(1_000);
+    run_seeds(first..first + seeds);
 }

@@ -157,7 +157,8 @@ struct SavedConsensusState {
     vote_signatures: Vec<(Hash, [u8; 64])>,
 }
 
-const SAVED_STATE_VERSION: u8 = 1;
+/// 2: the engine's state keeps its recent views' own view changes and new views.
+const SAVED_STATE_VERSION: u8 = 2;
 
 /// A block checked and executed on the parent it builds on, waiting to become final.
 struct Executed {
@@ -1153,12 +1154,19 @@ impl Replica {
     }
 
     /// A backup whose transactions wait while no block comes sends them to the primary: gossip
-    /// is best effort (a node behind refuses nonces too far ahead, queues overflow), and a
-    /// primary missing one nonce of a sender cannot propose that sender's later ones. This runs
-    /// well before the view-change timeout, so a live primary is not replaced for what it never
-    /// received.
+    /// is best effort (a node behind refuses nonces too far ahead, queues overflow, a peer cut
+    /// off or restarting misses it), and a primary missing one nonce of a sender cannot propose
+    /// that sender's later ones. This runs well before the view-change timeout, so a live
+    /// primary is not replaced for what it never received.
+    ///
+    /// A replica in a view change, or the primary of a view not yet installed, sends them to
+    /// every validator instead: a replica that knows of no waiting work has no progress timer,
+    /// so it would sit in a silent primary's view for good while the only replica holding the
+    /// work waits in a view change for a quorum (the four-process test of a stopped primary).
     fn forward_if_stuck(&mut self, now: u64, backlog: u64) {
-        if self.engine.primary() == self.own_id
+        let to_primary = self.engine.view_active() && self.engine.primary() != self.own_id;
+        let stuck_in_view_change = !self.engine.view_active();
+        if !(to_primary || stuck_in_view_change)
             || !self
                 .pacing
                 .forward_due(now, backlog, self.parameters.view_change_timeout_ms / 4)
@@ -1170,7 +1178,14 @@ impl Replica {
             self.parameters.block_transactions_max,
             self.parameters.block_bytes_max,
         );
-        self.send(self.engine.primary(), bytes);
+        if to_primary {
+            self.send(self.engine.primary(), bytes);
+        } else {
+            let peers: Vec<ValidatorId> = self.peers.keys().copied().collect();
+            for peer in peers {
+                self.send(peer, bytes.clone());
+            }
+        }
     }
 
     /// The primary cuts a block when enough transactions wait or the first waited long enough,

@@ -156,6 +156,12 @@ pub(super) fn items_of_state(genesis_hash: &Hash, state: &PersistedState) -> Vec
     for vote in &state.own_checkpoint_votes {
         walker.checkpoint_vote(vote);
     }
+    for view_change in &state.signed_view_changes {
+        walker.view_change(view_change);
+    }
+    for new_view in &state.sent_new_views {
+        walker.message(&Message::NewView(new_view.clone()));
+    }
     walker.items
 }
 
