@@ -1,7 +1,8 @@
 //! Four `rxchain node` processes on loopback, once with PBFT and once with Raft: the primary
 //! (leader) is killed with SIGKILL while clients submit, restarted, one backup (follower) is cut
 //! off and healed, a burst makes the primary (leader) pipeline its proposals, and a stranger's
-//! key cannot connect. Every transaction acknowledged as final
+//! key cannot connect. With PBFT also: the primary hangs (SIGSTOP) for good while one node is
+//! cut off and another killed and restarted, and the three go on once the cut heals. Every transaction acknowledged as final
 //! must be on every running node at the same height, and the nodes' blocks must be identical.
 
 mod common;
