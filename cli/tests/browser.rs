@@ -125,6 +125,10 @@ fn verification_page_renders_at_phone_width_in_both_languages() {
         dom.contains("发往 Kangda Pharmaceutical Distribution"),
         "{dom}"
     );
+    assert!(
+        dom.contains("生产企业 · Shijiazhuang, Hebei"),
+        "roles in the page's language: {dom}"
+    );
     assert!(dom.contains(">English</a>"), "a switch back to English");
 
     let screenshots = std::env::var("RXCHAIN_SCREENSHOT_DIR")

@@ -4,6 +4,7 @@
 
 use crate::proof::{ProofBundle, Statement, VerdictCode};
 use crate::scans::ScanRecord;
+use rxchain_contract_types::roles;
 use rxchain_pages::{Language, Markup, Page, Text, date_from_yymmdd, date_time, html, layout};
 use rxchain_trace_types::{DecommissionReason, TraceStep};
 use std::collections::HashMap;
@@ -117,16 +118,79 @@ fn summary(statement: &Statement, language: Language) -> String {
     }
 }
 
+/// What a page says of an organization, from the registry: the page writes the roles in its
+/// own language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrganizationLabel {
+    pub name: String,
+    /// Organization role bits (`roles::organization`).
+    pub roles: u32,
+    /// Where it operates, when the registry knows (empty otherwise).
+    pub location: String,
+}
+
+/// Organization roles as a page names them, in role bit order (`roles::organization`); the
+/// Chinese are the terms of China's drug administration (药品上市许可持有人/生产企业, 批发企业, …).
+const ORGANIZATION_ROLES: [(u32, Text); 7] = [
+    (
+        roles::organization::MANUFACTURER,
+        Text::new("manufacturer", "生产企业"),
+    ),
+    (
+        roles::organization::DISTRIBUTOR,
+        Text::new("distributor", "批发企业"),
+    ),
+    (
+        roles::organization::LOGISTICS,
+        Text::new("logistics", "物流企业"),
+    ),
+    (
+        roles::organization::PHARMACY,
+        Text::new("pharmacy", "零售药店"),
+    ),
+    (
+        roles::organization::HOSPITAL,
+        Text::new("hospital", "医疗机构"),
+    ),
+    (
+        roles::organization::REGULATOR,
+        Text::new("regulator", "药品监管部门"),
+    ),
+    (
+        roles::organization::PLATFORM,
+        Text::new("platform", "网络销售平台"),
+    ),
+];
+
+/// An organization's roles in the page's language, and where it operates when known.
+fn role_line(label: &OrganizationLabel, language: Language) -> String {
+    let separator = match language {
+        Language::English => ", ",
+        Language::Chinese => "、",
+    };
+    let roles = ORGANIZATION_ROLES
+        .iter()
+        .filter(|(bit, _)| label.roles & bit != 0)
+        .map(|(_, text)| text.get(language))
+        .collect::<Vec<_>>()
+        .join(separator);
+    if label.location.is_empty() {
+        roles
+    } else {
+        format!("{roles} · {}", label.location)
+    }
+}
+
 /// What a step did, with organizations by name.
 fn step_text(
     step: &TraceStep,
     language: Language,
-    organizations: &HashMap<String, (String, String)>,
+    organizations: &HashMap<String, OrganizationLabel>,
 ) -> String {
     let name = |id: &str| {
         organizations
             .get(id)
-            .map(|(display, _)| display.clone())
+            .map(|label| label.name.clone())
             .unwrap_or_else(|| id.to_string())
     };
     let chinese = language == Language::Chinese;
@@ -236,8 +300,8 @@ fn facts(statement: &Statement, language: Language) -> Vec<(Text, String)> {
 pub struct PageContext<'a> {
     pub language: Language,
     pub scans: &'a ScanRecord,
-    /// Organization id → (display name, role and place), from the registry.
-    pub organizations: &'a HashMap<String, (String, String)>,
+    /// Organization id → its name, roles and place, from the registry.
+    pub organizations: &'a HashMap<String, OrganizationLabel>,
     /// The page's query parameters the language switch keeps (`17=YYMMDD`).
     pub kept_parameters: &'a [String],
 }
@@ -265,7 +329,7 @@ pub fn render(bundle: &ProofBundle, statement: &Statement, context: &PageContext
             @let (name, role) = context
                 .organizations
                 .get(&item.organization)
-                .cloned()
+                .map(|label| (label.name.clone(), role_line(label, language)))
                 .unwrap_or_else(|| (item.organization.clone(), String::new()));
             li {
                 div.when { (date_time(language, item.time_ms)) }
@@ -321,4 +385,46 @@ pub fn render(bundle: &ProofBundle, statement: &Statement, context: &PageContext
         body,
     })
     .into_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_organization_role_has_its_words_in_both_languages() {
+        let table: Vec<u32> = ORGANIZATION_ROLES.iter().map(|(bit, _)| *bit).collect();
+        let registry: Vec<u32> = roles::organization::NAMES
+            .iter()
+            .map(|(_, bit)| *bit)
+            .collect();
+        assert_eq!(table, registry, "one entry per registry role, in bit order");
+        for ((_, text), (name, _)) in ORGANIZATION_ROLES.iter().zip(&roles::organization::NAMES) {
+            assert_eq!(text.en, *name, "English as the registry writes it");
+            assert!(!text.zh.is_ascii(), "{name} has Chinese words");
+        }
+    }
+
+    #[test]
+    fn a_role_line_speaks_the_page_language() {
+        let label = OrganizationLabel {
+            name: "华信制药".into(),
+            roles: roles::organization::MANUFACTURER | roles::organization::DISTRIBUTOR,
+            location: "Shanghai".into(),
+        };
+        assert_eq!(
+            role_line(&label, Language::English),
+            "manufacturer, distributor · Shanghai"
+        );
+        assert_eq!(
+            role_line(&label, Language::Chinese),
+            "生产企业、批发企业 · Shanghai"
+        );
+        let unplaced = OrganizationLabel {
+            location: String::new(),
+            roles: roles::organization::PHARMACY,
+            ..label
+        };
+        assert_eq!(role_line(&unplaced, Language::Chinese), "零售药店");
+    }
 }

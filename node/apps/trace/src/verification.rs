@@ -8,6 +8,7 @@
 //! likely cloned; the count is this node's observation, shown on the page and in the
 //! `x-rxchain-scan-count` header, and is not part of the proven bundle.
 
+use crate::page::OrganizationLabel;
 use crate::proof::{ProofBundle, Subject};
 use crate::scans::ScanRecord;
 use crate::{Trace, TraceCode};
@@ -15,7 +16,7 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Extension, Json};
-use rxchain_contract_types::{registry, roles};
+use rxchain_contract_types::registry;
 use rxchain_node::api::{ApiError, Code, blocking};
 use rxchain_node::client::ChainClient;
 use rxchain_node::runtime::now_ms;
@@ -223,7 +224,7 @@ async fn verify(
 
 /// Display names and roles of the organizations in a timeline: the acting organizations and
 /// the counterparties named in shipping and receiving steps.
-fn organization_names(trace: &Trace, bundle: &ProofBundle) -> HashMap<String, (String, String)> {
+fn organization_names(trace: &Trace, bundle: &ProofBundle) -> HashMap<String, OrganizationLabel> {
     let Ok(statement) = bundle.statement() else {
         return HashMap::new();
     };
@@ -246,9 +247,6 @@ fn organization_names(trace: &Trace, bundle: &ProofBundle) -> HashMap<String, (S
     names
 }
 
-/// An organization's display name, and its roles and place as one line.
-type NameAndRole = (String, String);
-
 /// Longest an organization's display name is served from the cache.
 pub const ORGANIZATION_NAME_TTL_MS: u64 = 60_000;
 /// Organizations whose display names are cached, at most.
@@ -260,11 +258,11 @@ pub const ORGANIZATION_NAMES_MAX: usize = 1_024;
 #[derive(Debug, Default)]
 pub struct OrganizationNames {
     /// Id → (when read, (name, role and place) or `None` when the registry has no such id).
-    entries: Mutex<HashMap<String, (Instant, Option<NameAndRole>)>>,
+    entries: Mutex<HashMap<String, (Instant, Option<OrganizationLabel>)>>,
 }
 
 impl OrganizationNames {
-    pub fn get(&self, client: &dyn ChainClient, id: &str) -> Option<(String, String)> {
+    pub fn get(&self, client: &dyn ChainClient, id: &str) -> Option<OrganizationLabel> {
         let now = Instant::now();
         let ttl = Duration::from_millis(ORGANIZATION_NAME_TTL_MS);
         if let Some((read, known)) = self.entries.lock().expect("names lock").get(id)
@@ -282,16 +280,10 @@ impl OrganizationNames {
         let Ok(record) = record else {
             return None;
         };
-        let found = record.map(|organization| {
-            let role_names =
-                roles::names_of(&roles::organization::NAMES, organization.roles).join(", ");
-            // The role line also says where the organization operates, when the registry knows.
-            let role_and_place = if organization.location.is_empty() {
-                role_names
-            } else {
-                format!("{role_names} · {}", organization.location)
-            };
-            (organization.name, role_and_place)
+        let found = record.map(|organization| OrganizationLabel {
+            name: organization.name,
+            roles: organization.roles,
+            location: organization.location,
         });
         self.remember(id, now, found.clone());
         found
@@ -300,7 +292,7 @@ impl OrganizationNames {
     /// Keeps one answer, making room first: expired entries go, and if all are fresh (a page
     /// naming many organizations, or a flood of distinct ids) the cache starts over rather
     /// than grow past its limit.
-    fn remember(&self, id: &str, now: Instant, found: Option<(String, String)>) {
+    fn remember(&self, id: &str, now: Instant, found: Option<OrganizationLabel>) {
         let ttl = Duration::from_millis(ORGANIZATION_NAME_TTL_MS);
         let mut entries = self.entries.lock().expect("names lock");
         if entries.len() >= ORGANIZATION_NAMES_MAX && !entries.contains_key(id) {
@@ -336,7 +328,12 @@ mod tests {
         }
         assert_eq!(names.len(), ORGANIZATION_NAMES_MAX);
         // Refreshing a cached id does not evict others.
-        names.remember("org-0", start, Some(("A".into(), "B".into())));
+        let label = OrganizationLabel {
+            name: "A".into(),
+            roles: 0,
+            location: String::new(),
+        };
+        names.remember("org-0", start, Some(label));
         assert_eq!(names.len(), ORGANIZATION_NAMES_MAX);
         // One more, all fresh: the cache starts over instead of growing.
         names.remember("org-new", start, None);
