@@ -104,17 +104,11 @@ impl AppContext {
                 let block = storage.block(height)?.ok_or_else(|| {
                     IndexerError::Corrupt(format!("committed block {height} is missing"))
                 })?;
-                let mut receipts = Vec::with_capacity(block.transactions.len());
-                for transaction in &block.transactions {
-                    receipts.push(storage.receipt(&transaction.id())?.ok_or_else(|| {
-                        IndexerError::Corrupt(format!("a receipt of block {height} is missing"))
-                    })?);
-                }
                 let mut batch = self.store.batch();
                 indexer.index_block(
                     &IndexedBlock {
                         block: &block,
-                        receipts: &receipts,
+                        storage,
                     },
                     &mut batch,
                 )?;
@@ -176,11 +170,29 @@ const INDEXER_CURSOR_PREFIX: &[u8] = b"indexer-cursor/";
 /// How often an idle indexing thread wakes without a new block, at most.
 const INDEXING_IDLE_WAKE_MS: u64 = 1_000;
 
-/// A committed block as an indexer sees it: the block and its receipts, in order.
+/// A committed block as an indexer sees it: the block, and its receipts on demand. Indexing
+/// runs beside the node's own work on every block; an indexer that needs the receipts of a few
+/// calls (as the trace module's needs those of EPCIS anchoring calls) reads only those, instead
+/// of every receipt of every block.
 #[derive(Debug)]
 pub struct IndexedBlock<'a> {
     pub block: &'a Block,
-    pub receipts: &'a [Receipt],
+    storage: &'a crate::storage::Storage,
+}
+
+impl IndexedBlock<'_> {
+    /// The receipt of the block's transaction at `index`.
+    pub fn receipt(&self, index: usize) -> Result<Receipt, IndexerError> {
+        let height = self.block.header.height;
+        let transaction = self
+            .block
+            .transactions
+            .get(index)
+            .ok_or(IndexerError::NoSuchTransaction { height, index })?;
+        self.storage
+            .receipt(&transaction.id())?
+            .ok_or_else(|| IndexerError::Corrupt(format!("a receipt of block {height} is missing")))
+    }
 }
 
 /// Node-local data a module derives from committed blocks (reth's execution extensions are
@@ -205,6 +217,8 @@ pub enum IndexerError {
     Node(#[from] crate::NodeError),
     #[error("index data is corrupt: {0}")]
     Corrupt(String),
+    #[error("block {height} has no transaction {index}")]
+    NoSuchTransaction { height: u64, index: usize },
 }
 
 /// The modules a node runs, in the order the composition root listed them.

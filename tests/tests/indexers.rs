@@ -33,7 +33,13 @@ impl Indexer for Counting {
             previous == 0 || previous + 1 == height,
             "block {height} after {previous}: blocks arrive in order"
         );
-        assert_eq!(block.receipts.len(), block.block.transactions.len());
+        for index in 0..block.block.transactions.len() {
+            let receipt = block
+                .receipt(index)
+                .expect("every transaction has its receipt");
+            assert_eq!(receipt.transaction_id, block.block.transactions[index].id());
+        }
+        assert!(block.receipt(block.block.transactions.len()).is_err());
         batch.put(format!("block/{height}").as_bytes(), &[1]);
         Ok(())
     }

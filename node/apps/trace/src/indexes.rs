@@ -12,6 +12,10 @@ use rxchain_node::receipt::ReceiptStatus;
 use rxchain_node::storage::{ModuleBatch, ModuleStore};
 use rxchain_trace_types::{self as trace, ContractEvent};
 
+/// The trace contract's methods that emit anchoring records (`ContractEvent::Epcis`); only
+/// their receipts are read.
+const ANCHORING_METHODS: [&str; 2] = ["record_epcis_event", "record_epcis_events"];
+
 /// Key prefix of the transactions a capture applied.
 const APPLIED_PREFIX: &[u8] = b"capture-applied/";
 
@@ -33,7 +37,14 @@ impl Indexer for CaptureIndexer {
         block: &IndexedBlock<'_>,
         batch: &mut ModuleBatch,
     ) -> Result<(), IndexerError> {
-        for receipt in block.receipts {
+        for (index, transaction) in block.block.transactions.iter().enumerate() {
+            let body = &transaction.body;
+            if body.contract != trace::CONTRACT_ID
+                || !ANCHORING_METHODS.contains(&body.method.as_str())
+            {
+                continue;
+            }
+            let receipt = block.receipt(index)?;
             if receipt.status != ReceiptStatus::Success {
                 continue;
             }
