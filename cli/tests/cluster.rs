@@ -235,16 +235,7 @@ fn four_pbft_processes_go_on_with_one_stopped_and_one_restarted_while_another_is
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let (chain, mut cluster, runtime, key) = start_cluster("pbft");
-    let (stopped, view_before) = runtime.block_on(async {
-        let (_, info) = head(&chain.clients[0]).await.unwrap();
-        let primary = info["primary"].as_str().unwrap().to_string();
-        let index = chain
-            .validator_keys
-            .iter()
-            .position(|key| *key == primary)
-            .expect("the primary is a validator");
-        (index, info["view"].as_u64().unwrap())
-    });
+    let (stopped, view_before) = runtime.block_on(primary_and_view(&chain));
     // The primary hangs: its process keeps its sockets but answers nothing.
     let pid = cluster.pid(stopped).expect("the primary runs");
     let status = Command::new("kill")
@@ -412,6 +403,18 @@ fn diverging_node_halts(consensus: &str) {
     });
 }
 
+/// The index of the current primary (leader), as node 0 sees it, and its view (term).
+async fn primary_and_view(chain: &Chain) -> (usize, u64) {
+    let (_, info) = head(&chain.clients[0]).await.unwrap();
+    let primary = info["primary"].as_str().unwrap().to_string();
+    let index = chain
+        .validator_keys
+        .iter()
+        .position(|key| *key == primary)
+        .expect("the primary is a validator");
+    (index, info["view"].as_u64().unwrap())
+}
+
 /// Prints what each of `nodes` says of its chain and the end of its log, for a failed wait.
 async fn print_nodes(chain: &Chain, nodes: &[usize]) {
     for index in nodes {
@@ -488,16 +491,7 @@ fn survive_kill_restart_and_partition(consensus: &str) {
     let all: Vec<usize> = (0..NODES).collect();
 
     // 2. Kill -9 the primary (leader) while clients submit to the others.
-    let (primary, view_before) = runtime.block_on(async {
-        let (_, info) = head(&chain.clients[0]).await.unwrap();
-        let primary = info["primary"].as_str().unwrap().to_string();
-        let index = chain
-            .validator_keys
-            .iter()
-            .position(|key| *key == primary)
-            .expect("the primary is a validator");
-        (index, info["view"].as_u64().unwrap())
-    });
+    let (primary, view_before) = runtime.block_on(primary_and_view(&chain));
     let survivors: Vec<usize> = all.iter().copied().filter(|i| *i != primary).collect();
     let mut killed_at = None;
     let confirmed = runtime.block_on(stream(
