@@ -67,6 +67,8 @@ pub enum Code {
     BadRequest,
     /// A body that is not the JSON the route takes.
     Malformed,
+    /// A body over the API's limit ([`REQUEST_BODY_BYTES_MAX`]).
+    Oversized,
     /// Arguments that do not fit what they are for (a contract's JSON arguments, a limit).
     InvalidArgument,
     NotFound,
@@ -82,6 +84,7 @@ impl ErrorCode for Code {
         match self {
             Code::BadRequest => "bad_request",
             Code::Malformed => "malformed",
+            Code::Oversized => "oversized",
             Code::InvalidArgument => "invalid_argument",
             Code::NotFound => "not_found",
             Code::UnknownContract => "unknown_contract",
@@ -96,10 +99,24 @@ impl ErrorCode for Code {
         match self {
             Code::BadRequest | Code::Malformed | Code::InvalidArgument => StatusCode::BAD_REQUEST,
             Code::NotFound | Code::UnknownContract | Code::UnknownMethod => StatusCode::NOT_FOUND,
+            Code::Oversized => StatusCode::PAYLOAD_TOO_LARGE,
             Code::FaultInjectionOff => StatusCode::FORBIDDEN,
             Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+}
+
+/// The error for a JSON body a route could not take: `oversized` (413) when it was over the
+/// body limit, as a transaction over its own limit is, and `malformed` otherwise.
+pub fn body_rejection(rejection: axum::extract::rejection::JsonRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::of(
+            Code::Oversized,
+            format!("the body is over the limit of {REQUEST_BODY_BYTES_MAX} bytes"),
+        )
+    } else {
+        ApiError::of(Code::Malformed, rejection.body_text())
     }
 }
 
@@ -377,8 +394,7 @@ async fn isolation(
     State(ApiState { node, .. }): State<ApiState>,
     body: Result<Json<IsolationBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
-    let Json(body) =
-        body.map_err(|rejection| ApiError::of(Code::Malformed, rejection.body_text()))?;
+    let Json(body) = body.map_err(body_rejection)?;
     node.set_isolated(body.isolated)
         .map_err(|error| ApiError::of(Code::FaultInjectionOff, error.to_string()))?;
     Ok(Json(json!({ "isolated": body.isolated })).into_response())
@@ -394,8 +410,7 @@ async fn inbound_delay(
     State(ApiState { node, .. }): State<ApiState>,
     body: Result<Json<DelayBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
-    let Json(body) =
-        body.map_err(|rejection| ApiError::of(Code::Malformed, rejection.body_text()))?;
+    let Json(body) = body.map_err(body_rejection)?;
     node.set_inbound_delay(body.milliseconds).map_err(|error| {
         let code = if body.milliseconds > crate::runtime::FAULT_DELAY_MS_MAX {
             Code::InvalidArgument
@@ -417,8 +432,7 @@ async fn submit(
     State(ApiState { node, .. }): State<ApiState>,
     body: Result<Json<SubmitBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
-    let Json(body) =
-        body.map_err(|rejection| ApiError::of(Code::Malformed, rejection.body_text()))?;
+    let Json(body) = body.map_err(body_rejection)?;
     let bytes = hex::decode(body.transaction.trim()).map_err(|error| {
         ApiError::of(Code::Malformed, format!("transaction is not hex: {error}"))
     })?;
@@ -581,6 +595,9 @@ async fn query(
 ) -> ApiResult {
     let arguments = match body {
         Ok(Json(value)) => value,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(body_rejection(rejection));
+        }
         Err(rejection) => return Err(ApiError::bad_request(rejection.body_text())),
     };
     let raw = arguments
