@@ -80,6 +80,8 @@ impl Client {
         self.get("/v1/chain").await
     }
 
+    /// The nonce a new transaction of `key` takes: after its committed ones and those the
+    /// node holds queued, so that two submissions in a row without waiting do not collide.
     pub async fn next_nonce(&self, key: &SigningKey) -> Result<u64> {
         let account = self
             .get(&format!(
@@ -87,7 +89,7 @@ impl Client {
                 hex::encode(key.verifying_key().as_bytes())
             ))
             .await?;
-        account["next_nonce"]
+        account["next_free_nonce"]
             .as_u64()
             .ok_or_else(|| anyhow!("the node gave no nonce"))
     }

@@ -84,9 +84,14 @@ fn url_in(line: &str) -> String {
 }
 
 fn start_node(config: &Path) -> (Process, Client) {
+    let (process, url) = start_node_at(config);
+    (process, Client::new(&url))
+}
+
+fn start_node_at(config: &Path) -> (Process, String) {
     let process = Process::spawn(&["node", "--config", config.to_str().unwrap()]);
     let url = url_in(&process.line_with("serving"));
-    (process, Client::new(&url))
+    (process, url)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -167,7 +172,8 @@ fn sigkill_while_transactions_stream_in_loses_no_committed_block() {
     process.child.kill().unwrap();
     process.wait_exit(Duration::from_secs(10));
 
-    let (_process, client) = start_node(&config);
+    let (_process, url) = start_node_at(&config);
+    let client = Client::new(&url);
     runtime.block_on(async {
         for (id, height) in &confirmed {
             let status = client.get(&format!("/v1/transactions/{id}")).await.unwrap();
@@ -188,6 +194,34 @@ fn sigkill_while_transactions_stream_in_loses_no_committed_block() {
             .unwrap();
         let status = client.wait(&id, Duration::from_secs(30)).await.unwrap();
         assert_eq!(status["receipt"]["status"], "success");
+    });
+    // `rxchain tx --no-wait` twice in a row from one key: the second takes the nonce after
+    // the first's, which is still queued, and both commit.
+    let mut ids = Vec::new();
+    for serial in ["NOWAIT1", "NOWAIT2"] {
+        let arguments = format!(
+            r#"{{"gtin": "{gtin}", "serial": "{serial}", "lot": "L1", "expiry": "281231"}}"#
+        );
+        let output = Command::new(BINARY)
+            .args(["tx", "--node", &url, "--key"])
+            .arg(chain.join("keys/huaxin-pharma.key"))
+            .args(["--contract", "trace", "--method", "commission", "--args"])
+            .arg(&arguments)
+            .arg("--no-wait")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "rxchain tx --no-wait: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        ids.push(String::from_utf8(output.stdout).unwrap().trim().to_string());
+    }
+    runtime.block_on(async {
+        for id in &ids {
+            let status = client.wait(id, Duration::from_secs(30)).await.unwrap();
+            assert_eq!(status["receipt"]["status"], "success", "{status}");
+        }
     });
 }
 
