@@ -380,6 +380,8 @@ pub struct PbftEngine {
     /// What this replica signed for recent views, by view, re-sent to replicas still in them.
     signed_view_changes: BTreeMap<u64, ViewChange>,
     sent_new_views: BTreeMap<u64, NewView>,
+    /// When this replica last re-sent them to each validator.
+    last_resent_ms: BTreeMap<ValidatorId, u64>,
     last_retransmit_ms: u64,
     // Effects of the input being handled, put in order by `take_effects`.
     commit_effects: Vec<PbftEffect>,
@@ -490,6 +492,7 @@ impl PbftEngine {
             new_view: None,
             signed_view_changes: BTreeMap::new(),
             sent_new_views: BTreeMap::new(),
+            last_resent_ms: BTreeMap::new(),
             last_retransmit_ms: now_ms,
             commit_effects: Vec::new(),
             send_effects: Vec::new(),
@@ -1426,7 +1429,17 @@ impl PbftEngine {
     /// Re-sends to a replica still in `view` what this replica signed for it, if it kept it:
     /// its view change (the replica may lack it for a quorum) and, as that view's primary, its
     /// new view. See the module docs for why.
+    ///
+    /// At most once per retransmit interval per replica: a validator sending status after
+    /// status must not make this one send its (large) new views as fast as it asks.
     fn resend_signed_for_view(&mut self, to: ValidatorId, view: u64) {
+        if let Some(last) = self.last_resent_ms.get(&to)
+            && self.now_ms < last.saturating_add(self.config.retransmit_interval_ms)
+        {
+            return;
+        }
+        // Senders are validators (checked on input), so this holds one entry per validator.
+        self.last_resent_ms.insert(to, self.now_ms);
         if let Some(view_change) = self.signed_view_changes.get(&view).cloned() {
             self.send(to, Message::ViewChange(view_change));
         }

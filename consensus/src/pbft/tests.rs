@@ -739,6 +739,24 @@ fn a_replica_that_left_a_view_completes_it_for_those_still_in_it() {
         (cluster.engines[1].view(), cluster.engines[1].view_active()),
         (1, false)
     );
+    // A replica asking again and again gets the kept view change once per retransmit interval
+    // (the effects are counted, not delivered).
+    let mut sends_on_status = || {
+        let effects = cluster.engines[3].handle(PbftInput::Message {
+            from: id(2),
+            message: Message::Status {
+                view: 1,
+                last_executed_sequence: 0,
+                sender: id(2),
+            },
+        });
+        effects
+            .iter()
+            .filter(|effect| matches!(effect, PbftEffect::Send { .. }))
+            .count()
+    };
+    assert_eq!(sends_on_status(), 1, "its view change for view 1");
+    assert_eq!(sends_on_status(), 0, "not again within the interval");
     // The next status round: nodes 1 and 2 say they are in view 1; node 3 re-sends its view
     // change for view 1, node 1 (primary of view 1) has its quorum and sends the new view.
     cluster.tick_all(1_000_000);
