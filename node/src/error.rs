@@ -30,6 +30,10 @@ pub enum NodeError {
         expected: String,
         computed: String,
     },
+    /// A block breaks a rule every replica checks the same way (a transaction not executable
+    /// at its place: repeated, out of nonce order or expired); it must not be committed.
+    #[error("invalid block: {0}")]
+    InvalidBlock(String),
     #[error("configuration: {0}")]
     Config(String),
     #[error("network: {0}")]

@@ -5,6 +5,13 @@
 //! writes are kept in sorted maps. Each transaction uses its nonce whether its call succeeds or
 //! fails; a failed call keeps none of its writes or events.
 //!
+//! A block may hold only executable transactions: each with its sender's next nonce (after the
+//! block's earlier transactions) and not expired at the block's height; otherwise the whole
+//! block is invalid ([`NodeError::InvalidBlock`]) and every replica refuses it. Since a
+//! transaction's id covers its sender and nonce, and a nonce is used once, this is what makes a
+//! transaction impossible to commit twice — a repeat within a block, in a block still in flight
+//! or after its commit would otherwise overwrite the committed copy's location and receipt.
+//!
 //! The pseudo-contract `system` has one method, `deploy`, which installs or upgrades a contract
 //! whose SM3 code hash a governance proposal approved in the registry (`approved_code/<id>`);
 //! the approval is consumed by the deploy.
@@ -35,8 +42,6 @@ pub struct DeployArgs {
 
 /// Receipt failure codes the executor assigns itself.
 pub mod failure_code {
-    pub const NONCE_MISMATCH: &str = "nonce_mismatch";
-    pub const EXPIRED: &str = "expired";
     pub const UNKNOWN_CONTRACT: &str = "unknown_contract";
     pub const UNKNOWN_METHOD: &str = "unknown_method";
     pub const NOT_APPROVED: &str = "not_approved";
@@ -169,23 +174,19 @@ impl Executor {
         let body = &transaction.body;
         let expected_nonce = run.next_nonce(&body.sender)?;
         if body.nonce != expected_nonce {
-            return Ok(failed(
-                id,
-                failure_code::NONCE_MISMATCH,
-                format!(
-                    "nonce {} but the sender's next is {expected_nonce}",
-                    body.nonce
-                ),
-                0,
-            ));
+            return Err(NodeError::InvalidBlock(format!(
+                "transaction {} has nonce {} but its sender's next is {expected_nonce}",
+                hex::encode(id),
+                body.nonce
+            )));
         }
         if body.expiry_height < run.height {
-            return Ok(failed(
-                id,
-                failure_code::EXPIRED,
-                format!("expired at height {}", body.expiry_height),
-                0,
-            ));
+            return Err(NodeError::InvalidBlock(format!(
+                "transaction {} expired at height {}, before this block's {}",
+                hex::encode(id),
+                body.expiry_height,
+                run.height
+            )));
         }
         run.effects.nonces.insert(body.sender, expected_nonce + 1);
 

@@ -157,12 +157,15 @@ impl Mempool {
         (transactions, bytes)
     }
 
-    /// Picks up to the limits of executable transactions, round-robin across senders, without
-    /// removing them (they leave when their block commits).
+    /// Picks up to the limits of transactions executable in a block at `height`, round-robin
+    /// across senders, without removing them (they leave when their block commits). A sender's
+    /// run stops at a transaction expired by `height`: its nonce stays unused, so none after it
+    /// can execute (and a block holding it would be invalid).
     pub fn select(
         &self,
         transactions_max: usize,
         bytes_max: u64,
+        height: u64,
         next_nonce: impl Fn(&[u8; 32]) -> u64,
     ) -> Vec<SignedTransaction> {
         let mut cursors: Vec<([u8; 32], u64)> = self
@@ -178,7 +181,12 @@ impl Mempool {
                 if picked.len() >= transactions_max {
                     return picked;
                 }
-                let Some(entry) = self.by_sender.get(sender).and_then(|q| q.get(expected)) else {
+                let Some(entry) = self
+                    .by_sender
+                    .get(sender)
+                    .and_then(|queue| queue.get(expected))
+                    .filter(|entry| entry.transaction.body.expiry_height >= height)
+                else {
                     continue;
                 };
                 if bytes + entry.bytes as u64 > bytes_max {

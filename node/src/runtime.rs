@@ -1204,6 +1204,7 @@ fn build_block(
     let transactions = inner.mempool.lock().expect("mempool lock").select(
         transactions_max as usize,
         bytes_max,
+        height,
         |sender| parent.next_nonce(storage, sender),
     );
     let timestamp_ms = now_ms().max(parent.timestamp_ms);

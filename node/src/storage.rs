@@ -421,6 +421,14 @@ impl Storage {
             // release builds, so the check runs in debug builds (every test) only.
             let id = receipt.transaction_id;
             debug_assert_eq!(id, transaction.id(), "receipts follow block order");
+            // The executor refuses a block repeating a committed transaction (its nonce is used);
+            // a committed transaction's location and receipt are never written over.
+            debug_assert!(
+                self.get(TRANSACTIONS, &id)
+                    .is_ok_and(|location| location.is_none()),
+                "transaction {} is committed already",
+                hex::encode(id)
+            );
             transaction_leaves.push(crate::hash::leaf_hash(&id));
             receipt_leaves.push(crate::hash::leaf_hash(&receipt.hash()));
             let location = TransactionLocation {

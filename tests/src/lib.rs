@@ -221,3 +221,10 @@ pub fn assert_success(receipt: &Receipt) {
         "receipt failed"
     );
 }
+
+/// The package's folder, read when the test runs: a test binary built from another checkout
+/// sharing the target folder may be reused by cargo, and a path baked in at compile time would
+/// then point into that checkout.
+pub fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR for tests")
+}

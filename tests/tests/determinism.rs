@@ -182,3 +182,83 @@ fn replay_from_a_different_genesis_is_detected() {
         "{error}"
     );
 }
+
+/// Executes `transactions` as the block after the stored head of a stopped chain.
+fn execute_next(
+    chain: &TestChain,
+    transactions: &[rxchain_node::transaction::SignedTransaction],
+) -> Result<rxchain_node::storage::BlockEffects, rxchain_node::NodeError> {
+    let head = chain.node.storage().head().unwrap().unwrap();
+    chain.node.executor().execute_block(
+        chain.node.storage(),
+        &Ancestors::none(),
+        head.height + 1,
+        head.timestamp_ms + 1,
+        transactions,
+    )
+}
+
+fn assert_invalid(result: Result<rxchain_node::storage::BlockEffects, rxchain_node::NodeError>) {
+    match result {
+        Err(rxchain_node::NodeError::InvalidBlock(_)) => {}
+        Err(error) => panic!("expected an invalid block, got {error}"),
+        Ok(_) => panic!("expected an invalid block, but it executed"),
+    }
+}
+
+#[test]
+fn a_block_repeating_a_transaction_is_invalid_and_the_committed_copy_keeps_its_index() {
+    let chain = story();
+    let storage = chain.node.storage();
+    let head = storage.head().unwrap().unwrap();
+    let key = chain.key("huaxin-pharma");
+    let sender = key.verifying_key().to_bytes();
+    let mut committed = None;
+    for height in 1..=head.height {
+        let block = storage.block(height).unwrap().unwrap();
+        if let Some(found) = block
+            .transactions
+            .iter()
+            .find(|transaction| transaction.body.sender == sender)
+        {
+            committed = Some(found.clone());
+            break;
+        }
+    }
+    let committed = committed.expect("the story committed a transaction of this sender");
+    let location = storage.transaction_location(&committed.id()).unwrap();
+    let receipt = storage.receipt(&committed.id()).unwrap();
+    assert!(location.is_some() && receipt.is_some());
+
+    // Again after its commit.
+    assert_invalid(execute_next(&chain, std::slice::from_ref(&committed)));
+    // Twice in one block: a fresh transaction with the sender's next nonce.
+    let next = storage.next_nonce(&sender).unwrap();
+    let fresh = chain.transaction(&key, next, "trace", "register_product", {
+        borsh::to_vec(&rxchain_tests::sample_product("09506000134369")).unwrap()
+    });
+    assert!(execute_next(&chain, std::slice::from_ref(&fresh)).is_ok());
+    assert_invalid(execute_next(&chain, &[fresh.clone(), fresh.clone()]));
+    // A nonce ahead of the sender's next (it could otherwise execute again once the nonce is due).
+    let ahead = chain.transaction(&key, next + 1, "trace", "register_product", Vec::new());
+    assert_invalid(execute_next(&chain, std::slice::from_ref(&ahead)));
+    // Expired at the block's height (it could otherwise be included again and again).
+    let expired = rxchain_node::transaction::TransactionBody::call(
+        &chain.genesis.chain_id,
+        &key,
+        next,
+        head.height,
+        "trace",
+        "register_product",
+        Vec::new(),
+    )
+    .sign(&key);
+    assert_invalid(execute_next(&chain, std::slice::from_ref(&expired)));
+
+    // The committed copy still has its location and its receipt.
+    assert_eq!(
+        storage.transaction_location(&committed.id()).unwrap(),
+        location
+    );
+    assert_eq!(storage.receipt(&committed.id()).unwrap(), receipt);
+}

@@ -356,7 +356,7 @@ fn one_invalid_event_rejects_the_whole_document() {
     assert_eq!(chain.node.head().height, height);
     assert_eq!(chain.node.mempool_len(), 0);
     // Every invalid conformance file is refused by the capture interface too.
-    let invalid = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+    let invalid = std::path::Path::new(&rxchain_tests::manifest_dir())
         .join("../../shared/conformance/epcis/invalid/openepcis/Capture/Invalid");
     let mut refused = 0;
     for entry in std::fs::read_dir(&invalid).unwrap() {
@@ -422,7 +422,7 @@ fn every_valid_conformance_document_is_accepted_by_capture() {
     let chain = TestChain::start();
     let api = Api::start(&chain);
     let manifest = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        std::path::Path::new(&rxchain_tests::manifest_dir())
             .join("../../shared/conformance/epcis/MANIFEST.tsv"),
     )
     .unwrap();
@@ -432,7 +432,7 @@ fn every_valid_conformance_document_is_accepted_by_capture() {
         if columns.get(1) != Some(&"valid") {
             continue;
         }
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        let path = std::path::Path::new(&rxchain_tests::manifest_dir())
             .join("../../shared/conformance")
             .join(columns[0]);
         let body: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();

@@ -18,7 +18,7 @@ enum Layer {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(&rxchain_tests::manifest_dir())
         .parent()
         .expect("tests/ sits in the workspace root")
         .to_path_buf()

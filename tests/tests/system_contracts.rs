@@ -14,9 +14,8 @@ fn committed_wasm_matches_a_rebuild_of_the_sources() {
         eprintln!("wasm32-unknown-unknown is not installed; skipping the rebuild comparison");
         return;
     }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap();
+    let manifest = std::path::PathBuf::from(rxchain_tests::manifest_dir());
+    let root = manifest.parent().unwrap();
     let output = Command::new("bash")
         .arg(root.join("contracts/build-system-contracts.sh"))
         .arg("--check")
@@ -33,9 +32,8 @@ fn committed_wasm_matches_a_rebuild_of_the_sources() {
 
 #[test]
 fn genesis_and_modules_embed_the_committed_wasm() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap();
+    let manifest = std::path::PathBuf::from(rxchain_tests::manifest_dir());
+    let root = manifest.parent().unwrap();
     assert_eq!(
         std::fs::read(root.join("contracts/wasm/registry.wasm")).unwrap(),
         rxchain_genesis::REGISTRY_WASM

@@ -51,6 +51,7 @@ pub(super) fn forwarded_transactions(
         .select(
             transactions_max as usize,
             bytes_max.min(FORWARD_BYTES_MAX),
+            node.head.borrow().height + 1,
             |sender| committed_nonce(&node.storage, sender),
         )
         .iter()

@@ -150,17 +150,23 @@ impl BlockApplier for ChainApplier {
             Some(prepared) => prepared,
             None => {
                 let started = Instant::now();
-                let effects = self
-                    .inner
-                    .executor
-                    .execute_block(
-                        &self.inner.storage,
-                        &crate::state::Ancestors::none(),
-                        height,
-                        header.timestamp_ms,
-                        &block.transactions,
-                    )
-                    .map_err(|error| format!("executing block {height}: {error}"))?;
+                let executed = self.inner.executor.execute_block(
+                    &self.inner.storage,
+                    &crate::state::Ancestors::none(),
+                    height,
+                    header.timestamp_ms,
+                    &block.transactions,
+                );
+                let effects = match executed {
+                    Ok(effects) => effects,
+                    // Every node finds the same rule broken on the same state, so every node
+                    // skips the entry; none commits a repeated or unexecutable transaction.
+                    Err(NodeError::InvalidBlock(reason)) => {
+                        tracing::warn!(%reason, height, "skipping an invalid block proposal");
+                        return Ok(None);
+                    }
+                    Err(error) => return Err(format!("executing block {height}: {error}")),
+                };
                 Prepared {
                     committed: CommittedBlock {
                         block: block.clone(),

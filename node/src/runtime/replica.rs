@@ -919,7 +919,10 @@ impl Replica {
                 header.timestamp_ms,
                 &block.transactions,
             )
-            .map_err(Rejection::Local)?;
+            .map_err(|error| match error {
+                NodeError::InvalidBlock(reason) => Rejection::Invalid(reason),
+                error => Rejection::Local(error),
+            })?;
         let execution = started.elapsed();
         if receipts_root(&effects.receipts) != header.receipts_root {
             return Err(Rejection::Invalid(

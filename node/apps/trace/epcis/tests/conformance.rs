@@ -20,7 +20,7 @@ use rxchain_epcis::{ProblemCode, validate_document};
 use serde_json::Value;
 
 fn conformance_root() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../../../shared/conformance");
+    let root = Path::new(&manifest_dir()).join("../../../../../shared/conformance");
     assert!(
         root.join("epcis/MANIFEST.tsv").is_file(),
         "conformance fixtures not found at {} (expected the shared/ folder beside the repository)",
@@ -286,4 +286,11 @@ fn one_bad_event_rejects_the_document_and_names_it() {
     };
     assert_eq!(problem.event_index, Some(1));
     assert!(problem.message.contains("transforming"));
+}
+
+/// The package's folder, read when the test runs: a test binary built from another checkout
+/// sharing the target folder may be reused by cargo, and a path baked in at compile time would
+/// then point into that checkout.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR for tests")
 }

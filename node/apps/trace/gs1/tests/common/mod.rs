@@ -12,7 +12,7 @@ use rxchain_gs1::{CharacterSet, DateProblem, Error};
 
 /// `shared/conformance/gs1`, read in place: five folders up from `node/apps/trace/gs1`, beside the repository.
 pub fn vectors_directory() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../../../shared/conformance/gs1")
+    PathBuf::from(manifest_dir()).join("../../../../../shared/conformance/gs1")
 }
 
 pub fn read_vector_file(relative: &str) -> String {
@@ -485,4 +485,11 @@ pub fn latin1_bytes(text: &str) -> Vec<u8> {
     text.chars()
         .map(|character| u8::try_from(u32::from(character)).unwrap_or(b'?'))
         .collect()
+}
+
+/// The package's folder, read when the test runs: a test binary built from another checkout
+/// sharing the target folder may be reused by cargo, and a path baked in at compile time would
+/// then point into that checkout.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR for tests")
 }
