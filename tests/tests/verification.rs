@@ -125,6 +125,39 @@ fn each_verdict_follows_from_proven_entries() {
 }
 
 #[test]
+fn a_pack_missing_on_arrival_does_not_verify_as_genuine_until_it_is_found() {
+    use rxchain_trace_types::{ReceiveCountedArgs, ShipArgs, ShipmentIdArgs};
+    let chain = setup();
+    let shipment = ShipArgs {
+        shipment_id: "S1".into(),
+        to: "kangda-distribution".into(),
+        packs: vec![pack("A1"), pack("A2")],
+        containers: Vec::new(),
+    };
+    assert_success(&chain.call(MANUFACTURER, "trace", "ship", &shipment));
+    let counted = ReceiveCountedArgs {
+        shipment_id: "S1".into(),
+        received: vec![pack("A1")],
+    };
+    assert_success(&chain.call("kangda-distribution", "trace", "receive_counted", &counted));
+    let (code, bundle) = verdict(&chain, subject("A2", None));
+    assert_eq!(code, "missing_in_transit");
+    let statement = bundle.statement().unwrap();
+    assert!(
+        statement.verdict.summary.contains("S1"),
+        "{}",
+        statement.verdict.summary
+    );
+    assert_eq!(verdict(&chain, subject("A1", None)).0, "genuine");
+    // It turns up: a second receive of the shipment takes it in.
+    let receive = ShipmentIdArgs {
+        shipment_id: "S1".into(),
+    };
+    assert_success(&chain.call("kangda-distribution", "trace", "receive", &receive));
+    assert_eq!(verdict(&chain, subject("A2", None)).0, "genuine");
+}
+
+#[test]
 fn tampered_bundles_fail() {
     let chain = setup();
     let recall = RecallArgs {
@@ -226,6 +259,19 @@ fn china_trace_codes_find_their_pack() {
         product_code: code[..7].into(),
     };
     assert_success(&chain.call(MANUFACTURER, "trace", "register_china_product_code", &link));
+    // The claim links nothing until a regulator approves it.
+    let lookup = || {
+        chain.node.query(
+            "trace",
+            "gtin_by_china_code",
+            borsh::to_vec(&ChinaCodeArgs {
+                product_code: code[..7].into(),
+            })
+            .unwrap(),
+        )
+    };
+    assert!(lookup().is_err());
+    assert_success(&chain.call(REGULATOR, "trace", "approve_china_product_code", &link));
     // Only a registered product of the caller can get a code.
     let again = ChinaProductCodeArgs {
         gtin: "09506000134369".into(),
@@ -247,17 +293,7 @@ fn china_trace_codes_find_their_pack() {
         expiry: "281231".into(),
     };
     assert_success(&chain.call(MANUFACTURER, "trace", "commission", &args));
-    let bytes = chain
-        .node
-        .query(
-            "trace",
-            "gtin_by_china_code",
-            borsh::to_vec(&ChinaCodeArgs {
-                product_code: code[..7].into(),
-            })
-            .unwrap(),
-        )
-        .unwrap();
+    let bytes = lookup().unwrap();
     let found: GtinArgs = borsh::from_slice(&bytes).unwrap();
     assert_eq!(found.gtin, GTIN);
     assert_eq!(verdict(&chain, subject(code, None)).0, "genuine");

@@ -37,7 +37,9 @@ impl ContractCodec for TraceCodec {
             "close_alert" | "alert" => encode_json::<trace::AlertIdArgs>(arguments),
             "open_alerts" => encode_json::<trace::OpenAlertsArgs>(arguments),
             "stock" => encode_json::<trace::StockArgs>(arguments),
-            "register_china_product_code" => encode_json::<trace::ChinaProductCodeArgs>(arguments),
+            "register_china_product_code" | "approve_china_product_code" => {
+                encode_json::<trace::ChinaProductCodeArgs>(arguments)
+            }
             "gtin_by_china_code" => encode_json::<trace::ChinaCodeArgs>(arguments),
             "record_epcis_event" => encode_json::<trace::EpcisRecordArgs>(arguments),
             "record_epcis_events" => encode_json::<trace::EpcisBatchArgs>(arguments),

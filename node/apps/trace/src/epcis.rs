@@ -862,6 +862,10 @@ fn trace_event_json(
             value["destinationList"] =
                 json!([{"type": "owning_party", "destination": organization(to)}]);
         }
+        trace::TraceStep::MissingInTransit { shipment_id, from } => {
+            value["bizTransactionList"] = shipment(shipment_id);
+            value["sourceList"] = json!([{"type": "owning_party", "source": organization(from)}]);
+        }
         trace::TraceStep::Receiving { shipment_id, .. } => {
             value["bizTransactionList"] = shipment(shipment_id);
             value["destinationList"] =

@@ -50,6 +50,7 @@ fn verdict_look(code: VerdictCode) -> (&'static str, Text) {
         VerdictCode::Expired => ("warn", Text::new("Expired", "已过期")),
         VerdictCode::Recalled => ("bad", Text::new("Recalled", "已召回")),
         VerdictCode::Quarantined => ("bad", Text::new("Quarantined", "已隔离")),
+        VerdictCode::MissingInTransit => ("bad", Text::new("Missing in transit", "运输途中缺失")),
         VerdictCode::LabelMismatch => (
             "bad",
             Text::new("Label does not match the ledger", "标签与链上记录不符"),
@@ -98,6 +99,20 @@ fn summary(statement: &Statement, language: Language) -> String {
             format!("此产品批号 {lot} 已被召回（{reason}）。请勿使用，请退回药店。")
         }
         VerdictCode::Quarantined => format!("此药品被列为可疑并已隔离（{reason}），请勿使用。"),
+        VerdictCode::MissingInTransit => {
+            let shipment = statement
+                .timeline
+                .iter()
+                .rev()
+                .find_map(|item| match &item.step {
+                    TraceStep::MissingInTransit { shipment_id, .. } => Some(shipment_id.as_str()),
+                    _ => None,
+                })
+                .unwrap_or("");
+            format!(
+                "此药品在运单 {shipment} 到货清点时缺失，可能被盗或流向不明。请勿使用，并告知药店或药品监管部门。"
+            )
+        }
         VerdictCode::LabelMismatch => format!(
             "包装上的批号或有效期与链上记录不符（批号 {lot}，有效期至 {expiry}）。此药品可能是仿冒品。"
         ),
@@ -246,6 +261,16 @@ fn step_text(
         TraceStep::Recalling { reason } => format!("Lot recalled ({reason})"),
         TraceStep::ReleasingRecall if chinese => "解除召回".into(),
         TraceStep::ReleasingRecall => "Lot recall released".into(),
+        TraceStep::MissingInTransit { shipment_id, from } if chinese => {
+            format!(
+                "收货清点时缺失，发货方 {}（运单 {shipment_id}）",
+                name(from)
+            )
+        }
+        TraceStep::MissingInTransit { shipment_id, from } => format!(
+            "Missing when shipment {shipment_id} from {} was counted on arrival",
+            name(from)
+        ),
     }
 }
 

@@ -243,6 +243,7 @@ pub enum VerdictCode {
     LabelMismatch,
     Recalled,
     Quarantined,
+    MissingInTransit,
     Decommissioned,
     AlreadyDispensed,
     Expired,
@@ -257,6 +258,7 @@ impl VerdictCode {
             VerdictCode::LabelMismatch => "label_mismatch",
             VerdictCode::Recalled => "recalled",
             VerdictCode::Quarantined => "quarantined",
+            VerdictCode::MissingInTransit => "missing_in_transit",
             VerdictCode::Decommissioned => "decommissioned",
             VerdictCode::AlreadyDispensed => "already_dispensed",
             VerdictCode::Expired => "expired",
@@ -357,6 +359,18 @@ pub fn statement(entries: &[ProvenEntry], subject: &Subject, checked_at_ms: u64)
             TraceStep::ReleasingQuarantine => None,
             _ => state,
         });
+    // A count on arrival that did not find the pack, until a later receive finds it.
+    let missing = events
+        .iter()
+        .fold(None, |state, (_, _, event)| match &event.step {
+            TraceStep::MissingInTransit { shipment_id, from } => Some((
+                shipment_id.clone(),
+                from.clone(),
+                event.organization.clone(),
+            )),
+            TraceStep::Receiving { .. } => None,
+            _ => state,
+        });
     let recall = commissioning.as_ref().and_then(|(lot, _)| {
         lot_recall_steps(entries, &subject.gtin, lot)
             .into_iter()
@@ -414,6 +428,18 @@ pub fn statement(entries: &[ProvenEntry], subject: &Subject, checked_at_ms: u64)
             VerdictCode::Quarantined,
             format!("This pack is quarantined as suspect ({reason}). Do not use it."),
         ),
+        (Some(_), None, None, ..) if missing.is_some() => {
+            let (shipment_id, from, to) = missing.as_ref().expect("matched");
+            Verdict {
+                reason: Some(format!("missing from shipment {shipment_id}")),
+                ..Verdict::new(
+                    VerdictCode::MissingInTransit,
+                    format!(
+                        "This pack left {from} in shipment {shipment_id} but {to} did not find it on arrival. It may be stolen or diverted; do not use it, and tell the pharmacy or the regulator."
+                    ),
+                )
+            }
+        }
         (Some(_), None, None, Some(reason), _) => Verdict::new(
             VerdictCode::Decommissioned,
             format!(

@@ -94,7 +94,8 @@ pub async fn pack_with_lot(
 }
 
 /// `GET /code/{code}`: China's 20-digit drug trace code. Its first 7 digits name the product
-/// (registered with `register_china_product_code`); the pack's serial is the whole code.
+/// (claimed with `register_china_product_code`, linked once a regulator approves with
+/// `approve_china_product_code`); the pack's serial is the whole code.
 pub async fn china_trace_code(
     State(trace): State<Trace>,
     Path(code): Path<String>,
@@ -232,7 +233,9 @@ fn organization_names(trace: &Trace, bundle: &ProofBundle) -> HashMap<String, Or
     for item in &statement.timeline {
         let counterparty = match &item.step {
             TraceStep::Shipping { to, .. } | TraceStep::Returning { to, .. } => Some(to),
-            TraceStep::Receiving { from, .. } => Some(from),
+            TraceStep::Receiving { from, .. } | TraceStep::MissingInTransit { from, .. } => {
+                Some(from)
+            }
             _ => None,
         };
         for id in std::iter::once(&item.organization).chain(counterparty) {

@@ -359,6 +359,15 @@ fn receive_shipment(shipment_id: &str, counted: Option<BTreeSet<&PackId>>, actor
                 .in_shipment(&shipment.id)
                 .in_container(parent.as_deref()),
         );
+        // On the pack's own history too, so that its verification says it went missing (a
+        // later count that still misses it adds only another alert).
+        if shipment.status == ShipmentStatus::Open {
+            let step = TraceStep::MissingInTransit {
+                shipment_id: shipment.id.clone(),
+                from: shipment.from.clone(),
+            };
+            announce(&pack, &shipment_topic, step, actor);
+        }
         still_missing.push(pack.id);
     }
     for mut pack in arrived {

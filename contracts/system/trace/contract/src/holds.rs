@@ -1,5 +1,6 @@
 //! What holds packs back: a lot recall (`recall/<gtin>/<lot>`, by the product's manufacturer or
-//! a regulator) and a pack's quarantine (on the pack record, by its custodian or a regulator).
+//! a regulator) and a pack's quarantine (on the pack record, by its custodian or a regulator,
+//! released by whoever placed it or a regulator).
 //! A held pack may not be packed, shipped or dispensed: the request is refused and an alert
 //! recorded. Returning recalled packs, unpacking and decommissioning them stay allowed, since
 //! that is what a recall asks for.
@@ -222,7 +223,8 @@ pub fn quarantine() {
     announce(&pack, &[], step, &actor);
 }
 
-/// A regulator releases any quarantine; the custodian releases one it placed itself.
+/// A regulator releases any quarantine; otherwise only the organization that placed it. A
+/// custodian may not lift a quarantine that another organization placed on a pack it holds.
 pub fn release_quarantine() {
     let actor = Actor::operator();
     let id: PackId = input();
@@ -233,18 +235,16 @@ pub fn release_quarantine() {
             &format!("pack {} is not quarantined", pack_name(&id)),
         );
     };
-    if !actor.is_regulator() {
-        require_custodian_or_regulator(&pack, &actor);
-        if quarantine.by_regulator {
-            abort(
-                error_code::UNAUTHORIZED,
-                &format!(
-                    "pack {} was quarantined by the regulator {}; only a regulator releases it",
-                    pack_name(&id),
-                    quarantine.by
-                ),
-            );
-        }
+    if !actor.is_regulator() && quarantine.by != actor.id() {
+        abort(
+            error_code::UNAUTHORIZED,
+            &format!(
+                "pack {} was quarantined by {}; only it or a regulator releases it, not {}",
+                pack_name(&id),
+                quarantine.by,
+                actor.id()
+            ),
+        );
     }
 
     pack.quarantine = None;

@@ -1,14 +1,16 @@
 //! The `trace` system contract: product master data, serialized packs, their containers and
 //! their custody from commissioning to dispensing.
 //!
-//! A manufacturer registers a product by GTIN (`m_register_product`) and commissions serialized
-//! packs of it (`m_commission`); a custodian packs packs and containers into cases and pallets
+//! A manufacturer registers a product by GTIN (`m_register_product`), claims China product
+//! codes for it that a regulator approves (`m_register_china_product_code`,
+//! `m_approve_china_product_code`), and commissions serialized packs of it (`m_commission`); a custodian packs packs and containers into cases and pallets
 //! (`m_pack_container`, `m_unpack_container`), ships packs and containers to another organization
 //! (`m_ship`), which receives the shipment (`m_receive`, or `m_receive_counted` with what it
 //! found); a pharmacy or hospital dispenses a pack once (`m_dispense`); a custodian decommissions
 //! a pack (`m_decommission`) or returns packs to an earlier custodian (`m_ship_return`); a
 //! manufacturer or regulator recalls a lot (`m_recall_lot`, `m_release_lot_recall`); a custodian
-//! or regulator quarantines a pack (`m_quarantine`, `m_release_quarantine`); a regulator closes
+//! or regulator quarantines a pack (`m_quarantine`), which the one who placed it or a regulator
+//! releases (`m_release_quarantine`); a regulator closes
 //! alerts (`m_close_alert`). Queries answer from one record or counter each: `q_product`,
 //! `q_pack`, `q_pack_state` (with its lot's recall and the containers around it), `q_shipment`,
 //! `q_shipment_missing`, `q_container`, `q_lot_holders` (the reach of a recall), `q_stock` (an
@@ -78,6 +80,7 @@ macro_rules! entry_points {
 entry_points! {
     m_register_product => register_product,
     m_register_china_product_code => register_china_product_code,
+    m_approve_china_product_code => approve_china_product_code,
     m_record_epcis_event => record_epcis_event,
     m_commission => commission,
     m_commission_batch => commission_batch,
@@ -162,30 +165,75 @@ fn register_product() {
     );
 }
 
-/// Links a Chinese product identification code (the first 7 digits of the 20-digit drug trace
-/// code) to a product the caller's organization manufactures. One code names one GTIN for good.
+/// A manufacturer claims a Chinese product identification code (the first 7 digits of the
+/// 20-digit drug trace code) for a product it manufactures. The claim links nothing: the code
+/// issuing body assigns codes, so a regulator approves one claim
+/// ([`approve_china_product_code`]), and only then does the code find the product. Claims are
+/// kept per organization, so no member can block a code by claiming it first.
 fn register_china_product_code() {
     let actor = Actor::require(organization::MANUFACTURER, member::OPERATOR);
     let arguments: rxchain_trace_types::ChinaProductCodeArgs = input();
-    if !rxchain_trace_types::is_valid_china_product_code(&arguments.product_code) {
+    check_china_product_code(&arguments.product_code);
+    let product = checks::find_product(&arguments.gtin);
+    checks::require_manufacturer(&product, actor.id());
+    refuse_if_china_code_linked(&arguments.product_code);
+    storage_set(
+        &keys::china_product_claim(&arguments.product_code, actor.id()),
+        &product.gtin,
+    );
+    announce_china_product_code(&arguments.product_code, &product, None);
+}
+
+/// A regulator approves a manufacturer's claim: the code names the claimed GTIN for good.
+fn approve_china_product_code() {
+    let actor = Actor::require(organization::REGULATOR, member::OPERATOR);
+    let arguments: rxchain_trace_types::ChinaProductCodeArgs = input();
+    check_china_product_code(&arguments.product_code);
+    let product = checks::find_product(&arguments.gtin);
+    refuse_if_china_code_linked(&arguments.product_code);
+    let claim_key = keys::china_product_claim(&arguments.product_code, &product.manufacturer);
+    if storage_get::<String>(&claim_key).as_deref() != Some(product.gtin.as_str()) {
+        abort(
+            error_code::NOT_FOUND,
+            &format!(
+                "{} has not claimed product code {} for GTIN {}",
+                product.manufacturer, arguments.product_code, product.gtin
+            ),
+        );
+    }
+    rxchain_sdk::storage_remove(&claim_key);
+    storage_set(&keys::china_product(&arguments.product_code), &product.gtin);
+    announce_china_product_code(&arguments.product_code, &product, Some(actor.id()));
+}
+
+fn check_china_product_code(code: &str) {
+    if !rxchain_trace_types::is_valid_china_product_code(code) {
         abort(
             error_code::INVALID_ARGUMENT,
             "a product identification code is 7 digits",
         );
     }
-    let product = checks::find_product(&arguments.gtin);
-    checks::require_manufacturer(&product, actor.id());
-    let key = keys::china_product(&arguments.product_code);
-    if let Some(existing) = storage_get::<String>(&key) {
+}
+
+fn refuse_if_china_code_linked(code: &str) {
+    if let Some(existing) = storage_get::<String>(&keys::china_product(code)) {
         abort(
             error_code::ALREADY_EXISTS,
-            &format!(
-                "product code {} stands for GTIN {existing} already",
-                arguments.product_code
-            ),
+            &format!("product code {code} stands for GTIN {existing} already"),
         );
     }
-    storage_set(&key, &product.gtin);
+}
+
+fn announce_china_product_code(code: &str, product: &Product, approved_by: Option<&str>) {
+    emit(
+        &[topics::china_product(code)],
+        &ContractEvent::ChinaProductCode(rxchain_trace_types::ChinaProductCodeEvent {
+            product_code: String::from(code),
+            gtin: product.gtin.clone(),
+            manufacturer: product.manufacturer.clone(),
+            approved_by: approved_by.map(String::from),
+        }),
+    );
 }
 
 /// Anchors an EPCIS event captured by a member's node: an event on the ledger under the given

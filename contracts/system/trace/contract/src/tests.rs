@@ -783,6 +783,25 @@ fn a_counted_receive_records_missing_and_unexpected_packs() {
         received: ["SN1", "SN3", "SN4", "SN9"].map(pack_id).to_vec(),
     };
     call_as(DISTRIBUTOR, receive_counted, &counted).unwrap();
+    // The missing pack's own history says so, for its verification.
+    let missing_steps: Vec<(PackId, TraceStep)> = mock::events()
+        .iter()
+        .filter_map(|event| match ContractEvent::try_from_slice(&event.data) {
+            Ok(ContractEvent::Pack(data)) => Some((data.pack, data.step)),
+            _ => None,
+        })
+        .filter(|(_, step)| matches!(step, TraceStep::MissingInTransit { .. }))
+        .collect();
+    assert_eq!(
+        missing_steps,
+        [(
+            pack_id("SN2"),
+            TraceStep::MissingInTransit {
+                shipment_id: "S1".to_string(),
+                from: "maker".to_string()
+            }
+        )]
+    );
     let mut kinds = open_alert_kinds();
     kinds.sort_by_key(|kind| format!("{kind:?}"));
     assert_eq!(
@@ -970,6 +989,93 @@ fn a_quarantined_pack_waits_for_its_release() {
         &ship_args("S2", "pharmacy-b", &["SN2", "SN1"]),
     )
     .unwrap();
+}
+
+#[test]
+fn only_who_placed_a_quarantine_or_a_regulator_releases_it() {
+    at_distributor();
+    call_as(
+        DISTRIBUTOR,
+        ship,
+        &ship_args("S2", "pharmacy-b", &["SN1"]),
+    )
+    .unwrap();
+    // The shipper, still the custodian while the pack travels, quarantines it.
+    let arguments = QuarantineArgs {
+        pack: pack_id("SN1"),
+        reason: "temperature excursion on the truck".to_string(),
+    };
+    call_as(DISTRIBUTOR, quarantine, &arguments).unwrap();
+    call_as(PHARMACY_OPERATOR, receive, &shipment_args("S2")).unwrap();
+    assert_eq!(pack("SN1").custodian, "pharmacy-b");
+    // The new custodian may not lift another organization's quarantine.
+    expect_abort(
+        call_as(PHARMACY_OPERATOR, release_quarantine, &pack_id("SN1")),
+        error_code::UNAUTHORIZED,
+    );
+    assert!(pack("SN1").quarantine.is_some());
+    call_as(DISTRIBUTOR, release_quarantine, &pack_id("SN1")).unwrap();
+    assert!(pack("SN1").quarantine.is_none());
+    // A regulator releases whoever placed it.
+    call_as(PHARMACY_OPERATOR, quarantine, &arguments).unwrap();
+    call_as(REGULATOR, release_quarantine, &pack_id("SN1")).unwrap();
+    assert!(pack("SN1").quarantine.is_none());
+}
+
+#[test]
+fn china_product_codes_need_a_regulators_approval_of_the_makers_claim() {
+    use crate::queries::query_gtin_by_china_code;
+    use rxchain_trace_types::{ChinaCodeArgs, ChinaProductCodeArgs};
+    genesis();
+    call_as(MAKER, register_product, &product(GTIN)).unwrap();
+    call_as(OTHER_MAKER, register_product, &product(OTHER_GTIN)).unwrap();
+    let claim = |gtin: &str| ChinaProductCodeArgs {
+        gtin: gtin.to_string(),
+        product_code: "8123456".to_string(),
+    };
+    let lookup = || {
+        mock::query(
+            query_gtin_by_china_code,
+            &ChinaCodeArgs {
+                product_code: "8123456".to_string(),
+            },
+        )
+    };
+    // Another maker claims the code first, for its own product: nothing is linked, and the
+    // rightful maker can still claim it.
+    call_as(OTHER_MAKER, register_china_product_code, &claim(OTHER_GTIN)).unwrap();
+    expect_abort(lookup().map(|_| ()), error_code::NOT_FOUND);
+    call_as(MAKER, register_china_product_code, &claim(GTIN)).unwrap();
+    // Only a maker's own products, and only a regulator approves.
+    expect_abort(
+        call_as(MAKER, register_china_product_code, &claim(OTHER_GTIN)),
+        error_code::UNAUTHORIZED,
+    );
+    expect_abort(
+        call_as(MAKER, approve_china_product_code, &claim(GTIN)),
+        error_code::UNAUTHORIZED,
+    );
+    // A regulator approves only what a maker claimed.
+    let unclaimed = ChinaProductCodeArgs {
+        gtin: GTIN.to_string(),
+        product_code: "7654321".to_string(),
+    };
+    expect_abort(
+        call_as(REGULATOR, approve_china_product_code, &unclaimed),
+        error_code::NOT_FOUND,
+    );
+    call_as(REGULATOR, approve_china_product_code, &claim(GTIN)).unwrap();
+    let found = GtinArgs::try_from_slice(&lookup().unwrap()).unwrap();
+    assert_eq!(found.gtin, GTIN);
+    // Linked for good: neither another approval nor a new claim.
+    expect_abort(
+        call_as(REGULATOR, approve_china_product_code, &claim(OTHER_GTIN)),
+        error_code::ALREADY_EXISTS,
+    );
+    expect_abort(
+        call_as(OTHER_MAKER, register_china_product_code, &claim(OTHER_GTIN)),
+        error_code::ALREADY_EXISTS,
+    );
 }
 
 #[test]

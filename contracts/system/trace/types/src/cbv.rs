@@ -2,7 +2,8 @@
 //! business step and leaves the objects in one disposition. CBV has no recall or quarantine
 //! step; both are `holding` with the dispositions `recalled` and `non_sellable_other`, and their
 //! releases are `inspecting` with `sellable_accessible`. A return ships with the disposition
-//! `returned` (CBV has no returning step either).
+//! `returned` (CBV has no returning step either). A pack a consignee's count did not find is
+//! `receiving` with the disposition `unknown`.
 
 use super::{DecommissionReason, TraceStep};
 
@@ -15,7 +16,8 @@ impl TraceStep {
         match self {
             TraceStep::Commissioning { .. } => "commissioning",
             TraceStep::Shipping { .. } | TraceStep::Returning { .. } => "shipping",
-            TraceStep::Receiving { .. } => "receiving",
+            // The consignee's count at receiving found the pack absent.
+            TraceStep::Receiving { .. } | TraceStep::MissingInTransit { .. } => "receiving",
             TraceStep::Dispensing => "dispensing",
             TraceStep::Packing { .. } => "packing",
             TraceStep::Unpacking { .. } => "unpacking",
@@ -30,6 +32,8 @@ impl TraceStep {
         match self {
             TraceStep::Commissioning { .. } => "active",
             TraceStep::Shipping { .. } => "in_transit",
+            // Nobody knows where the pack is.
+            TraceStep::MissingInTransit { .. } => "unknown",
             TraceStep::Returning { .. } => "returned",
             TraceStep::Receiving { .. }
             | TraceStep::Packing { .. }

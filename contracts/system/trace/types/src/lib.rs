@@ -368,6 +368,18 @@ pub struct ChinaProductCodeArgs {
     pub product_code: String,
 }
 
+/// A manufacturer's claim of a product identification code for its product, or a regulator's
+/// approval that links the code to the product (under [`topics::china_product`]).
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct ChinaProductCodeEvent {
+    pub product_code: String,
+    pub gtin: String,
+    pub manufacturer: String,
+    /// The regulator that approved the link; `None` for the manufacturer's claim.
+    pub approved_by: Option<String>,
+}
+
 /// Arguments of `q_gtin_by_china_code`.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
@@ -584,6 +596,13 @@ pub enum TraceStep {
         shipment_id: String,
         to: String,
     },
+    /// Not found by the consignee's count when shipment `shipment_id` from `from` arrived: the
+    /// pack left `from` and did not reach the one who counted. A later receive that finds it
+    /// ends this.
+    MissingInTransit {
+        shipment_id: String,
+        from: String,
+    },
 }
 
 /// The payload of every pack event; its topics are [`topics::pack`] and [`topics::lot`], plus
@@ -648,6 +667,7 @@ pub enum ContractEvent {
     Lot(LotEvent),
     Alert(Alert),
     Epcis(EpcisRecord),
+    ChinaProductCode(ChinaProductCodeEvent),
 }
 
 impl ContractEvent {
@@ -665,17 +685,19 @@ impl ContractEvent {
             ContractEvent::Lot(_) => "lot",
             ContractEvent::Alert(_) => "alert",
             ContractEvent::Epcis(_) => "epcis",
+            ContractEvent::ChinaProductCode(_) => "china_product_code",
         }
     }
 
     /// Every kind's name, in tag order.
-    pub const KINDS: [&'static str; 6] = [
+    pub const KINDS: [&'static str; 7] = [
         "product_registered",
         "pack",
         "container",
         "lot",
         "alert",
         "epcis",
+        "china_product_code",
     ];
 }
 
@@ -755,6 +777,12 @@ pub mod keys {
         format!("china_product/{product_code}").into_bytes()
     }
 
+    /// A manufacturer's pending claim of a product identification code, by organization: the
+    /// GTIN it claims the code for.
+    pub fn china_product_claim(product_code: &str, organization: &str) -> Vec<u8> {
+        format!("china_product_claim/{product_code}/{organization}").into_bytes()
+    }
+
     pub const ALERT_BOOK: &[u8] = b"alert_book";
 }
 
@@ -785,6 +813,11 @@ pub mod topics {
 
     pub fn container(sscc: &str) -> String {
         format!("container:{sscc}")
+    }
+
+    /// Claims and approvals of one China product identification code.
+    pub fn china_product(product_code: &str) -> String {
+        format!("china_product:{product_code}")
     }
 
     /// The recalls and releases of one lot: what a pack's verification looks up (the global
