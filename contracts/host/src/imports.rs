@@ -2,9 +2,14 @@
 //! `rxchain_contract_types::abi`. Every pointer/length pair is bounds-checked against the
 //! contract's memory and every size against the ABI's limits; a violation stops the call with
 //! the `host_limit` failure code instead of reaching the node.
+//!
+//! Every host call is charged fuel (`abi::fuel`) before it does its work: per call, and per byte
+//! for storage, events and hashing, so that no contract gets host work for free. Writes are
+//! bounded per call too (`abi::STORAGE_WRITES_PER_CALL_MAX`, `abi::STORAGE_WRITE_BYTES_PER_CALL_MAX`).
 
 use crate::{CallFailure, CallState, ContractEvent, Stop, failure_code};
 use rxchain_contract_types::abi;
+use rxchain_contract_types::abi::fuel;
 use sm3::{Digest, Sm3};
 use wasmtime::{Caller, Extern, Linker, Memory};
 
@@ -16,6 +21,70 @@ fn stop(caller: &mut Caller<'_, CallState>, code: &str, message: String) -> wasm
         message,
     });
     wasmtime::Error::new(Stop)
+}
+
+/// Takes `amount` fuel for host work, or stops the call `out_of_fuel` with none left.
+fn charge(caller: &mut Caller<'_, CallState>, amount: u64) -> HostResult<()> {
+    let left = caller
+        .get_fuel()
+        .expect("fuel metering is enabled in the engine configuration");
+    if amount > left {
+        caller
+            .set_fuel(0)
+            .expect("fuel metering is enabled in the engine configuration");
+        return Err(stop(
+            caller,
+            failure_code::OUT_OF_FUEL,
+            "the call used all of its fuel".into(),
+        ));
+    }
+    caller
+        .set_fuel(left - amount)
+        .expect("fuel metering is enabled in the engine configuration");
+    Ok(())
+}
+
+/// The fuel of copying `bytes` bytes across the host boundary, with the call's own.
+fn copy_cost(bytes: usize) -> u64 {
+    fuel::HOST_CALL + (bytes as u64).div_ceil(fuel::COPY_BYTES_PER_FUEL)
+}
+
+/// Counts one storage write or removal of `bytes` bytes against the call's bounds and charges it.
+fn charge_write(caller: &mut Caller<'_, CallState>, bytes: usize) -> HostResult<()> {
+    charge(
+        caller,
+        fuel::HOST_CALL + fuel::STORAGE_WRITE + fuel::STORAGE_WRITE_PER_BYTE * bytes as u64,
+    )?;
+    let state = caller.data_mut();
+    state.write_calls += 1;
+    state.write_bytes += bytes;
+    if state.write_calls > abi::STORAGE_WRITES_PER_CALL_MAX
+        || state.write_bytes > abi::STORAGE_WRITE_BYTES_PER_CALL_MAX
+    {
+        return Err(stop(
+            caller,
+            failure_code::HOST_LIMIT,
+            format!(
+                "a call may write at most {} times and {} bytes",
+                abi::STORAGE_WRITES_PER_CALL_MAX,
+                abi::STORAGE_WRITE_BYTES_PER_CALL_MAX
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Charges a storage read of `key_bytes` and of the value found.
+fn charge_read(
+    caller: &mut Caller<'_, CallState>,
+    key_bytes: usize,
+    value: &Option<Vec<u8>>,
+) -> HostResult<()> {
+    let bytes = key_bytes + value.as_ref().map_or(0, Vec::len);
+    charge(
+        caller,
+        fuel::HOST_CALL + fuel::STORAGE_READ + fuel::STORAGE_READ_PER_BYTE * bytes as u64,
+    )
 }
 
 fn memory(caller: &mut Caller<'_, CallState>) -> HostResult<Memory> {
@@ -149,15 +218,22 @@ fn refuse_in_query(caller: &mut Caller<'_, CallState>, what: &str) -> HostResult
 pub(crate) fn define(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
     let module = abi::IMPORT_MODULE;
 
-    linker.func_wrap(module, "input_length", |caller: Caller<'_, CallState>| {
-        caller.data().input.len() as i32
-    })?;
+    linker.func_wrap(
+        module,
+        "input_length",
+        |mut caller: Caller<'_, CallState>| -> HostResult<i32> {
+            charge(&mut caller, fuel::HOST_CALL)?;
+            Ok(caller.data().input.len() as i32)
+        },
+    )?;
     linker.func_wrap(
         module,
         "input_read",
         |mut caller: Caller<'_, CallState>, pointer: i32| -> HostResult<()> {
             let input = std::mem::take(&mut caller.data_mut().input);
-            let result = write_bytes(&mut caller, pointer, &input);
+            let cost = copy_cost(input.len());
+            let result =
+                charge(&mut caller, cost).and_then(|()| write_bytes(&mut caller, pointer, &input));
             caller.data_mut().input = input;
             result
         },
@@ -178,6 +254,7 @@ pub(crate) fn define(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
                 Some(pending) => pending.clone(),
                 None => state.reader.get(&state.contract_id, &key),
             };
+            charge_read(&mut caller, key.len(), &value)?;
             Ok(load_register(&mut caller, value))
         },
     )?;
@@ -213,6 +290,7 @@ pub(crate) fn define(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
             } else {
                 state.reader.get(&contract, &key)
             };
+            charge_read(&mut caller, contract.len() + key.len(), &value)?;
             Ok(load_register(&mut caller, value))
         },
     )?;
@@ -221,7 +299,9 @@ pub(crate) fn define(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
         "register_read",
         |mut caller: Caller<'_, CallState>, pointer: i32| -> HostResult<()> {
             let register = std::mem::take(&mut caller.data_mut().register);
-            let result = write_bytes(&mut caller, pointer, &register);
+            let cost = copy_cost(register.len());
+            let result = charge(&mut caller, cost)
+                .and_then(|()| write_bytes(&mut caller, pointer, &register));
             caller.data_mut().register = register;
             result
         },
@@ -250,6 +330,7 @@ pub(crate) fn define(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
                 abi::STORAGE_VALUE_BYTES_MAX,
                 "storage value",
             )?;
+            charge_write(&mut caller, key.len() + value.len())?;
             caller.data_mut().writes.insert(key, Some(value));
             Ok(())
         },
@@ -266,6 +347,7 @@ pub(crate) fn define(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
                 abi::STORAGE_KEY_BYTES_MAX,
                 "storage key",
             )?;
+            charge_write(&mut caller, key.len())?;
             caller.data_mut().writes.insert(key, None);
             Ok(())
         },
@@ -274,16 +356,27 @@ pub(crate) fn define(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
         module,
         "caller",
         |mut caller: Caller<'_, CallState>, pointer: i32| -> HostResult<()> {
+            charge(&mut caller, copy_cost(32))?;
             let key = caller.data().caller;
             write_bytes(&mut caller, pointer, &key)
         },
     )?;
-    linker.func_wrap(module, "block_height", |caller: Caller<'_, CallState>| {
-        caller.data().block_height as i64
-    })?;
-    linker.func_wrap(module, "block_time_ms", |caller: Caller<'_, CallState>| {
-        caller.data().block_time_ms as i64
-    })?;
+    linker.func_wrap(
+        module,
+        "block_height",
+        |mut caller: Caller<'_, CallState>| -> HostResult<i64> {
+            charge(&mut caller, fuel::HOST_CALL)?;
+            Ok(caller.data().block_height as i64)
+        },
+    )?;
+    linker.func_wrap(
+        module,
+        "block_time_ms",
+        |mut caller: Caller<'_, CallState>| -> HostResult<i64> {
+            charge(&mut caller, fuel::HOST_CALL)?;
+            Ok(caller.data().block_time_ms as i64)
+        },
+    )?;
     linker.func_wrap(
         module,
         "emit_event",
@@ -341,6 +434,15 @@ pub(crate) fn define(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
                 abi::EVENT_DATA_BYTES_MAX,
                 "event data",
             )?;
+            let topics_count = topics.len() as u64;
+            let bytes = (topics_bytes.len() + data.len()) as u64;
+            charge(
+                &mut caller,
+                fuel::HOST_CALL
+                    + fuel::EVENT
+                    + fuel::EVENT_TOPIC * topics_count
+                    + fuel::EVENT_PER_BYTE * bytes,
+            )?;
             caller
                 .data_mut()
                 .events
@@ -363,6 +465,10 @@ pub(crate) fn define(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
                 abi::STORAGE_VALUE_BYTES_MAX,
                 "sm3 input",
             )?;
+            charge(
+                &mut caller,
+                fuel::HOST_CALL + fuel::SM3_PER_BYTE * input.len() as u64,
+            )?;
             let digest: [u8; 32] = Sm3::digest(&input).into();
             write_bytes(&mut caller, out_pointer, &digest)
         },
@@ -378,6 +484,7 @@ pub(crate) fn define(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
                 abi::RETURN_BYTES_MAX,
                 "return data",
             )?;
+            charge(&mut caller, copy_cost(data.len()))?;
             caller.data_mut().return_data = data;
             Ok(())
         },

@@ -36,6 +36,7 @@ const MODULE: &str = r#"
   (import "rxchain" "abort" (func $abort (param i32 i32 i32 i32)))
   (import "rxchain" "emit_event" (func $emit (param i32 i32 i32 i32)))
   (import "rxchain" "refuse" (func $refuse (param i32 i32 i32 i32)))
+  (import "rxchain" "sm3" (func $sm3 (param i32 i32 i32)))
   (memory (export "memory") 1)
   (data (i32.const 0) "key")
   (data (i32.const 16) "value")
@@ -66,6 +67,18 @@ const MODULE: &str = r#"
   (func (export "m_grow")
     (loop $again
       (br_if $again (i32.ne (memory.grow (i32.const 16)) (i32.const -1)))))
+  (func (export "m_hash_once")
+    (call $sm3 (i32.const 0) (i32.const 65536) (i32.const 0)))
+  (func (export "m_hash_forever")
+    (loop $again
+      (call $sm3 (i32.const 0) (i32.const 65536) (i32.const 0))
+      (br $again)))
+  (func (export "m_write_many") (local $i i32)
+    (loop $again
+      (i32.store (i32.const 200) (local.get $i))
+      (call $write (i32.const 200) (i32.const 4) (i32.const 16) (i32.const 5))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $again)))
   (func (export "m_oversized_key")
     (call $write (i32.const 0) (i32.const 100000) (i32.const 16) (i32.const 5)))
 )
@@ -201,6 +214,73 @@ fn endless_loop_runs_out_of_fuel() {
 }
 
 #[test]
+fn host_work_is_charged_fuel_by_the_byte() {
+    let (host, hash) = host_with_module();
+    let call = |method: &str, fuel_limit: u64| {
+        host.call(
+            &hash,
+            Entry::Method(method),
+            &context(fuel_limit),
+            vec![],
+            empty_reader(),
+        )
+        .expect("call runs")
+    };
+    // One hash of 64 KiB costs its bytes, not the handful of instructions that ask for it.
+    let once = call("hash_once", 10_000_000);
+    assert_eq!(once.result, Ok(()));
+    assert!(
+        once.fuel_used >= abi::fuel::SM3_PER_BYTE * 65_536,
+        "{}",
+        once.fuel_used
+    );
+    // Hashing in a loop ends out of fuel after about limit / cost hashes, not after millions.
+    let forever = call("hash_forever", 10_000_000);
+    assert_eq!(
+        forever.result.expect_err("runs out").code,
+        failure_code::OUT_OF_FUEL
+    );
+    assert_eq!(forever.fuel_used, 10_000_000);
+    // A write and an event are charged beyond their instructions too.
+    let write = call("write", 1_000_000);
+    assert!(
+        write.fuel_used >= abi::fuel::STORAGE_WRITE + abi::fuel::EVENT + abi::fuel::EVENT_TOPIC,
+        "{}",
+        write.fuel_used
+    );
+    // Not enough fuel for the host work: out of fuel, nothing kept.
+    let starved = call("write", 300);
+    assert_eq!(
+        starved.result.expect_err("no fuel").code,
+        failure_code::OUT_OF_FUEL
+    );
+    assert!(starved.writes.is_empty());
+}
+
+#[test]
+fn writes_per_call_are_bounded_whatever_the_fuel() {
+    let (host, hash) = host_with_module();
+    let outcome = host
+        .call(
+            &hash,
+            Entry::Method("write_many"),
+            &context(HostLimits::default().fuel_per_call_max),
+            vec![],
+            empty_reader(),
+        )
+        .expect("call runs");
+    let failure = outcome.result.expect_err("stops at the bound");
+    assert_eq!(
+        failure.code,
+        failure_code::HOST_LIMIT,
+        "{}",
+        failure.message
+    );
+    assert!(outcome.writes.is_empty());
+    assert!(outcome.fuel_used < HostLimits::default().fuel_per_call_max);
+}
+
+#[test]
 fn growing_memory_past_the_limit_fails_the_call() {
     let (host, hash) = host_with_module();
     let outcome = host
@@ -259,7 +339,7 @@ fn unknown_entry_and_unknown_code_are_host_errors() {
         ),
         Err(HostError::UnknownCode(_))
     ));
-    assert_eq!(host.methods(&hash).unwrap().len(), 6);
+    assert_eq!(host.methods(&hash).unwrap().len(), 9);
 }
 
 #[test]

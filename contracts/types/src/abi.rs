@@ -32,6 +32,41 @@
 //! the receipt says `refused` with the code, and the alert stays on the ledger for the regulator.
 //! Like `abort`, `refuse` does not return.
 
+/// What host work costs in fuel, on top of the contract's own instructions (one fuel each). A host
+/// call does work that wasm instructions do not count — a RocksDB read, bytes that end up in the
+/// block's write batch, the state root and the event index, hashing — so each is charged by
+/// call and by byte, priced against wasm instructions (about a nanosecond each): a storage read
+/// is microseconds of work. A call without the fuel for a host call fails `out_of_fuel`.
+pub mod fuel {
+    /// Every host call: crossing into the host and checking its arguments.
+    pub const HOST_CALL: u64 = 100;
+    /// Copying bytes between the contract's memory and the host (input, register, caller,
+    /// return data): one fuel per this many bytes.
+    pub const COPY_BYTES_PER_FUEL: u64 = 16;
+    /// `storage_read` and `storage_read_contract`, plus [`STORAGE_READ_PER_BYTE`] per byte of
+    /// key and value.
+    pub const STORAGE_READ: u64 = 1_000;
+    pub const STORAGE_READ_PER_BYTE: u64 = 1;
+    /// `storage_write` and `storage_remove`, plus [`STORAGE_WRITE_PER_BYTE`] per byte of key
+    /// and value: the bytes are kept, written to disk and hashed into the state root.
+    pub const STORAGE_WRITE: u64 = 500;
+    pub const STORAGE_WRITE_PER_BYTE: u64 = 4;
+    /// `emit_event`, plus [`EVENT_TOPIC`] per topic (an index entry each) and
+    /// [`EVENT_PER_BYTE`] per byte of topics and data.
+    pub const EVENT: u64 = 500;
+    pub const EVENT_TOPIC: u64 = 200;
+    pub const EVENT_PER_BYTE: u64 = 4;
+    /// `sm3` per byte hashed (SM3 runs at a few nanoseconds per byte).
+    pub const SM3_PER_BYTE: u64 = 4;
+}
+
+/// Storage writes and removals one call may make, counted per call of `storage_write` or
+/// `storage_remove` (writing a key twice counts twice): what a call adds to a block's write
+/// batch is bounded whatever fuel it has.
+pub const STORAGE_WRITES_PER_CALL_MAX: usize = 16 * 1024;
+/// Bytes of keys and values one call may write, counted as [`STORAGE_WRITES_PER_CALL_MAX`].
+pub const STORAGE_WRITE_BYTES_PER_CALL_MAX: usize = 8 * 1024 * 1024;
+
 /// The wasm import module every host function lives in.
 pub const IMPORT_MODULE: &str = "rxchain";
 /// Export-name prefix of state-changing methods.
