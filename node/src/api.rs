@@ -570,22 +570,28 @@ fn block_json(block: &Block, certificate: Option<&crate::block::FinalityCertific
     })
 }
 
+/// `GET /v1/blocks/{id}`: RocksDB reads and the decoding of a block of up to its byte limit run
+/// on the blocking pool, not on the async workers the network bridge shares.
 async fn block(State(ApiState { node, .. }): State<ApiState>, Path(id): Path<String>) -> ApiResult {
-    let storage = node.storage();
-    let height = if id.len() == 64 {
-        let hash = parse_hash(&id, "block hash")?;
-        storage
-            .height_of_block(&hash)?
-            .ok_or_else(|| ApiError::not_found(format!("no block {id}")))?
-    } else {
-        id.parse::<u64>()
-            .map_err(|_| ApiError::bad_request("a block is named by its height or 64-hex hash"))?
-    };
-    let block = storage
-        .block(height)?
-        .ok_or_else(|| ApiError::not_found(format!("no block at height {height}")))?;
-    let certificate = storage.certificate(height)?;
-    Ok(Json(block_json(&block, certificate.as_ref())).into_response())
+    blocking(move || {
+        let storage = node.storage();
+        let height = if id.len() == 64 {
+            let hash = parse_hash(&id, "block hash")?;
+            storage
+                .height_of_block(&hash)?
+                .ok_or_else(|| ApiError::not_found(format!("no block {id}")))?
+        } else {
+            id.parse::<u64>().map_err(|_| {
+                ApiError::bad_request("a block is named by its height or 64-hex hash")
+            })?
+        };
+        let block = storage
+            .block(height)?
+            .ok_or_else(|| ApiError::not_found(format!("no block at height {height}")))?;
+        let certificate = storage.certificate(height)?;
+        Ok(Json(block_json(&block, certificate.as_ref())).into_response())
+    })
+    .await
 }
 
 async fn query(
@@ -654,23 +660,27 @@ pub fn located_event_json(codecs: &Codecs, located: &LocatedEvent) -> Value {
     })
 }
 
+/// `GET /v1/events`: index reads and decoding on the blocking pool, as for blocks.
 async fn events(
     State(ApiState { node, codecs }): State<ApiState>,
     Query(parameters): Query<EventsParameters>,
 ) -> ApiResult {
-    let limit = parameters.limit.unwrap_or(100).min(EVENTS_PER_RESPONSE_MAX);
-    let after = parameters
-        .after
-        .as_deref()
-        .map(parse_position)
-        .transpose()?;
-    let found = node.events_after(&parameters.topic, after, limit)?;
-    Ok(Json(json!({
-        "topic": parameters.topic,
-        "events": found
-            .iter()
-            .map(|located| located_event_json(&codecs, located))
-            .collect::<Vec<_>>(),
-    }))
-    .into_response())
+    blocking(move || {
+        let limit = parameters.limit.unwrap_or(100).min(EVENTS_PER_RESPONSE_MAX);
+        let after = parameters
+            .after
+            .as_deref()
+            .map(parse_position)
+            .transpose()?;
+        let found = node.events_after(&parameters.topic, after, limit)?;
+        Ok(Json(json!({
+            "topic": parameters.topic,
+            "events": found
+                .iter()
+                .map(|located| located_event_json(&codecs, located))
+                .collect::<Vec<_>>(),
+        }))
+        .into_response())
+    })
+    .await
 }

@@ -370,6 +370,42 @@ fn one_invalid_event_rejects_the_whole_document() {
 }
 
 #[test]
+fn capture_checks_the_token_before_it_reads_the_document() {
+    let chain = TestChain::start();
+    let api = Api::start(&chain);
+    // An invalid document with a wrong token: refused for the token, the document unread.
+    let mut bad = commissioning(&["S9"]);
+    bad["bizStep"] = json!("transforming");
+    let (status, answer) = api.post("/capture", "someone-else", &document(vec![bad.clone()]));
+    assert_eq!(status, 403, "{answer}");
+    assert_eq!(answer["error"]["code"], "unknown_capture_token");
+    // No token, announcing a body over the document limit and sending none of it: the answer
+    // comes at once from the headers (a server waiting for the body would time out here).
+    let address = api.base.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let request = format!(
+        "POST /capture HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        rxchain_epcis::DOCUMENT_BYTES_MAX * 2
+    );
+    std::io::Write::write_all(&mut stream, request.as_bytes()).unwrap();
+    let mut answer = vec![0u8; 4096];
+    let read = std::io::Read::read(&mut stream, &mut answer).expect("answered without the body");
+    let answer = String::from_utf8_lossy(&answer[..read]).to_string();
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(answer.contains("unauthenticated"), "{answer}");
+    let oversized = "x".repeat(rxchain_epcis::DOCUMENT_BYTES_MAX + 1);
+    // With the token, the same bodies get their own answers.
+    let (status, answer) = api.post("/capture", "huaxin-pharma", &document(vec![bad]));
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["error"]["code"], "invalid_document");
+    let (status, answer) = api.post("/capture", "huaxin-pharma", &Value::String(oversized));
+    assert_eq!(status, 413, "{answer}");
+}
+
+#[test]
 fn valid_events_the_ledger_cannot_apply_are_anchored_and_reported() {
     let chain = TestChain::start();
     register_product(&chain);

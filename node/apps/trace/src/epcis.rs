@@ -544,17 +544,9 @@ fn capture_key(trace: &Trace, headers: &HeaderMap) -> Result<ed25519_dalek::Sign
         })
 }
 
-/// `POST /capture`.
-///
-/// Long because capture is one transaction-like sequence: validate the whole document, map
-/// every event, refuse on any problem, submit the calls, then the anchoring records naming
-/// them, then start the job that waits for their receipts.
-pub async fn capture(
-    State(trace): State<Trace>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let document = validate_document_bytes(&body).map_err(|error| match error {
+/// The answer to a document that fails validation, naming each problem.
+fn invalid_document(error: rxchain_epcis::Error) -> ApiError {
+    match error {
         rxchain_epcis::Error::InvalidDocument { problems } => {
             let problems: Vec<Value> = problems
                 .iter()
@@ -574,8 +566,50 @@ pub async fn capture(
             )
         }
         other => ApiError::of(TraceCode::InvalidDocument, other.to_string()),
-    })?;
-    let key = capture_key(&trace, &headers)?;
+    }
+}
+
+/// The member key a capture request was authorized for, found by [`require_capture_token`].
+#[derive(Clone)]
+pub struct CaptureKey(ed25519_dalek::SigningKey);
+
+impl std::fmt::Debug for CaptureKey {
+    // The public half only: a request's extensions may be logged.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let public = hex::encode(self.0.verifying_key().to_bytes());
+        formatter.debug_tuple("CaptureKey").field(&public).finish()
+    }
+}
+
+/// Middleware of `POST /capture`: checks the capture token before anything reads the body, so
+/// that an unauthenticated client gets no document buffered, parsed or validated.
+pub async fn require_capture_token(
+    State(trace): State<Trace>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<Response, ApiError> {
+    let key = capture_key(&trace, request.headers())?;
+    request.extensions_mut().insert(CaptureKey(key));
+    Ok(next.run(request).await)
+}
+
+/// `POST /capture`, after [`require_capture_token`].
+///
+/// Long because capture is one transaction-like sequence: validate the whole document, map
+/// every event, refuse on any problem, submit the calls, then the anchoring records naming
+/// them, then start the job that waits for their receipts.
+pub async fn capture(
+    State(trace): State<Trace>,
+    axum::Extension(CaptureKey(key)): axum::Extension<CaptureKey>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    // Parsing and validating up to 8 MiB of JSON is seconds of CPU at worst: on the bounded
+    // blocking pool, not on the async workers the API and the network bridge share.
+    let shared = body.clone();
+    let document = rxchain_node::api::blocking(move || {
+        validate_document_bytes(&shared).map_err(invalid_document)
+    })
+    .await?;
 
     let mut events = document.events;
     for event in &mut events {

@@ -172,9 +172,15 @@ impl AppModule for TraceModule {
             .route("/code/{code}", get(verification::china_trace_code))
             .route(
                 "/capture",
+                // The token is checked before the body is read: a client without one gets
+                // nothing buffered or parsed.
                 post(epcis::capture)
-                    .get(epcis::capture_jobs)
-                    .layer(DefaultBodyLimit::max(rxchain_epcis::DOCUMENT_BYTES_MAX)),
+                    .layer(DefaultBodyLimit::max(rxchain_epcis::DOCUMENT_BYTES_MAX))
+                    .layer(axum::middleware::from_fn_with_state(
+                        state.clone(),
+                        epcis::require_capture_token,
+                    ))
+                    .get(epcis::capture_jobs),
             )
             .route("/capture/{capture_id}", get(epcis::capture_job))
             .route("/events", get(epcis::events))
