@@ -181,6 +181,14 @@ pub struct IndexedBlock<'a> {
 }
 
 impl IndexedBlock<'_> {
+    /// The height of the block that committed transaction `id`, if one did (up to this block).
+    pub fn transaction_height(&self, id: &crate::hash::Hash) -> Result<Option<u64>, IndexerError> {
+        Ok(self
+            .storage
+            .transaction_location(id)?
+            .map(|location| location.height))
+    }
+
     /// The receipt of the block's transaction at `index`.
     pub fn receipt(&self, index: usize) -> Result<Receipt, IndexerError> {
         let height = self.block.header.height;

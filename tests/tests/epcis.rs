@@ -370,6 +370,71 @@ fn one_invalid_event_rejects_the_whole_document() {
 }
 
 #[test]
+fn an_anchoring_record_cannot_hide_another_members_events() {
+    let chain = TestChain::start();
+    register_product(&chain);
+    let api = Api::start(&chain);
+    // The manufacturer commissions S1 on the ledger, natively.
+    let receipt = chain.call(
+        "huaxin-pharma",
+        "trace",
+        "commission",
+        &rxchain_trace_types::CommissionArgs {
+            gtin: GTIN.into(),
+            serial: "S1".into(),
+            lot: "L1".into(),
+            expiry: "281231".into(),
+        },
+    );
+    assert_success(&receipt);
+    // Another member anchors an event of its own about S1 and names that transaction as its
+    // application, to make the manufacturer's event disappear from EPCIS queries.
+    let mut forged = commissioning(&["S1"]);
+    forged["@context"] = json!(["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]);
+    forged["eventID"] = json!("urn:uuid:6f1c5b7e-2a7e-4c57-9f0e-2d1f1f0b9a01");
+    let record = rxchain_trace_types::EpcisRecordArgs {
+        topics: vec![
+            rxchain_trace::epcis::epc_topic(&sgtin("S1")),
+            rxchain_trace::epcis::event_topic("urn:uuid:6f1c5b7e-2a7e-4c57-9f0e-2d1f1f0b9a01"),
+        ],
+        event_json: forged.to_string(),
+        applied_transactions: vec![receipt.transaction_id],
+    };
+    assert_success(&chain.call(
+        "kangda-distribution",
+        "trace",
+        "record_epcis_event",
+        &record,
+    ));
+    let (status, found, _) = api.get(&format!("/events?MATCH_anyEPC={}", sgtin("S1")));
+    assert_eq!(status, 200, "{found}");
+    let events = found["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .clone();
+    // Both: the manufacturer's own event stays, and the other member's shows who anchored it.
+    assert_eq!(events.len(), 2, "{found}");
+    let native = events
+        .iter()
+        .find(|event| {
+            event["eventID"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("urn:rxchain:event:"))
+        })
+        .expect("the native event is still there");
+    assert_eq!(native["bizStep"], "commissioning");
+    let anchored = events
+        .iter()
+        .find(|event| event["eventID"] == "urn:uuid:6f1c5b7e-2a7e-4c57-9f0e-2d1f1f0b9a01")
+        .expect("the anchored event");
+    assert_eq!(
+        anchored[rxchain_trace::epcis::ANCHORED_BY_KEY],
+        "kangda-distribution",
+        "{anchored}"
+    );
+}
+
+#[test]
 fn capture_checks_the_token_before_it_reads_the_document() {
     let chain = TestChain::start();
     let api = Api::start(&chain);

@@ -92,6 +92,10 @@ fn path_of(uri: &str) -> String {
         .map_or(uri.to_string(), |index| without_scheme[index..].to_string())
 }
 
+/// The extension field of a captured event in query results that names the organization whose
+/// member anchored it (a user extension keyed by an absolute IRI, so no context entry is needed).
+pub const ANCHORED_BY_KEY: &str = "urn:rxchain:anchoredBy";
+
 pub fn epc_topic(epc: &str) -> String {
     format!("epcis:epc:{}", short_hash(&canonical_epc(epc)))
 }
@@ -997,7 +1001,11 @@ fn run_query(
                 else {
                     continue;
                 };
-                if let Ok(value) = serde_json::from_str::<Value>(&record.event_json) {
+                if let Ok(mut value) = serde_json::from_str::<Value>(&record.event_json) {
+                    // Who anchored it: the event's content is that member's word.
+                    if let Value::Object(object) = &mut value {
+                        object.insert(ANCHORED_BY_KEY.into(), json!(record.organization));
+                    }
                     batch.push((sort_key(&located.location), value));
                 }
             }
@@ -1006,14 +1014,18 @@ fn run_query(
             let found = client.events(topic, cursor, QUERY_BATCH_EVENTS)?;
             note_list(&found);
             for located in found {
-                if located.event.contract != trace::CONTRACT_ID
-                    || trace_state.applied_by_capture(&located.location.transaction_id)?
-                {
+                if located.event.contract != trace::CONTRACT_ID {
                     continue;
                 }
                 if let Some(trace::ContractEvent::Pack(event)) =
                     trace::ContractEvent::decode(&located.event.data)
                 {
+                    // Shown as the captured event instead, when the same key captured it.
+                    if trace_state
+                        .applied_by_capture(&located.location.transaction_id, &event.actor.0)?
+                    {
+                        continue;
+                    }
                     batch.push((
                         sort_key(&located.location),
                         trace_event_json(client, &mut prefixes, &located.location, &event),

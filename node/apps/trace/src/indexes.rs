@@ -4,6 +4,12 @@
 //! names the calls that applied its events, but it is committed after them, so an EPC query
 //! streaming events in chain order meets the calls first; this index answers "was this applied
 //! by a capture?" in one read instead of a scan of the EPC's anchoring records per query.
+//!
+//! A record may hide only its own signer's work: the index keeps, per named transaction, the key
+//! that signed the record, and a native event is hidden only when the same key signed it
+//! (`TraceEvent::actor`); a named transaction must have been committed at most
+//! [`crate::CAPTURE_EXPIRY_BLOCKS`] blocks before the record, as a capture's calls are. So one
+//! member cannot make another member's dispense disappear from EPCIS queries by naming it.
 
 use rxchain_node::api::{ApiError, Code};
 use rxchain_node::app::{IndexedBlock, Indexer, IndexerError};
@@ -60,7 +66,13 @@ impl Indexer for CaptureIndexer {
                 // An anchoring event that does not decode as a record is not one: skip it.
                 if let Some(ContractEvent::Epcis(record)) = ContractEvent::decode(&event.data) {
                     for transaction in &record.applied_transactions {
-                        batch.put(&applied_key(transaction), &[]);
+                        let committed_at = block.transaction_height(transaction)?;
+                        let in_capture_window = committed_at.is_some_and(|height| {
+                            block.block.header.height - height <= crate::CAPTURE_EXPIRY_BLOCKS
+                        });
+                        if in_capture_window {
+                            batch.put(&applied_key(transaction), &body.sender);
+                        }
                     }
                 }
             }
@@ -69,10 +81,15 @@ impl Indexer for CaptureIndexer {
     }
 }
 
-/// Whether the capture index lists `transaction` (read after catching the index up).
-pub fn applied_by_capture(store: &ModuleStore, transaction: &Hash) -> Result<bool, ApiError> {
+/// Whether a capture signed by `signer` applied `transaction` (read after catching the index
+/// up): the events of a transaction another key named stay visible.
+pub fn applied_by_capture(
+    store: &ModuleStore,
+    transaction: &Hash,
+    signer: &[u8; 32],
+) -> Result<bool, ApiError> {
     store
         .get(&applied_key(transaction))
-        .map(|value| value.is_some())
+        .map(|value| value.as_deref() == Some(signer.as_slice()))
         .map_err(|error| ApiError::of(Code::Internal, error.to_string()))
 }

@@ -236,8 +236,9 @@ impl Trace {
     pub fn applied_by_capture(
         &self,
         transaction: &rxchain_node::hash::Hash,
+        signer: &[u8; 32],
     ) -> Result<bool, rxchain_node::api::ApiError> {
-        indexes::applied_by_capture(self.context().store(), transaction)
+        indexes::applied_by_capture(self.context().store(), transaction, signer)
     }
 
     /// Brings the module's indexes up to the committed head (readers call it first).
@@ -280,6 +281,10 @@ impl Trace {
     }
 }
 
+/// Blocks from the head until a capture's transactions expire. An anchoring record is committed
+/// within this many blocks of the calls it names, which bounds what a record may name.
+pub const CAPTURE_EXPIRY_BLOCKS: u64 = 1_000;
+
 /// Signs calls of the trace contract with `key` and submits them with consecutive nonces after
 /// what the sender has committed and queued; returns each call's tag and transaction id.
 pub fn submit_signed_calls<Tag>(
@@ -287,12 +292,10 @@ pub fn submit_signed_calls<Tag>(
     key: &SigningKey,
     calls: Vec<(Tag, &str, Vec<u8>)>,
 ) -> Result<Vec<(Tag, rxchain_node::hash::Hash)>, rxchain_node::client::ClientError> {
-    /// Blocks from the head until a capture's transactions expire.
-    const EXPIRY_BLOCKS: u64 = 1_000;
     let client = trace.client();
     let _signing = trace.signing();
     let chain = client.chain()?;
-    let expiry_height = client.head()?.height + EXPIRY_BLOCKS;
+    let expiry_height = client.head()?.height + CAPTURE_EXPIRY_BLOCKS;
     let first_nonce = client.next_free_nonce(&key.verifying_key().to_bytes())?;
     let mut submitted = Vec::with_capacity(calls.len());
     for (nonce, (tag, method, args)) in (first_nonce..).zip(calls) {

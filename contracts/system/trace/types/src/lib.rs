@@ -407,7 +407,10 @@ pub struct EpcisRecordArgs {
     /// The event as standalone EPCIS 2.0 JSON-LD.
     pub event_json: String,
     /// Ids of the transactions that applied this event to the trace ledger, so the EPCIS view
-    /// shows the captured event once and not again as the trace events it caused.
+    /// shows the captured event once and not again as the trace events it caused. Only the
+    /// signer's own transactions committed at most a capture's expiry before the record count
+    /// (the node's capture index checks; the contract cannot see transactions): naming another
+    /// member's hides nothing.
     pub applied_transactions: Vec<[u8; 32]>,
 }
 
