@@ -38,6 +38,7 @@
 // openraft's constructor and errors are what they are (see `crate::raft`).
 #![allow(clippy::result_large_err)]
 
+use super::attestations::AttestationPool;
 use super::block_sync::{SyncRequest, SyncResponse};
 use super::driver_limits::{
     CERTIFICATE_WAIT_MS, SYNC_BLOCKS_PER_REQUEST_MAX, SYNC_REQUEST_TIMEOUT_MS, TICK_MS_MAX,
@@ -84,8 +85,11 @@ const CATCH_UP_RETRY_MS: u64 = 100;
 /// At start, openraft waits for every other validator's connection for at most this many
 /// maximum election timeouts.
 const PEERS_WAIT_ELECTIONS: u64 = 10;
-/// Heights kept waiting for attestations, at most (older ones are left to block sync).
-const ATTESTATION_HEIGHTS_MAX: usize = 1_024;
+/// Heights below the head whose attestations are kept (older ones are left to block sync).
+const ATTESTATION_HEIGHTS_BEHIND_MAX: u64 = 1_024;
+/// Heights above the head whose attestations are kept: others may have applied blocks this node
+/// has not yet; further ahead, this node catches up by block sync.
+const ATTESTATION_HEIGHTS_AHEAD_MAX: u64 = 256;
 /// Blocks below the head checked for a missing certificate at start.
 const RECENT_BLOCKS_CHECKED: u64 = 256;
 
@@ -141,6 +145,17 @@ impl BlockApplier for ChainApplier {
         }
         if let Err(reason) = self.well_formed(&block) {
             tracing::warn!(%reason, height = header.height, "skipping an invalid block proposal");
+            return Ok(None);
+        }
+        // Block time never goes back: contracts read it (recall and expiry times), and every
+        // node compares with the same parent, so every node skips such an entry alike.
+        if header.timestamp_ms < head.timestamp_ms {
+            tracing::warn!(
+                height = header.height,
+                timestamp_ms = header.timestamp_ms,
+                parent_timestamp_ms = head.timestamp_ms,
+                "skipping a block proposal stamped before its parent"
+            );
             return Ok(None);
         }
         let hash = header.hash();
@@ -326,7 +341,7 @@ struct RaftDriver {
     /// One was dropped: build nothing more on the tip until none is in flight.
     pipeline_broken: bool,
     pacing: Pacing,
-    attestations: BTreeMap<(u64, Hash), BTreeMap<[u8; 32], [u8; 64]>>,
+    attestations: AttestationPool,
     /// Applied blocks without a certificate yet: height → (hash, applied at).
     uncertified: BTreeMap<u64, (Hash, u64)>,
     sync_deadline_ms: Option<u64>,
@@ -548,7 +563,10 @@ pub(super) fn start(
         proposal_tip: None,
         pipeline_broken: false,
         pacing: Pacing::new(now_ms()),
-        attestations: BTreeMap::new(),
+        attestations: AttestationPool::new(
+            ATTESTATION_HEIGHTS_BEHIND_MAX,
+            ATTESTATION_HEIGHTS_AHEAD_MAX,
+        ),
         uncertified,
         sync_deadline_ms: None,
         sync_round: 0,
@@ -756,12 +774,6 @@ impl RaftDriver {
             tracing::warn!(from = %hex::encode(from), "attestation with a bad signature");
             return;
         }
-        let head = self.head().height;
-        if attestation.height + ATTESTATION_HEIGHTS_MAX as u64 <= head
-            || attestation.height > head + ATTESTATION_HEIGHTS_MAX as u64
-        {
-            return;
-        }
         self.add_attestation(
             attestation.height,
             attestation.block_hash,
@@ -770,29 +782,19 @@ impl RaftDriver {
     }
 
     fn add_attestation(&mut self, height: u64, hash: Hash, signature: ValidatorSignature) {
-        let signatures = self.attestations.entry((height, hash)).or_default();
-        signatures.insert(signature.validator, signature.signature);
-        if signatures.len() >= quorum(self.validators.len())
-            && self
-                .uncertified
-                .get(&height)
-                .is_some_and(|(stored, _)| *stored == hash)
-        {
-            let certificate = FinalityCertificate {
-                height,
-                block_hash: hash,
-                signatures: signatures
-                    .iter()
-                    .map(|(validator, signature)| ValidatorSignature {
-                        validator: *validator,
-                        signature: *signature,
-                    })
-                    .collect(),
-            };
-            self.store_certificate(&certificate);
-        }
-        while self.attestations.len() > ATTESTATION_HEIGHTS_MAX {
-            self.attestations.pop_first();
+        let head = self.head().height;
+        let quorum = quorum(self.validators.len());
+        match self.attestations.add(head, height, hash, signature, quorum) {
+            Ok(Some(certificate))
+                if self
+                    .uncertified
+                    .get(&height)
+                    .is_some_and(|(stored, _)| *stored == hash) =>
+            {
+                self.store_certificate(&certificate);
+            }
+            Ok(_) => {}
+            Err(refusal) => tracing::debug!(?refusal, height, "attestation not kept"),
         }
     }
 
@@ -800,8 +802,7 @@ impl RaftDriver {
         match self.inner.storage.put_certificate(certificate) {
             Ok(()) => {
                 self.uncertified.remove(&certificate.height);
-                self.attestations
-                    .retain(|(height, _), _| *height != certificate.height);
+                self.attestations.forget(certificate.height);
             }
             Err(error) => tracing::error!(%error, "storing a certificate failed"),
         }
