@@ -4,10 +4,23 @@
 //! executable only as a run of consecutive nonces starting at the sender's next nonce, so a
 //! block never contains a gap. Limits: total transactions, total bytes, transactions per sender.
 //! Senders are served round-robin in arrival order so one busy sender cannot starve others.
+//!
+//! One member must not be able to fill every node's mempool (squatting) so that others are
+//! refused:
+//! - A transaction after a gap (parked: it cannot execute until the gap fills) is admitted only
+//!   up to [`PARKED_NONCES_AHEAD_MAX`] nonces past the sender's executable run, so parked
+//!   transactions per sender are few whatever the admission window allows.
+//! - When the mempool is full, a sender within its fair share (the limits divided by the senders
+//!   queued, itself included) still gets in: transactions of senders over their share are
+//!   evicted, parked before executable, the largest holder first, its highest nonces first
+//!   (so its executable run stays whole).
 
 use crate::hash::Hash;
 use crate::transaction::SignedTransaction;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+
+/// Nonces a parked transaction may be past the end of its sender's executable run.
+pub const PARKED_NONCES_AHEAD_MAX: u64 = 64;
 
 /// The mempool's limits.
 #[derive(Clone, Debug)]
@@ -42,6 +55,8 @@ pub struct Mempool {
     senders: VecDeque<[u8; 32]>,
     ids: HashMap<Hash, ([u8; 32], u64)>,
     bytes: usize,
+    /// Bytes queued per sender (kept so that fair shares cost no scan of a sender's queue).
+    sender_bytes: HashMap<[u8; 32], usize>,
 }
 
 /// Why the mempool refused a transaction.
@@ -49,6 +64,17 @@ pub struct Mempool {
 pub enum MempoolRefusal {
     Duplicate,
     Full(String),
+    /// Parked too far past the sender's executable run, which ends before `next_free`.
+    TooFarAhead {
+        next_free: u64,
+    },
+}
+
+/// What one sender holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Usage {
+    transactions: usize,
+    bytes: usize,
 }
 
 impl Mempool {
@@ -92,37 +118,40 @@ impl Mempool {
         nonce
     }
 
-    /// Queues a transaction whose checks passed.
+    /// Queues a transaction whose checks passed; `next_nonce` gives a sender's next committed
+    /// nonce (what decides which of its transactions can execute). Returns the ids evicted to
+    /// make room (see the module docs).
     pub fn insert(
         &mut self,
         transaction: SignedTransaction,
         id: Hash,
         bytes: usize,
-    ) -> Result<(), MempoolRefusal> {
+        next_nonce: impl Fn(&[u8; 32]) -> u64,
+    ) -> Result<Vec<Hash>, MempoolRefusal> {
         let sender = transaction.body.sender;
         let nonce = transaction.body.nonce;
         if self.ids.contains_key(&id) || self.has_nonce(&sender, nonce) {
             return Err(MempoolRefusal::Duplicate);
         }
-        if self.ids.len() >= self.limits.transactions_max {
-            return Err(MempoolRefusal::Full(format!(
-                "{} transactions queued, the limit",
-                self.limits.transactions_max
-            )));
+        let next_free = self.next_free_nonce(&sender, next_nonce(&sender));
+        if nonce > next_free + PARKED_NONCES_AHEAD_MAX {
+            return Err(MempoolRefusal::TooFarAhead { next_free });
         }
-        if self.bytes + bytes > self.limits.bytes_max {
-            return Err(MempoolRefusal::Full(format!(
-                "{} bytes queued, the limit is {}",
-                self.bytes, self.limits.bytes_max
-            )));
-        }
-        let queue = self.by_sender.entry(sender).or_default();
-        if queue.len() >= self.limits.transactions_per_sender_max {
+        let queued = self.by_sender.get(&sender).map_or(0, BTreeMap::len);
+        if queued >= self.limits.transactions_per_sender_max {
             return Err(MempoolRefusal::Full(format!(
                 "this sender has {} transactions queued, the limit",
                 self.limits.transactions_per_sender_max
             )));
         }
+        let evicted = if self.ids.len() >= self.limits.transactions_max
+            || self.bytes + bytes > self.limits.bytes_max
+        {
+            self.make_room_for(&sender, bytes, &next_nonce)?
+        } else {
+            Vec::new()
+        };
+        let queue = self.by_sender.entry(sender).or_default();
         if queue.is_empty() {
             self.senders.push_back(sender);
         }
@@ -136,7 +165,122 @@ impl Mempool {
         );
         self.ids.insert(id, (sender, nonce));
         self.bytes += bytes;
-        Ok(())
+        *self.sender_bytes.entry(sender).or_default() += bytes;
+        Ok(evicted)
+    }
+
+    /// The fair share of each of the senders queued plus `sender` (if new).
+    fn fair_share(&self, sender: &[u8; 32]) -> Usage {
+        let senders = self.by_sender.len() + usize::from(!self.by_sender.contains_key(sender));
+        Usage {
+            transactions: self.limits.transactions_max / senders.max(1),
+            bytes: self.limits.bytes_max / senders.max(1),
+        }
+    }
+
+    fn usage(&self, sender: &[u8; 32]) -> Usage {
+        self.by_sender
+            .get(sender)
+            .map_or(Usage::default(), |queue| Usage {
+                transactions: queue.len(),
+                bytes: self.sender_bytes.get(sender).copied().unwrap_or(0),
+            })
+    }
+
+    /// Evicts others' transactions over their fair share until one of `bytes` from `sender`
+    /// fits, if `sender` stays within its share; refuses otherwise.
+    fn make_room_for(
+        &mut self,
+        sender: &[u8; 32],
+        bytes: usize,
+        next_nonce: &impl Fn(&[u8; 32]) -> u64,
+    ) -> Result<Vec<Hash>, MempoolRefusal> {
+        let share = self.fair_share(sender);
+        let own = self.usage(sender);
+        if own.transactions + 1 > share.transactions || own.bytes + bytes > share.bytes {
+            return Err(MempoolRefusal::Full(format!(
+                "{} transactions and {} bytes queued (limits {} and {}); this sender holds its fair share of {} transactions and {} bytes",
+                self.ids.len(),
+                self.bytes,
+                self.limits.transactions_max,
+                self.limits.bytes_max,
+                share.transactions,
+                share.bytes
+            )));
+        }
+        let mut evicted = Vec::new();
+        // Parked transactions first, then executable ones.
+        for parked_only in [true, false] {
+            while self.ids.len() >= self.limits.transactions_max
+                || self.bytes + bytes > self.limits.bytes_max
+            {
+                let Some(victim) = self.eviction_victim(sender, share, parked_only, next_nonce)
+                else {
+                    break;
+                };
+                evicted.push(self.remove(&victim).expect("the victim is queued"));
+            }
+        }
+        if self.ids.len() >= self.limits.transactions_max
+            || self.bytes + bytes > self.limits.bytes_max
+        {
+            // Cannot happen while `sender` is within its share (the others together then hold
+            // more than theirs), but a refusal is safer than going over a limit.
+            return Err(MempoolRefusal::Full(
+                "no transaction over a fair share to evict".into(),
+            ));
+        }
+        Ok(evicted)
+    }
+
+    /// The highest-nonce transaction (parked only, if `parked_only`) of the sender other than
+    /// `except` holding the most bytes over the fair share.
+    fn eviction_victim(
+        &self,
+        except: &[u8; 32],
+        share: Usage,
+        parked_only: bool,
+        next_nonce: &impl Fn(&[u8; 32]) -> u64,
+    ) -> Option<([u8; 32], u64)> {
+        self.by_sender
+            .iter()
+            .filter(|(sender, _)| *sender != except)
+            .filter_map(|(sender, queue)| {
+                let usage = self.usage(sender);
+                if usage.transactions <= share.transactions && usage.bytes <= share.bytes {
+                    return None;
+                }
+                let (last, _) = queue.last_key_value()?;
+                if parked_only && *last < self.next_free_nonce(sender, next_nonce(sender)) {
+                    return None;
+                }
+                Some((usage.bytes, *sender, *last))
+            })
+            .max()
+            .map(|(_, sender, nonce)| (sender, nonce))
+    }
+
+    /// Removes one queued transaction; returns its id.
+    fn remove(&mut self, (sender, nonce): &([u8; 32], u64)) -> Option<Hash> {
+        let queue = self.by_sender.get_mut(sender)?;
+        let entry = queue.remove(nonce)?;
+        if queue.is_empty() {
+            self.by_sender.remove(sender);
+            self.senders.retain(|queued| queued != sender);
+        }
+        self.ids.remove(&entry.id);
+        self.bytes -= entry.bytes;
+        self.release_sender_bytes(sender, entry.bytes);
+        Some(entry.id)
+    }
+
+    fn release_sender_bytes(&mut self, sender: &[u8; 32], bytes: usize) {
+        if let Some(held) = self.sender_bytes.get_mut(sender) {
+            *held -= bytes;
+            if *held == 0 {
+                self.sender_bytes.remove(sender);
+            }
+        }
     }
 
     /// Executable transactions and their bytes: for each sender the run of consecutive nonces
@@ -212,14 +356,15 @@ impl Mempool {
             queue.retain(|nonce, entry| {
                 let keep = *nonce >= next && entry.transaction.body.expiry_height >= next_height;
                 if !keep {
-                    removed.push((entry.id, entry.bytes));
+                    removed.push((*sender, entry.id, entry.bytes));
                 }
                 keep
             });
         }
-        for (id, bytes) in removed {
+        for (sender, id, bytes) in removed {
             self.ids.remove(&id);
             self.bytes -= bytes;
+            self.release_sender_bytes(&sender, bytes);
         }
         self.by_sender.retain(|_, queue| !queue.is_empty());
         let by_sender = &self.by_sender;
@@ -229,5 +374,125 @@ impl Mempool {
             self.by_sender.values().map(BTreeMap::len).sum::<usize>(),
             "mempool index and queues disagree"
         );
+        debug_assert_eq!(
+            self.sender_bytes.values().sum::<usize>(),
+            self.bytes,
+            "per-sender bytes and the total disagree"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transaction::TransactionBody;
+    use ed25519_dalek::SigningKey;
+
+    fn transaction(
+        key: &SigningKey,
+        nonce: u64,
+        padding: usize,
+    ) -> (SignedTransaction, Hash, usize) {
+        let signed =
+            TransactionBody::call("test", key, nonce, 1_000, "trace", "m", vec![0; padding])
+                .sign(key);
+        let bytes = signed.encode().len();
+        (signed.clone(), signed.id(), bytes)
+    }
+
+    fn insert(
+        mempool: &mut Mempool,
+        key: &SigningKey,
+        nonce: u64,
+        padding: usize,
+    ) -> Result<Vec<Hash>, MempoolRefusal> {
+        let (signed, id, bytes) = transaction(key, nonce, padding);
+        // Nothing committed: every sender's next nonce is 0.
+        mempool.insert(signed, id, bytes, |_| 0)
+    }
+
+    #[test]
+    fn parked_transactions_stay_close_to_the_executable_run() {
+        let mut mempool = Mempool::new(MempoolLimits::default());
+        let key = SigningKey::from_bytes(&[1; 32]);
+        // Nonce 0 never arrives: everything is parked, up to the bound past it.
+        for nonce in 1..=PARKED_NONCES_AHEAD_MAX {
+            insert(&mut mempool, &key, nonce, 0).unwrap();
+        }
+        assert_eq!(
+            insert(&mut mempool, &key, PARKED_NONCES_AHEAD_MAX + 1, 0),
+            Err(MempoolRefusal::TooFarAhead { next_free: 0 })
+        );
+        // Once the gap fills, the run is long and the window moves with its end.
+        insert(&mut mempool, &key, 0, 0).unwrap();
+        insert(&mut mempool, &key, 2 * PARKED_NONCES_AHEAD_MAX + 1, 0).unwrap();
+    }
+
+    #[test]
+    fn squatters_cannot_keep_a_member_within_its_share_out() {
+        // Room for 40 transactions of about 1 KiB.
+        let limits = MempoolLimits {
+            transactions_max: 40,
+            bytes_max: 40 * 1_200,
+            transactions_per_sender_max: 40,
+        };
+        let mut mempool = Mempool::new(limits);
+        let squatters: Vec<SigningKey> = (1..=4)
+            .map(|seed| SigningKey::from_bytes(&[seed; 32]))
+            .collect();
+        // Four members fill the mempool: parked transactions (nonce 0 withheld) and, for two of
+        // them, executable ones too.
+        let mut filled = 0;
+        'fill: for round in 0..40u64 {
+            for (index, key) in squatters.iter().enumerate() {
+                let nonce = if index < 2 { round } else { round + 1 };
+                match insert(&mut mempool, key, nonce, 1_000) {
+                    Ok(evicted) => {
+                        assert!(evicted.is_empty() || filled >= 40);
+                        filled += 1;
+                    }
+                    Err(_) => break 'fill,
+                }
+            }
+        }
+        assert_eq!(mempool.len(), 40);
+        // A fifth member's ordinary transactions get in, evicting parked ones first.
+        let member = SigningKey::from_bytes(&[9; 32]);
+        for nonce in 0..5 {
+            let evicted = insert(&mut mempool, &member, nonce, 1_000).expect("within its share");
+            assert_eq!(evicted.len(), 1);
+        }
+        assert!(mempool.len() <= 40);
+        let parked_left: usize = squatters[2..]
+            .iter()
+            .map(|key| {
+                mempool
+                    .by_sender
+                    .get(&key.verifying_key().to_bytes())
+                    .map_or(0, BTreeMap::len)
+            })
+            .sum();
+        let executable_left: usize = squatters[..2]
+            .iter()
+            .map(|key| {
+                mempool
+                    .by_sender
+                    .get(&key.verifying_key().to_bytes())
+                    .map_or(0, BTreeMap::len)
+            })
+            .sum();
+        assert_eq!(parked_left + executable_left + 5, mempool.len());
+        // The parked squatters lost down to their share (8 each) before an executable one went.
+        assert_eq!(parked_left, 16);
+        assert_eq!(executable_left, 19);
+        // Past its share (40 / 5 = 8 transactions), the member is refused like anyone.
+        for nonce in 5..8 {
+            insert(&mut mempool, &member, nonce, 1_000).unwrap();
+        }
+        assert!(matches!(
+            insert(&mut mempool, &member, 8, 1_000),
+            Err(MempoolRefusal::Full(_))
+        ));
+        mempool.prune(|_| 0, 0);
     }
 }

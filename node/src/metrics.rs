@@ -17,6 +17,8 @@ pub struct Metrics {
     pub blocks_committed: AtomicU64,
     pub head_height: AtomicU64,
     pub mempool_transactions: AtomicU64,
+    /// Transactions evicted from a full mempool to let a sender within its fair share in.
+    pub mempool_evicted: AtomicU64,
     pub block_execution_microseconds_total: AtomicU64,
     pub fuel_used_total: AtomicU64,
     /// Other validators this node is connected to (multi-node chains).
@@ -55,7 +57,7 @@ impl Metrics {
     ///
     /// Long because it lists every counter once, with its help text.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 14] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 15] = [
             (
                 "rxchain_transactions_admitted_total",
                 "counter",
@@ -97,6 +99,12 @@ impl Metrics {
                 "gauge",
                 "Transactions waiting in the mempool.",
                 &self.mempool_transactions,
+            ),
+            (
+                "rxchain_mempool_evicted_total",
+                "counter",
+                "Transactions evicted from a full mempool for a sender within its fair share.",
+                &self.mempool_evicted,
             ),
             (
                 "rxchain_block_execution_microseconds_total",

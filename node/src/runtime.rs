@@ -37,6 +37,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
+mod attestations;
 mod block_sync;
 mod bridge;
 mod driver_limits;
@@ -878,13 +879,23 @@ impl Node {
         id: Hash,
         bytes: usize,
     ) -> Result<Hash, TransactionError> {
+        let nonce = transaction.body.nonce;
+        let storage = &self.inner.storage;
         let mut mempool = self.inner.mempool.lock().expect("mempool lock");
-        mempool
-            .insert(transaction, id, bytes)
+        let evicted = mempool
+            .insert(transaction, id, bytes, |sender| {
+                committed_nonce(storage, sender)
+            })
             .map_err(|refusal| match refusal {
                 MempoolRefusal::Duplicate => TransactionError::Duplicate,
                 MempoolRefusal::Full(message) => TransactionError::MempoolFull(message),
+                MempoolRefusal::TooFarAhead { next_free } => TransactionError::NonceGap {
+                    nonce,
+                    next: next_free,
+                    limit: crate::mempool::PARKED_NONCES_AHEAD_MAX,
+                },
             })?;
+        Metrics::add(&self.inner.metrics.mempool_evicted, evicted.len() as u64);
         Metrics::set(
             &self.inner.metrics.mempool_transactions,
             mempool.len() as u64,
