@@ -782,7 +782,8 @@ impl PbftEngine {
         self.config.validators.binary_search(id).is_ok()
     }
 
-    fn primary_of(&self, view: u64) -> ValidatorId {
+    /// The primary of `view` (validators take turns in genesis order).
+    pub fn primary_of(&self, view: u64) -> ValidatorId {
         let validators = self.config.validators.len() as u64;
         self.config.validators[(view % validators) as usize]
     }

@@ -1,4 +1,4 @@
-//! Raft attestations waiting for a quorum: each validator's signature over a block it applied,
+//! Finality signatures waiting for a quorum (Raft attestations, PBFT commits' signatures): each validator's signature over a block it applied,
 //! gathered per height until more than two thirds of the validators signed the same block.
 //!
 //! What one faulty validator can send is bounded here, not by evicting the oldest entries
@@ -64,24 +64,47 @@ impl AttestationPool {
                 signers.insert(signature.validator, (block_hash, signature.signature));
             }
         }
-        let signatures: Vec<ValidatorSignature> = signers
-            .iter()
-            .filter(|(_, (attested, _))| *attested == block_hash)
-            .map(|(validator, (_, signature))| ValidatorSignature {
-                validator: *validator,
-                signature: *signature,
-            })
-            .collect();
-        Ok((signatures.len() >= quorum).then_some(FinalityCertificate {
-            height,
-            block_hash,
-            signatures,
-        }))
+        Ok(self.certificate(height, &block_hash, quorum))
     }
 
     /// Drops the attestations of a height that has its certificate.
     pub fn forget(&mut self, height: u64) {
         self.by_height.remove(&height);
+    }
+
+    /// Drops the attestations of every height up to `height` (stored).
+    pub fn forget_through(&mut self, height: u64) {
+        while self
+            .by_height
+            .first_key_value()
+            .is_some_and(|(held, _)| *held <= height)
+        {
+            self.by_height.pop_first();
+        }
+    }
+
+    /// The certificate of a block, when a quorum of validators attested it.
+    pub fn certificate(
+        &self,
+        height: u64,
+        block_hash: &Hash,
+        quorum: usize,
+    ) -> Option<FinalityCertificate> {
+        let signatures: Vec<ValidatorSignature> = self
+            .by_height
+            .get(&height)?
+            .iter()
+            .filter(|(_, (attested, _))| attested == block_hash)
+            .map(|(validator, (_, signature))| ValidatorSignature {
+                validator: *validator,
+                signature: *signature,
+            })
+            .collect();
+        (signatures.len() >= quorum).then_some(FinalityCertificate {
+            height,
+            block_hash: *block_hash,
+            signatures,
+        })
     }
 
     /// Drops the heights that fell behind the window.

@@ -36,6 +36,7 @@
 //!   block whose state root this node cannot reproduce halts block production with an error
 //!   naming the height and both roots, instead of diverging.
 
+use super::attestations::AttestationPool;
 use super::block_sync::{SyncRequest, SyncResponse};
 use super::driver_limits::{CERTIFICATE_WAIT_MS, SYNC_REQUEST_TIMEOUT_MS, TICK_MS_MAX};
 use super::proposals::{Pacing, SyncFailure, certified_block, check_block_shape, proposal_if_due};
@@ -48,6 +49,7 @@ use crate::network::{Channel, ConsensusTag, NetworkConfig, NetworkHandle, peer_i
 use crate::receipt::receipts_root;
 use crate::state::next_state_root;
 use crate::storage::CommittedBlock;
+use bodies::Bodies;
 use borsh::{BorshDeserialize, BorshSerialize};
 use ed25519_dalek::{Signature, Signer, VerifyingKey};
 use libp2p::{Multiaddr, PeerId};
@@ -61,14 +63,16 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 use votes::{VoteSignatures, items_of_message, items_of_state};
 
+mod bodies;
 mod votes;
 
 /// Domain separation tag of consensus message signatures.
 const ENVELOPE_DOMAIN: &[u8] = b"rxchain/consensus-message/v1";
 /// Bytes of block bodies a `NewView` carries, at most.
 const NEW_VIEW_BODIES_BYTES_MAX: usize = 4 * 1024 * 1024;
-/// Block bodies received ahead of the head that are kept, at most.
-const BODIES_MAX: usize = 64;
+/// Block bodies received ahead of the head that are kept per validator, at most (a new view
+/// re-proposes at most a window's worth, within `NEW_VIEW_BODIES_BYTES_MAX`).
+const BODIES_PER_VALIDATOR_MAX: usize = 64;
 /// Bodies further above the head than this are not kept (a window's worth of blocks).
 const BODIES_AHEAD_BLOCKS_MAX: u64 = 128;
 /// Pre-prepares waiting for the head to reach their parent, at most.
@@ -188,7 +192,7 @@ struct Replica {
     /// The other validators' network identities.
     peers: BTreeMap<ValidatorId, PeerId>,
     executed: HashMap<Hash, Executed>,
-    bodies: HashMap<Hash, Block>,
+    bodies: Bodies,
     /// Pre-prepares whose block waits for its parent to arrive, execute or become final.
     waiting: Vec<(ValidatorId, Vote)>,
     /// Something a waiting pre-prepare may wait for happened: look at them again.
@@ -196,8 +200,9 @@ struct Replica {
     /// As primary, the newest block this replica proposed in the current view: the next
     /// proposal builds on it.
     proposal_tip: Option<Hash>,
-    /// Finality signatures by (height, block hash) and validator.
-    finality: BTreeMap<(u64, Hash), BTreeMap<ValidatorId, [u8; 64]>>,
+    /// Finality signatures of blocks above the head: one per validator per height (a second
+    /// block is equivocation), heights up to `BODIES_AHEAD_BLOCKS_MAX` ahead.
+    finality: AttestationPool,
     /// Final in the engine, not yet stored: height → (hash, when the engine said so).
     commits: BTreeMap<u64, (Hash, u64)>,
     transfer: Option<Transfer>,
@@ -322,11 +327,11 @@ pub(super) fn start(
         validators,
         peers,
         executed: HashMap::new(),
-        bodies: HashMap::new(),
+        bodies: Bodies::new(BODIES_PER_VALIDATOR_MAX),
         waiting: Vec::new(),
         recheck_waiting: false,
         proposal_tip: None,
-        finality: BTreeMap::new(),
+        finality: AttestationPool::new(0, BODIES_AHEAD_BLOCKS_MAX),
         commits: BTreeMap::new(),
         transfer: None,
         sync_deadline_ms: None,
@@ -563,18 +568,17 @@ impl Replica {
         {
             return Some(certificate);
         }
-        let signatures = self.finality.get(&(height, *hash))?;
-        (signatures.len() >= quorum(self.validators.len())).then(|| FinalityCertificate {
-            height,
-            block_hash: *hash,
-            signatures: signatures
-                .iter()
-                .map(|(validator, signature)| ValidatorSignature {
-                    validator: *validator,
-                    signature: *signature,
-                })
-                .collect(),
-        })
+        self.finality
+            .certificate(height, hash, quorum(self.validators.len()))
+    }
+
+    /// Keeps a checked finality signature (refused ones are out of the window or equivocate).
+    fn add_finality(&mut self, height: u64, hash: Hash, signature: ValidatorSignature) {
+        let head = self.head().height;
+        let quorum = quorum(self.validators.len());
+        if let Err(refusal) = self.finality.add(head, height, hash, signature, quorum) {
+            tracing::debug!(?refusal, height, "finality signature not kept");
+        }
     }
 
     /// Signs `message` and encodes it with what the receiver needs; `None` when a vote in it
@@ -619,11 +623,9 @@ impl Replica {
                         vote.payload_hash,
                         &self.inner.validator_key,
                     );
-                    self.finality
-                        .entry((height, vote.payload_hash))
-                        .or_default()
-                        .insert(self.own_id, signature.signature);
-                    finality = Some((height, signature.signature));
+                    let own = signature.signature;
+                    self.add_finality(height, vote.payload_hash, signature);
+                    finality = Some((height, own));
                 }
             }
             Message::CommitProof { commits, .. } => {
@@ -721,27 +723,36 @@ impl Replica {
                 signature,
             };
             if ahead(height) && entry.verifies(height, &vote.payload_hash) {
-                self.finality
-                    .entry((height, vote.payload_hash))
-                    .or_default()
-                    .insert(from, signature);
+                self.add_finality(height, vote.payload_hash, entry);
             }
         }
         if let Some(certificate) = envelope.certificate
             && ahead(certificate.height)
             && certificate.verify_signatures(&self.validators).is_ok()
         {
-            let signatures = self
-                .finality
-                .entry((certificate.height, certificate.block_hash))
-                .or_default();
             for entry in certificate.signatures {
-                signatures.insert(entry.validator, entry.signature);
+                self.add_finality(certificate.height, certificate.block_hash, entry);
             }
         }
+        // Bodies only as the protocol sends them: with the current view's primary's
+        // pre-prepare, or with a new view from that view's primary, each the block of one of
+        // the message's pre-prepares. Anything else is dropped unread.
+        let proposed: Vec<Hash> = match &envelope.message {
+            Message::PrePrepare(vote)
+                if vote.view == self.engine.view() && from == self.engine.primary() =>
+            {
+                vec![vote.payload_hash]
+            }
+            Message::NewView(new_view) if from == self.engine.primary_of(new_view.view) => new_view
+                .pre_prepares
+                .iter()
+                .map(|vote| vote.payload_hash)
+                .collect(),
+            _ => Vec::new(),
+        };
         for block in envelope.blocks {
-            if ahead(block.header.height) && self.bodies.len() < BODIES_MAX {
-                self.bodies.insert(block.header.hash(), block);
+            if ahead(block.header.height) && proposed.contains(&block.header.hash()) {
+                self.bodies.insert(from, block);
             }
         }
         match envelope.message {
@@ -763,12 +774,11 @@ impl Replica {
             });
             return;
         }
-        if vote.sender != from
-            || (vote.view == self.engine.view() && from != self.engine.primary())
-            || vote.view < self.engine.view()
-        {
-            // Only the primary of a view pre-prepares in it; anything else would only fill
-            // this node's bounded queues (the engine drops it too).
+        if vote.sender != from || vote.view != self.engine.view() || from != self.engine.primary() {
+            // Only the primary of this replica's view pre-prepares in it. Nothing is executed
+            // for a view this replica has not entered: its new view brings the pre-prepares
+            // it keeps, and a primary re-sends the rest. Anything else would only fill this
+            // node's bounded queues (the engine drops it too).
             return;
         }
         if let Some(executed) = self.executed.get(&hash) {
@@ -1042,8 +1052,8 @@ impl Replica {
         }
         self.executed
             .retain(|_, executed| executed.prepared.committed.block.header.height > height);
-        self.bodies.retain(|_, block| block.header.height > height);
-        self.finality.retain(|(at, _), _| *at > height);
+        self.bodies.retain_above(height);
+        self.finality.forget_through(height);
         self.finish_transfer_if_reached();
         // Waiting pre-prepares may build on this block; `retry_waiting` looks at them.
         self.recheck_waiting = true;
