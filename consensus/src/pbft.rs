@@ -235,6 +235,10 @@ pub enum PbftInput {
         from: ValidatorId,
         pre_prepare: Vote,
     },
+    /// The driver found a transaction left out of blocks that had room for it for too long
+    /// (PBFT's request timer): a backup starts a view change, since a primary that makes
+    /// progress but censors would otherwise never be replaced.
+    RequestTimedOut { now_ms: u64 },
     /// The driver synced the chain up to the checkpoint a `StateTransfer` asked for.
     StateTransferred {
         sequence: u64,
@@ -743,6 +747,12 @@ impl PbftEngine {
                     && pre_prepare.sender == self.primary_of(self.view)
                     && pre_prepare.sender != self.config.own_id
                 {
+                    self.start_view_change(self.view + 1);
+                }
+            }
+            PbftInput::RequestTimedOut { now_ms } => {
+                self.observe_time(now_ms);
+                if self.view_active && !self.is_primary() {
                     self.start_view_change(self.view + 1);
                 }
             }

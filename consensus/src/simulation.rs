@@ -606,6 +606,7 @@ fn input_name(input: &PbftInput, index_of: &HashMap<ValidatorId, usize>) -> Stri
             format!("an invalid proposal of node {}", node(from))
         }
         PbftInput::StateTransferred { .. } => "a state transfer".to_string(),
+        PbftInput::RequestTimedOut { .. } => "a request timer".to_string(),
         PbftInput::Message { from, message } => {
             let kind = match message {
                 Message::PrePrepare(_) => "PrePrepare".to_string(),

@@ -283,6 +283,26 @@ impl Mempool {
         }
     }
 
+    /// Each sender's next executable transaction (the one at its next nonce, not expired by
+    /// `height`), by id and bytes: what an honest block builder's round-robin takes first.
+    pub fn heads(&self, height: u64, next_nonce: impl Fn(&[u8; 32]) -> u64) -> Vec<(Hash, usize)> {
+        self.by_sender
+            .iter()
+            .filter_map(|(sender, queue)| queue.get(&next_nonce(sender)))
+            .filter(|entry| entry.transaction.body.expiry_height >= height)
+            .map(|entry| (entry.id, entry.bytes))
+            .collect()
+    }
+
+    /// A queued transaction by id.
+    pub fn get(&self, id: &Hash) -> Option<&SignedTransaction> {
+        let (sender, nonce) = self.ids.get(id)?;
+        self.by_sender
+            .get(sender)?
+            .get(nonce)
+            .map(|entry| &entry.transaction)
+    }
+
     /// Executable transactions and their bytes: for each sender the run of consecutive nonces
     /// from `next_nonce(sender)`.
     pub fn ready_backlog(&self, next_nonce: impl Fn(&[u8; 32]) -> u64) -> (u64, u64) {

@@ -26,6 +26,8 @@ pub struct Metrics {
     /// The consensus view (PBFT), which changes when a primary is replaced.
     pub consensus_view: AtomicU64,
     pub view_changes: AtomicU64,
+    /// View changes this replica asked for because a primary left transactions out.
+    pub censorship_view_changes: AtomicU64,
     /// Raft: the leader's node id plus one (0: no leader known).
     pub leader: AtomicU64,
     pub blocks_synced: AtomicU64,
@@ -57,7 +59,7 @@ impl Metrics {
     ///
     /// Long because it lists every counter once, with its help text.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 15] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 16] = [
             (
                 "rxchain_transactions_admitted_total",
                 "counter",
@@ -135,6 +137,12 @@ impl Metrics {
                 "counter",
                 "Views this node moved to after a primary failed or misbehaved.",
                 &self.view_changes,
+            ),
+            (
+                "rxchain_censorship_view_changes_total",
+                "counter",
+                "View changes this node asked for because the primary left transactions out of blocks with room.",
+                &self.censorship_view_changes,
             ),
             (
                 "rxchain_blocks_synced_total",

@@ -51,6 +51,7 @@ use crate::state::next_state_root;
 use crate::storage::CommittedBlock;
 use bodies::Bodies;
 use borsh::{BorshDeserialize, BorshSerialize};
+use censorship::{BlockRoom, CensorshipWatch};
 use ed25519_dalek::{Signature, Signer, VerifyingKey};
 use libp2p::{Multiaddr, PeerId};
 use rxchain_consensus::pbft::{
@@ -64,6 +65,7 @@ use std::time::{Duration, Instant};
 use votes::{VoteSignatures, items_of_message, items_of_state};
 
 mod bodies;
+mod censorship;
 mod votes;
 
 /// Domain separation tag of consensus message signatures.
@@ -200,6 +202,10 @@ struct Replica {
     /// As primary, the newest block this replica proposed in the current view: the next
     /// proposal builds on it.
     proposal_tip: Option<Hash>,
+    /// Each sender's next transaction and how many roomy blocks left it out (request timer).
+    censorship: CensorshipWatch,
+    /// The view the censorship watch counts in; a new view starts it again.
+    censorship_view: u64,
     /// Finality signatures of blocks above the head: one per validator per height (a second
     /// block is equivocation), heights up to `BODIES_AHEAD_BLOCKS_MAX` ahead.
     finality: AttestationPool,
@@ -312,6 +318,7 @@ pub(super) fn start(
         network.peers,
         None,
     ));
+    let view_change_timeout_ms = parameters.view_change_timeout_ms;
     let tick_ms = (parameters.block_interval_ms / 2)
         .min(parameters.retransmit_interval_ms / 2)
         .clamp(1, TICK_MS_MAX);
@@ -331,6 +338,8 @@ pub(super) fn start(
         waiting: Vec::new(),
         recheck_waiting: false,
         proposal_tip: None,
+        censorship: CensorshipWatch::new(view_change_timeout_ms),
+        censorship_view: 0,
         finality: AttestationPool::new(0, BODIES_AHEAD_BLOCKS_MAX),
         commits: BTreeMap::new(),
         transfer: None,
@@ -821,6 +830,17 @@ impl Replica {
             }
             return;
         };
+        let by_proposer = self
+            .executed
+            .values()
+            .filter(|executed| executed.prepared.committed.block.header.proposer == from)
+            .count();
+        if by_proposer >= BODIES_PER_VALIDATOR_MAX {
+            // A primary forking many blocks in its view gets no more executed than its bodies'
+            // bound; what it made stale goes when a block at that height is stored.
+            tracing::warn!(from = %hex::encode(from), "too many executed proposals of one primary");
+            return;
+        }
         match self.execute(block, &parent) {
             Ok(()) => self.pre_prepare(from, vote),
             Err(Rejection::Invalid(reason)) => self.refuse_proposal(from, vote, &reason),
@@ -1035,6 +1055,18 @@ impl Replica {
     fn store(&mut self, prepared: Prepared) {
         let height = prepared.committed.block.header.height;
         let hash = prepared.committed.block.header.hash();
+        let room = BlockRoom {
+            transactions: prepared.committed.block.transactions.len(),
+            bytes: prepared
+                .committed
+                .block
+                .transactions
+                .iter()
+                .map(|transaction| transaction.encode().len() as u64)
+                .sum(),
+            transactions_max: self.parameters.block_transactions_max as usize,
+            bytes_max: self.parameters.block_bytes_max,
+        };
         if let Err(error) = commit(&self.inner, prepared) {
             self.halt(format!("storing block {height} failed: {error}"));
             return;
@@ -1057,6 +1089,57 @@ impl Replica {
         self.finish_transfer_if_reached();
         // Waiting pre-prepares may build on this block; `retry_waiting` looks at them.
         self.recheck_waiting = true;
+        self.watch_for_censorship(room);
+    }
+
+    /// The request timer (see `censorship`): after each stored block, as a backup in an active
+    /// view, forwards transactions the block left out to the primary and asks for a view change
+    /// when one was left out too often.
+    fn watch_for_censorship(&mut self, room: BlockRoom) {
+        if self.engine.view() != self.censorship_view {
+            self.censorship_view = self.engine.view();
+            self.censorship.reset();
+        }
+        if !self.engine.view_active() || self.engine.primary() == self.own_id {
+            self.censorship.reset();
+            return;
+        }
+        let now = now_ms();
+        let storage = &self.inner.storage;
+        let next_height = self.head().height + 1;
+        let heads = self
+            .inner
+            .mempool
+            .lock()
+            .expect("mempool lock")
+            .heads(next_height, |sender| {
+                super::committed_nonce(storage, sender)
+            });
+        let findings = self.censorship.block_stored(now, &heads, room);
+        if !findings.forward.is_empty() {
+            let transactions: Vec<Vec<u8>> = {
+                let mempool = self.inner.mempool.lock().expect("mempool lock");
+                findings
+                    .forward
+                    .iter()
+                    .filter_map(|id| mempool.get(id))
+                    .map(|transaction| transaction.encode())
+                    .collect()
+            };
+            let mut bytes = crate::network::ConsensusTag::ForwardedTransactions.start();
+            borsh::to_writer(&mut bytes, &transactions).expect("writing to a Vec cannot fail");
+            self.send(self.engine.primary(), bytes);
+        }
+        if findings.censored {
+            tracing::warn!(
+                view = self.engine.view(),
+                primary = %hex::encode(self.engine.primary()),
+                "transactions were left out of blocks with room for them; asking for a view change"
+            );
+            Metrics::add(&self.inner.metrics.censorship_view_changes, 1);
+            self.censorship.reset();
+            self.feed(PbftInput::RequestTimedOut { now_ms: now });
+        }
     }
 
     fn finish_transfer_if_reached(&mut self) {
