@@ -7,9 +7,8 @@
 //!
 //! One member must not be able to fill every node's mempool (squatting) so that others are
 //! refused:
-//! - A transaction after a gap (parked: it cannot execute until the gap fills) is admitted only
-//!   up to [`PARKED_NONCES_AHEAD_MAX`] nonces past the sender's executable run, so parked
-//!   transactions per sender are few whatever the admission window allows.
+//! - Transactions after a gap (parked: they cannot execute until the gap fills) are admitted up
+//!   to [`PARKED_BYTES_PER_SENDER_MAX`] per sender, whatever the admission window allows.
 //! - When the mempool is full, a sender within its fair share (the limits divided by the senders
 //!   queued, itself included) still gets in: transactions of senders over their share are
 //!   evicted, parked before executable, the largest holder first, its highest nonces first
@@ -19,8 +18,11 @@ use crate::hash::Hash;
 use crate::transaction::SignedTransaction;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-/// Nonces a parked transaction may be past the end of its sender's executable run.
-pub const PARKED_NONCES_AHEAD_MAX: u64 = 64;
+/// Bytes of parked transactions (after a nonce gap, so not executable yet) one sender may have
+/// queued. Gossip delivers a sender's transactions out of order, so a busy client's run has
+/// gaps at other nodes for a moment; small transactions fill those gaps by the thousand, while
+/// a member parking the largest transactions holds 32.
+pub const PARKED_BYTES_PER_SENDER_MAX: usize = 4 * 1024 * 1024;
 
 /// The mempool's limits.
 #[derive(Clone, Debug)]
@@ -64,8 +66,9 @@ pub struct Mempool {
 pub enum MempoolRefusal {
     Duplicate,
     Full(String),
-    /// Parked too far past the sender's executable run, which ends before `next_free`.
-    TooFarAhead {
+    /// Parked (after a gap; the sender's executable run ends before `next_free`), and the
+    /// sender's parked transactions hold their bytes limit.
+    ParkedFull {
         next_free: u64,
     },
 }
@@ -111,8 +114,23 @@ impl Mempool {
     /// The first nonce at or after `committed_next` that the sender has not queued: where a
     /// node signing for the sender continues.
     pub fn next_free_nonce(&self, sender: &[u8; 32], committed_next: u64) -> u64 {
+        let Some(queue) = self.by_sender.get(sender) else {
+            return committed_next;
+        };
+        // Usually the queue is one run from the committed nonce: then its end is the last key,
+        // found without walking the run (admission asks on every transaction).
+        if let (Some((&first, _)), Some((&last, _))) =
+            (queue.first_key_value(), queue.last_key_value())
+            && first == committed_next
+            && last - first + 1 == queue.len() as u64
+        {
+            return last + 1;
+        }
         let mut nonce = committed_next;
-        while self.has_nonce(sender, nonce) {
+        for (&queued, _) in queue.range(committed_next..) {
+            if queued != nonce {
+                break;
+            }
             nonce += 1;
         }
         nonce
@@ -134,8 +152,13 @@ impl Mempool {
             return Err(MempoolRefusal::Duplicate);
         }
         let next_free = self.next_free_nonce(&sender, next_nonce(&sender));
-        if nonce > next_free + PARKED_NONCES_AHEAD_MAX {
-            return Err(MempoolRefusal::TooFarAhead { next_free });
+        if nonce > next_free {
+            let parked: usize = self.by_sender.get(&sender).map_or(0, |queue| {
+                queue.range(next_free..).map(|(_, entry)| entry.bytes).sum()
+            });
+            if parked + bytes > PARKED_BYTES_PER_SENDER_MAX {
+                return Err(MempoolRefusal::ParkedFull { next_free });
+            }
         }
         let queued = self.by_sender.get(&sender).map_or(0, BTreeMap::len);
         if queued >= self.limits.transactions_per_sender_max {
@@ -432,20 +455,25 @@ mod tests {
     }
 
     #[test]
-    fn parked_transactions_stay_close_to_the_executable_run() {
+    fn parked_transactions_of_a_sender_are_bounded_by_bytes() {
         let mut mempool = Mempool::new(MempoolLimits::default());
         let key = SigningKey::from_bytes(&[1; 32]);
-        // Nonce 0 never arrives: everything is parked, up to the bound past it.
-        for nonce in 1..=PARKED_NONCES_AHEAD_MAX {
-            insert(&mut mempool, &key, nonce, 0).unwrap();
+        let padding = 100 * 1024;
+        // Nonce 0 never arrives: everything is parked, up to the bytes bound.
+        let mut nonce = 1;
+        while insert(&mut mempool, &key, nonce, padding).is_ok() {
+            nonce += 1;
         }
+        let parked = (nonce - 1) as usize;
+        let size = transaction(&key, 1, padding).2;
+        assert_eq!(parked, PARKED_BYTES_PER_SENDER_MAX / size);
         assert_eq!(
-            insert(&mut mempool, &key, PARKED_NONCES_AHEAD_MAX + 1, 0),
-            Err(MempoolRefusal::TooFarAhead { next_free: 0 })
+            insert(&mut mempool, &key, nonce, padding),
+            Err(MempoolRefusal::ParkedFull { next_free: 0 })
         );
-        // Once the gap fills, the run is long and the window moves with its end.
+        // Once the gap fills, they are executable and no longer count as parked.
         insert(&mut mempool, &key, 0, 0).unwrap();
-        insert(&mut mempool, &key, 2 * PARKED_NONCES_AHEAD_MAX + 1, 0).unwrap();
+        insert(&mut mempool, &key, nonce + 1, padding).unwrap();
     }
 
     #[test]

@@ -889,11 +889,10 @@ impl Node {
             .map_err(|refusal| match refusal {
                 MempoolRefusal::Duplicate => TransactionError::Duplicate,
                 MempoolRefusal::Full(message) => TransactionError::MempoolFull(message),
-                MempoolRefusal::TooFarAhead { next_free } => TransactionError::NonceGap {
-                    nonce,
-                    next: next_free,
-                    limit: crate::mempool::PARKED_NONCES_AHEAD_MAX,
-                },
+                MempoolRefusal::ParkedFull { next_free } => TransactionError::MempoolFull(format!(
+                    "nonce {nonce} waits for the sender's nonce {next_free}, and the sender's waiting transactions hold {} bytes, the limit",
+                    crate::mempool::PARKED_BYTES_PER_SENDER_MAX
+                )),
             })?;
         Metrics::add(&self.inner.metrics.mempool_evicted, evicted.len() as u64);
         Metrics::set(
