@@ -251,6 +251,91 @@ pub async fn run(transactions: u64, window: u64) -> Result<BenchReport> {
     })
 }
 
+/// Figures of the mempool squatting benchmark.
+#[derive(Debug, Serialize)]
+pub struct SquattingReport {
+    /// Members that parked transactions (every member of the dev consortium but one).
+    pub squatters: usize,
+    /// Parked transactions the squatters got in, large and small, and their bytes.
+    pub parked_transactions: u64,
+    pub parked_bytes: u64,
+    /// Parked transactions refused once a squatter held its maximum.
+    pub parked_refused: u64,
+    /// The remaining member's committed transactions per second without and with squatters.
+    pub clean_tps: f64,
+    pub squatted_tps: f64,
+    /// `squatted_tps / clean_tps`.
+    pub ratio: f64,
+}
+
+/// The dev consortium's members other than the benchmark's own sender.
+const SQUATTERS: [&str; 4] = [
+    "kangda-distribution",
+    "anxin-pharmacy",
+    "renmin-hospital",
+    "drug-regulator",
+];
+/// Argument bytes of a large parked transaction (close to the transaction size limit).
+const PARKED_LARGE_ARGUMENT_BYTES: usize = 120 * 1024;
+/// Argument bytes of a small parked transaction.
+const PARKED_SMALL_ARGUMENT_BYTES: usize = 64;
+
+/// Every member but one parks transactions (nonces after a gap, so never executable) until the
+/// mempool refuses more, large ones then small ones; then the remaining member commits
+/// `transactions` commissions. The same run on a clean chain gives the rate to compare with.
+pub async fn run_squatting(transactions: u64, window: u64) -> Result<SquattingReport> {
+    let clean = run(transactions, window).await?;
+    let chain = BenchChain::start().await?;
+    let (mut parked_transactions, mut parked_bytes, mut parked_refused) = (0u64, 0u64, 0u64);
+    for organization in SQUATTERS {
+        let key = read_key(&chain.consortium.member_key(organization))?.signing_key;
+        let sender = key.verifying_key().to_bytes();
+        // The next nonce stays unused: everything after it waits for ever.
+        let mut nonce = chain.node.storage().next_nonce(&sender)? + 1;
+        for argument_bytes in [PARKED_LARGE_ARGUMENT_BYTES, PARKED_SMALL_ARGUMENT_BYTES] {
+            loop {
+                let transaction = TransactionBody::call(
+                    &chain.genesis.chain_id,
+                    &key,
+                    nonce,
+                    EXPIRY_HEIGHT,
+                    "trace",
+                    "register_product",
+                    vec![0; argument_bytes],
+                )
+                .sign(&key)
+                .encode();
+                match chain.node.submit(&transaction) {
+                    Ok(_) => {
+                        parked_transactions += 1;
+                        parked_bytes += transaction.len() as u64;
+                        nonce += 1;
+                    }
+                    Err(_) => {
+                        parked_refused += 1;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let signed = chain.commissions(1, transactions);
+    let started = Instant::now();
+    chain.submit_windowed(&signed, window).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    chain.node.shutdown();
+    let squatted_tps = transactions as f64 / seconds;
+    Ok(SquattingReport {
+        squatters: SQUATTERS.len(),
+        parked_transactions,
+        parked_bytes,
+        parked_refused,
+        clean_tps: clean.tps,
+        squatted_tps,
+        ratio: squatted_tps / clean.tps,
+    })
+}
+
 /// Figures of the query benchmark.
 #[derive(Debug, Serialize)]
 pub struct QueryReport {

@@ -99,7 +99,8 @@ enum Command {
     /// or with `--nodes N` a local cluster of node processes (plus failover after killing the
     /// primary); or (with `--scenario queries`) history and verification-page times.
     Bench {
-        /// `throughput`, `queries` or `capture`.
+        /// `throughput`, `queries`, `capture` or `squatting` (every member but one parks
+        /// transactions in the mempool; the last one's rate against a clean run).
         #[arg(long, default_value = "throughput")]
         scenario: String,
         /// Transactions to commit (throughput).
@@ -489,7 +490,26 @@ async fn run(command: Command) -> Result<()> {
                         );
                     }
                 }
-                other => bail!("unknown scenario '{other}': throughput, queries or capture"),
+                "squatting" => {
+                    let report = rxchain_cli::bench::run_squatting(transactions, window).await?;
+                    if json {
+                        println!("{}", serde_json::to_string(&report)?);
+                    } else {
+                        println!(
+                            "parked by {} members       {} transactions, {} bytes ({} refused)",
+                            report.squatters,
+                            report.parked_transactions,
+                            report.parked_bytes,
+                            report.parked_refused
+                        );
+                        println!("clean tx/s                 {:.0}", report.clean_tps);
+                        println!("with squatters tx/s        {:.0}", report.squatted_tps);
+                        println!("ratio                      {:.3}", report.ratio);
+                    }
+                }
+                other => {
+                    bail!("unknown scenario '{other}': throughput, queries, capture or squatting")
+                }
             }
             Ok(())
         }
