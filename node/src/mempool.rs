@@ -511,24 +511,17 @@ mod tests {
             assert_eq!(evicted.len(), 1);
         }
         assert!(mempool.len() <= 40);
-        let parked_left: usize = squatters[2..]
-            .iter()
-            .map(|key| {
-                mempool
-                    .by_sender
-                    .get(&key.verifying_key().to_bytes())
-                    .map_or(0, BTreeMap::len)
-            })
-            .sum();
-        let executable_left: usize = squatters[..2]
-            .iter()
-            .map(|key| {
-                mempool
-                    .by_sender
-                    .get(&key.verifying_key().to_bytes())
-                    .map_or(0, BTreeMap::len)
-            })
-            .sum();
+        let queued = |keys: &[SigningKey]| -> usize {
+            keys.iter()
+                .map(|key| {
+                    mempool
+                        .by_sender
+                        .get(&key.verifying_key().to_bytes())
+                        .map_or(0, BTreeMap::len)
+                })
+                .sum()
+        };
+        let (parked_left, executable_left) = (queued(&squatters[2..]), queued(&squatters[..2]));
         assert_eq!(parked_left + executable_left + 5, mempool.len());
         // The parked squatters lost down to their share (8 each) before an executable one went.
         assert_eq!(parked_left, 16);
