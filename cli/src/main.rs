@@ -262,6 +262,7 @@ async fn run(command: Command) -> Result<()> {
                     validators,
                     network_latency_ms,
                     system_contracts: rxchain_cli::modules::system_contracts(),
+                    key_seed: None,
                 },
             )?;
             let configs = cluster::write_node_configs(

@@ -84,6 +84,10 @@ pub struct DevOptions {
     pub network_latency_ms: u64,
     /// The application modules' system contracts, deployed after the registry.
     pub system_contracts: Vec<SystemContract>,
+    /// Derive every key from this seed instead of the system's randomness, so that a
+    /// deterministic simulation replays the same chain from its seed. Never for a real
+    /// consortium: anyone who knows the seed has the keys.
+    pub key_seed: Option<u64>,
 }
 
 impl Default for DevOptions {
@@ -97,6 +101,7 @@ impl Default for DevOptions {
             validators: 1,
             network_latency_ms: 0,
             system_contracts: Vec::new(),
+            key_seed: None,
         }
     }
 }
@@ -126,7 +131,21 @@ impl DevConsortium {
     }
 }
 
-/// Writes `dir/genesis.toml`, `dir/contracts/*.wasm` and `dir/keys/*.key` (fresh random keys).
+/// A fresh random key, or with a seed the key that seed and `name` derive.
+fn new_key(seed: Option<u64>, name: &str) -> ed25519_dalek::SigningKey {
+    match seed {
+        None => generate(),
+        Some(seed) => {
+            let mut bytes = b"rxchain/dev-key-seed".to_vec();
+            bytes.extend_from_slice(&seed.to_le_bytes());
+            bytes.extend_from_slice(name.as_bytes());
+            ed25519_dalek::SigningKey::from_bytes(&sm3(&bytes))
+        }
+    }
+}
+
+/// Writes `dir/genesis.toml`, `dir/contracts/*.wasm` and `dir/keys/*.key` (fresh random keys,
+/// unless [`DevOptions::key_seed`] is set).
 ///
 /// Long because it writes the whole consortium in one pass: organizations, keys, validators,
 /// contracts, consensus timings, the file, and the check that it loads.
@@ -149,7 +168,7 @@ pub fn create_dev_consortium(
     let mut organizations = Vec::new();
     let mut members = Vec::new();
     for organization in &ORGANIZATIONS {
-        let key = generate();
+        let key = new_key(options.key_seed, organization.id);
         write_key(&keystore, organization.id, organization.id, &key)?;
         organizations.push(OrganizationFile {
             id: organization.id.into(),
@@ -183,8 +202,9 @@ pub fn create_dev_consortium(
     let mut validators = Vec::with_capacity(options.validators);
     for index in 0..options.validators {
         let organization = ORGANIZATIONS[index % ORGANIZATIONS.len()].id;
-        let key = generate();
-        write_key(&keystore, &format!("validator-{index}"), organization, &key)?;
+        let name = format!("validator-{index}");
+        let key = new_key(options.key_seed, &name);
+        write_key(&keystore, &name, organization, &key)?;
         validators.push(ValidatorFile {
             organization: organization.into(),
             public_key: hex::encode(key.verifying_key().as_bytes()),

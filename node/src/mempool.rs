@@ -308,13 +308,17 @@ impl Mempool {
 
     /// Each sender's next executable transaction (the one at its next nonce, not expired by
     /// `height`), by id and bytes: what an honest block builder's round-robin takes first.
+    /// In id order, so that what a replica does with them does not depend on hash map order.
     pub fn heads(&self, height: u64, next_nonce: impl Fn(&[u8; 32]) -> u64) -> Vec<(Hash, usize)> {
-        self.by_sender
+        let mut heads: Vec<(Hash, usize)> = self
+            .by_sender
             .iter()
             .filter_map(|(sender, queue)| queue.get(&next_nonce(sender)))
             .filter(|entry| entry.transaction.body.expiry_height >= height)
             .map(|entry| (entry.id, entry.bytes))
-            .collect()
+            .collect();
+        heads.sort_unstable();
+        heads
     }
 
     /// A queued transaction by id.

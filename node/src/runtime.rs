@@ -45,6 +45,7 @@ mod proposals;
 mod raft_replica;
 mod replica;
 pub use replica::ReplicaNetwork;
+pub use replica::simulated;
 
 /// Transactions kept for a later gossip when no peer took them, at most (the oldest go first).
 const UNSENT_GOSSIP_MAX: usize = 10_000;
@@ -116,6 +117,8 @@ struct Inner {
     /// Why block production stopped for good (a diverging state root, a failed write).
     halted: Mutex<Option<String>>,
     faults: Faults,
+    /// What the drivers take the time from.
+    clock: Clock,
 }
 
 /// Gossip messages waiting for the admission task.
@@ -157,6 +160,26 @@ impl std::fmt::Debug for Node {
             .field("chain_id", &self.inner.genesis.chain_id)
             .field("head", &*self.inner.head.borrow())
             .finish()
+    }
+}
+
+/// Where a node's drivers read the time: the system clock, or a virtual clock that a
+/// deterministic simulation sets (so a seed replays the same run, and hours of timeouts pass
+/// in moments).
+#[derive(Clone, Debug, Default)]
+pub enum Clock {
+    #[default]
+    System,
+    /// Milliseconds since the Unix epoch, as the simulation sets them.
+    Virtual(Arc<std::sync::atomic::AtomicU64>),
+}
+
+impl Clock {
+    pub fn now_ms(&self) -> u64 {
+        match self {
+            Clock::System => now_ms(),
+            Clock::Virtual(milliseconds) => milliseconds.load(Ordering::SeqCst),
+        }
     }
 }
 
@@ -361,6 +384,11 @@ pub struct LocatedEvent {
 impl Node {
     /// Opens the data folder and prepares the node; call [`Node::start`] to produce blocks.
     pub fn open(config: NodeConfig) -> Result<Node, NodeError> {
+        Node::open_with_clock(config, Clock::System)
+    }
+
+    /// [`Node::open`] with the clock its drivers read (a simulation's virtual one).
+    pub fn open_with_clock(config: NodeConfig, clock: Clock) -> Result<Node, NodeError> {
         let validators = validator_keys(&config.genesis);
         let own_key = config.validator_key.verifying_key().to_bytes();
         if !validators.contains(&own_key) {
@@ -408,6 +436,7 @@ impl Node {
                 unsent_gossip: Mutex::new(VecDeque::new()),
                 halted: Mutex::new(None),
                 faults: Faults::default(),
+                clock,
             }),
             driver: Arc::new(Mutex::new(None)),
         })
@@ -433,7 +462,7 @@ impl Node {
                 empty_blocks: parameters.empty_blocks,
             },
             self.head().height + 1,
-            now_ms(),
+            self.inner.now_ms(),
         )?;
         let tick_ms = (parameters.block_interval_ms / 2).clamp(1, DRIVER_TICK_MS_MAX);
         let (sender, receiver) = mpsc::channel();
@@ -1091,6 +1120,10 @@ struct Prepared {
 }
 
 impl Inner {
+    fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
     /// Marks queued wake-ups as served; a driver calls it before a pass looks at the mempool.
     /// The swap acquires what admissions that skipped their wake-up released, so the pass
     /// sees their transactions.
@@ -1217,7 +1250,7 @@ fn build_block(
         height,
         |sender| parent.next_nonce(storage, sender),
     );
-    let timestamp_ms = now_ms().max(parent.timestamp_ms);
+    let timestamp_ms = inner.now_ms().max(parent.timestamp_ms);
     let started = Instant::now();
     let effects = inner.executor.execute_block(
         storage,
@@ -1344,7 +1377,7 @@ fn drive(
         let mut inputs = VecDeque::from([Input::Pending {
             transactions,
             bytes,
-            now_ms: now_ms(),
+            now_ms: inner.now_ms(),
         }]);
         while let Some(input) = inputs.pop_front() {
             for effect in engine.handle(input) {
@@ -1397,7 +1430,7 @@ fn drive(
                         inputs.push_back(Input::Pending {
                             transactions,
                             bytes,
-                            now_ms: now_ms(),
+                            now_ms: inner.now_ms(),
                         });
                     }
                 }

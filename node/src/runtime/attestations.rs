@@ -120,7 +120,6 @@ impl AttestationPool {
     }
 
     /// Signatures held.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.by_height.values().map(BTreeMap::len).sum()
     }

@@ -67,7 +67,7 @@ pub(super) fn forwarded_transactions(
 }
 
 /// Admits transactions another replica forwarded (refusals, duplicates above all, are normal).
-fn admit_forwarded(node: &Node, bytes: &[u8]) {
+pub(super) fn admit_forwarded(node: &Node, bytes: &[u8]) {
     match borsh::from_slice::<Vec<Vec<u8>>>(bytes) {
         Ok(transactions) => {
             for transaction in transactions {

@@ -45,7 +45,7 @@ use super::driver_limits::{
 };
 use super::proposals::{Pacing, SyncFailure, certified_block, check_block_shape, proposal_if_due};
 use super::replica::ReplicaNetwork;
-use super::{DriverMessage, Inner, Node, Parent, Prepared, commit, commit_with_meta, halt, now_ms};
+use super::{DriverMessage, Inner, Node, Parent, Prepared, commit, commit_with_meta, halt};
 use crate::NodeError;
 use crate::block::{Block, FinalityCertificate, ValidatorSignature, quorum};
 use crate::hash::Hash;
@@ -562,7 +562,7 @@ pub(super) fn start(
         proposals_in_flight_max,
         proposal_tip: None,
         pipeline_broken: false,
-        pacing: Pacing::new(now_ms()),
+        pacing: Pacing::new(node.inner.now_ms()),
         attestations: AttestationPool::new(
             ATTESTATION_HEIGHTS_BEHIND_MAX,
             ATTESTATION_HEIGHTS_AHEAD_MAX,
@@ -632,7 +632,7 @@ impl RaftDriver {
     }
 
     fn step(&mut self) {
-        let now = now_ms();
+        let now = self.inner.now_ms();
         let metrics = self.raft.metrics().borrow().clone();
         Metrics::set(&self.inner.metrics.consensus_view, metrics.current_term);
         Metrics::set(
@@ -741,7 +741,7 @@ impl RaftDriver {
     /// This node applied a block: attest it to the others.
     fn applied(&mut self, height: u64, hash: Hash) {
         let signature = FinalityCertificate::sign(height, hash, &self.inner.validator_key);
-        self.uncertified.insert(height, (hash, now_ms()));
+        self.uncertified.insert(height, (hash, self.inner.now_ms()));
         self.add_attestation(height, hash, signature.clone());
         let mut bytes = ConsensusTag::Attestation.start();
         borsh::to_writer(

@@ -40,7 +40,7 @@ use super::attestations::AttestationPool;
 use super::block_sync::{SyncRequest, SyncResponse};
 use super::driver_limits::{CERTIFICATE_WAIT_MS, SYNC_REQUEST_TIMEOUT_MS, TICK_MS_MAX};
 use super::proposals::{Pacing, SyncFailure, certified_block, check_block_shape, proposal_if_due};
-use super::{DriverMessage, Inner, Node, Parent, Prepared, commit, halt, now_ms};
+use super::{DriverMessage, Inner, Node, Parent, Prepared, commit, halt};
 use crate::NodeError;
 use crate::block::{Block, FinalityCertificate, ValidatorSignature, quorum};
 use crate::hash::Hash;
@@ -65,7 +65,9 @@ use std::time::{Duration, Instant};
 use votes::{VoteSignatures, items_of_message, items_of_state};
 
 mod bodies;
+mod byzantine;
 mod censorship;
+pub mod simulated;
 mod votes;
 
 /// Domain separation tag of consensus message signatures.
@@ -183,10 +185,7 @@ struct Replica {
     inner: Arc<Inner>,
     engine: PbftEngine,
     parameters: PbftParameters,
-    network: NetworkHandle,
-    runtime: tokio::runtime::Handle,
-    /// The driver's own queue, for answers of requests it makes.
-    queue: mpsc::Sender<DriverMessage>,
+    outbound: Outbound,
     own_id: ValidatorId,
     votes: VoteSignatures,
     /// Every validator, ascending.
@@ -218,6 +217,8 @@ struct Replica {
     pacing: Pacing,
     halted: bool,
     next_status_log_ms: u64,
+    /// How this replica misbehaves, in a simulation only (see [`simulated`]).
+    byzantine: Option<byzantine::Byzantine>,
 }
 
 fn engine_config(
@@ -241,10 +242,19 @@ fn engine_config(
     }
 }
 
+/// Where a replica's messages go.
+enum Outbound {
+    /// The libp2p network; sync answers come back through the driver's queue.
+    Network {
+        network: NetworkHandle,
+        runtime: tokio::runtime::Handle,
+        queue: mpsc::Sender<DriverMessage>,
+    },
+    /// A simulation's outbox, which it delivers (see [`simulated`]).
+    Simulated(Vec<simulated::Outgoing>),
+}
+
 /// Starts the network, the bridge task and the driver thread.
-///
-/// Long because it wires the parts in the order they depend on each other: network, saved
-/// engine state, bridge, driver thread.
 pub(super) fn start(
     node: &Node,
     network: ReplicaNetwork,
@@ -256,99 +266,46 @@ pub(super) fn start(
             inner.genesis.consensus.kind()
         )));
     };
-    let parameters = parameters.clone();
+    let tick_ms = (parameters.block_interval_ms / 2)
+        .min(parameters.retransmit_interval_ms / 2)
+        .clamp(1, TICK_MS_MAX);
     let proposals_in_flight_max = network.proposals_in_flight(PROPOSALS_IN_FLIGHT_DEFAULT)?;
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|_| NodeError::Config("a replica starts inside a tokio runtime".into()))?;
     let mut validators = inner.validators.clone();
     validators.sort();
-    let own_id = inner.validator_key.verifying_key().to_bytes();
     let (handle, events) = crate::network::start(NetworkConfig {
         node_secret_key: inner.validator_key.to_bytes(),
         listen: network.listen,
         allowed_node_keys: validators.clone(),
     })?;
-    let mut peers = BTreeMap::new();
+    let own_id = inner.validator_key.verifying_key().to_bytes();
     let mut validators_by_peer = HashMap::new();
     for validator in validators.iter().filter(|validator| **validator != own_id) {
-        let peer = peer_id(validator)?;
-        peers.insert(*validator, peer);
-        validators_by_peer.insert(peer, *validator);
+        validators_by_peer.insert(peer_id(validator)?, *validator);
     }
-
-    let config = engine_config(&parameters, &validators, own_id, proposals_in_flight_max);
-    let genesis_block = inner
-        .storage
-        .block(0)?
-        .ok_or_else(|| NodeError::Corrupt("the genesis block is missing".into()))?;
-    // Sequence numbers count from genesis on every replica, so the chain start is genesis
-    // even for a replica that restarts with blocks (it skips commits it has stored).
-    let chain_start = ChainStart {
-        height: 0,
-        payload_hash: genesis_block.header.hash(),
-    };
-    let mut votes = VoteSignatures::new(inner.validator_key.clone(), &validators);
-    let engine = match inner.storage.consensus_state()? {
-        Some(bytes) => {
-            let saved: SavedConsensusState = borsh::from_slice(&bytes)
-                .ok()
-                .filter(|saved: &SavedConsensusState| saved.version == SAVED_STATE_VERSION)
-                .ok_or_else(|| {
-                    NodeError::Corrupt("the saved consensus state does not decode".into())
-                })?;
-            votes.restore(saved.vote_signatures, now_ms());
-            PbftEngine::restore(config, chain_start, saved.state, now_ms())?
-        }
-        None => PbftEngine::new(config, chain_start, now_ms())?,
-    };
-
     inner.faults.enabled.store(
         network.fault_injection,
         std::sync::atomic::Ordering::Relaxed,
     );
     let (queue, receiver) = mpsc::channel();
+    let outbound = Outbound::Network {
+        network: handle.clone(),
+        runtime: runtime.clone(),
+        queue: queue.clone(),
+    };
+    let replica = Replica::new(node, outbound, proposals_in_flight_max)?;
     *inner.wake.lock().expect("wake lock") = Some(queue.clone());
     *inner.gossip.lock().expect("gossip lock") = Some((handle.clone(), runtime.clone()));
     runtime.spawn(super::bridge::run(
         node.clone(),
-        handle.clone(),
+        handle,
         events,
-        super::bridge::ConsensusRoute::Driver(queue.clone()),
+        super::bridge::ConsensusRoute::Driver(queue),
         validators_by_peer,
         network.peers,
         None,
     ));
-    let view_change_timeout_ms = parameters.view_change_timeout_ms;
-    let tick_ms = (parameters.block_interval_ms / 2)
-        .min(parameters.retransmit_interval_ms / 2)
-        .clamp(1, TICK_MS_MAX);
-    let replica = Replica {
-        inner,
-        engine,
-        parameters,
-        network: handle,
-        runtime,
-        queue,
-        own_id,
-        votes,
-        validators,
-        peers,
-        executed: HashMap::new(),
-        bodies: Bodies::new(BODIES_PER_VALIDATOR_MAX),
-        waiting: Vec::new(),
-        recheck_waiting: false,
-        proposal_tip: None,
-        censorship: CensorshipWatch::new(view_change_timeout_ms),
-        censorship_view: 0,
-        finality: AttestationPool::new(0, BODIES_AHEAD_BLOCKS_MAX),
-        commits: BTreeMap::new(),
-        transfer: None,
-        sync_deadline_ms: None,
-        sync_round: 0,
-        pacing: Pacing::new(now_ms()),
-        halted: false,
-        next_status_log_ms: 0,
-    };
     Ok(std::thread::Builder::new()
         .name("rxchain-replica".into())
         .spawn(move || run(replica, receiver, tick_ms))?)
@@ -389,6 +346,81 @@ fn run(mut replica: Replica, receiver: mpsc::Receiver<DriverMessage>, tick_ms: u
 }
 
 impl Replica {
+    /// A replica of `node` (a PBFT chain) with its engine restored from the saved state.
+    fn new(
+        node: &Node,
+        outbound: Outbound,
+        proposals_in_flight_max: u64,
+    ) -> Result<Replica, NodeError> {
+        let inner = node.inner.clone();
+        let Consensus::Pbft(parameters) = &inner.genesis.consensus else {
+            return Err(NodeError::Config(
+                "a PBFT replica needs a PBFT chain".into(),
+            ));
+        };
+        let parameters = parameters.clone();
+        let mut validators = inner.validators.clone();
+        validators.sort();
+        let own_id = inner.validator_key.verifying_key().to_bytes();
+        let mut peers = BTreeMap::new();
+        for validator in validators.iter().filter(|validator| **validator != own_id) {
+            peers.insert(*validator, peer_id(validator)?);
+        }
+        let config = engine_config(&parameters, &validators, own_id, proposals_in_flight_max);
+        let genesis_block = inner
+            .storage
+            .block(0)?
+            .ok_or_else(|| NodeError::Corrupt("the genesis block is missing".into()))?;
+        // Sequence numbers count from genesis on every replica, so the chain start is genesis
+        // even for a replica that restarts with blocks (it skips commits it has stored).
+        let chain_start = ChainStart {
+            height: 0,
+            payload_hash: genesis_block.header.hash(),
+        };
+        let now = inner.now_ms();
+        let mut votes = VoteSignatures::new(inner.validator_key.clone(), &validators);
+        let engine = match inner.storage.consensus_state()? {
+            Some(bytes) => {
+                let saved: SavedConsensusState = borsh::from_slice(&bytes)
+                    .ok()
+                    .filter(|saved: &SavedConsensusState| saved.version == SAVED_STATE_VERSION)
+                    .ok_or_else(|| {
+                        NodeError::Corrupt("the saved consensus state does not decode".into())
+                    })?;
+                votes.restore(saved.vote_signatures, now);
+                PbftEngine::restore(config, chain_start, saved.state, now)?
+            }
+            None => PbftEngine::new(config, chain_start, now)?,
+        };
+        let view_change_timeout_ms = parameters.view_change_timeout_ms;
+        Ok(Replica {
+            inner,
+            engine,
+            parameters,
+            outbound,
+            own_id,
+            votes,
+            validators,
+            peers,
+            executed: HashMap::new(),
+            bodies: Bodies::new(BODIES_PER_VALIDATOR_MAX),
+            waiting: Vec::new(),
+            recheck_waiting: false,
+            proposal_tip: None,
+            censorship: CensorshipWatch::new(view_change_timeout_ms),
+            censorship_view: 0,
+            finality: AttestationPool::new(0, BODIES_AHEAD_BLOCKS_MAX),
+            commits: BTreeMap::new(),
+            transfer: None,
+            sync_deadline_ms: None,
+            sync_round: 0,
+            pacing: Pacing::new(now),
+            halted: false,
+            next_status_log_ms: 0,
+            byzantine: None,
+        })
+    }
+
     fn head(&self) -> crate::storage::Head {
         self.inner.head.borrow().clone()
     }
@@ -400,7 +432,10 @@ impl Replica {
 
     /// Time, backlog, stored commits, sync and proposing: one pass.
     fn step(&mut self) {
-        let now = now_ms();
+        if self.byzantine.is_some() {
+            self.misbehave();
+        }
+        let now = self.inner.now_ms();
         let backlog = self.pacing.observe(&self.inner, now);
         self.feed(PbftInput::Tick { now_ms: now });
         self.feed(PbftInput::Pending {
@@ -475,14 +510,15 @@ impl Replica {
                     // A restarted engine repeats commits the node stored before the crash.
                     self.check_stored(height, &payload_hash);
                 } else {
-                    self.commits.insert(height, (payload_hash, now_ms()));
+                    self.commits
+                        .insert(height, (payload_hash, self.inner.now_ms()));
                     // A child of this block may be waiting for it to be final. Not handled
                     // here: feeding the engine amid its effects would persist out of order.
                     self.recheck_waiting = true;
                 }
             }
             PbftEffect::Persist(state) => {
-                let now = now_ms();
+                let now = self.inner.now_ms();
                 let items = items_of_state(&self.inner.genesis_hash, &state);
                 let vote_signatures = self.votes.saved(&items, now);
                 self.votes.collect_garbage(&items, now);
@@ -593,14 +629,6 @@ impl Replica {
     /// Signs `message` and encodes it with what the receiver needs; `None` when a vote in it
     /// lacks its signature (nothing unverifiable is sent).
     fn envelope(&mut self, message: Message) -> Option<Vec<u8>> {
-        let items = items_of_message(&self.inner.genesis_hash, &message);
-        let vote_signatures = match self.votes.sign_items(&items, now_ms()) {
-            Ok(signatures) => signatures,
-            Err(error) => {
-                tracing::warn!(%error, "not sending a consensus message");
-                return None;
-            }
-        };
         let mut blocks = Vec::new();
         let mut finality = None;
         let mut certificate = None;
@@ -644,6 +672,29 @@ impl Replica {
             }
             _ => {}
         }
+        if self.byzantine.is_some() {
+            self.tamper_with_bodies(&mut blocks);
+        }
+        self.seal(message, blocks, finality, certificate)
+    }
+
+    /// Signs `message` (and each vote in it) and encodes it with its attachments; `None` when
+    /// a vote in it lacks its signature.
+    fn seal(
+        &mut self,
+        message: Message,
+        blocks: Vec<Block>,
+        finality: Option<(u64, [u8; 64])>,
+        certificate: Option<FinalityCertificate>,
+    ) -> Option<Vec<u8>> {
+        let items = items_of_message(&self.inner.genesis_hash, &message);
+        let vote_signatures = match self.votes.sign_items(&items, self.inner.now_ms()) {
+            Ok(signatures) => signatures,
+            Err(error) => {
+                tracing::warn!(%error, "not sending a consensus message");
+                return None;
+            }
+        };
         let signature = self
             .inner
             .validator_key
@@ -662,7 +713,7 @@ impl Replica {
         Some(bytes)
     }
 
-    fn send(&self, to: ValidatorId, bytes: Vec<u8>) {
+    fn send(&mut self, to: ValidatorId, bytes: Vec<u8>) {
         let Some(peer) = self.peers.get(&to).copied() else {
             return;
         };
@@ -674,13 +725,23 @@ impl Replica {
         {
             return;
         }
-        let network = self.network.clone();
-        self.runtime.spawn(async move {
-            // A lost message is the engine's business: it re-sends what matters.
-            if let Err(error) = network.request(Channel::Consensus, peer, bytes).await {
-                tracing::trace!(%error, "sending a consensus message failed");
+        match &mut self.outbound {
+            Outbound::Network {
+                network, runtime, ..
+            } => {
+                let network = network.clone();
+                runtime.spawn(async move {
+                    // A lost message is the engine's business: it re-sends what matters.
+                    if let Err(error) = network.request(Channel::Consensus, peer, bytes).await {
+                        tracing::trace!(%error, "sending a consensus message failed");
+                    }
+                });
             }
-        });
+            Outbound::Simulated(outbox) => outbox.push(simulated::Outgoing {
+                to,
+                message: simulated::OutgoingMessage::Consensus(bytes),
+            }),
+        }
     }
 
     /// A message from validator `from` (the network authenticated the peer).
@@ -714,9 +775,9 @@ impl Replica {
             return;
         }
         let items = items_of_message(&self.inner.genesis_hash, &envelope.message);
-        if let Err(error) = self
-            .votes
-            .verify_items(&items, &envelope.vote_signatures, now_ms())
+        if let Err(error) =
+            self.votes
+                .verify_items(&items, &envelope.vote_signatures, self.inner.now_ms())
         {
             tracing::warn!(%error, from = %hex::encode(from), "consensus message refused");
             return;
@@ -934,7 +995,7 @@ impl Replica {
             return Err(Rejection::Invalid("does not build on its parent".into()));
         }
         if header.timestamp_ms < parent.timestamp_ms
-            || header.timestamp_ms > now_ms() + TIMESTAMP_AHEAD_MS_MAX
+            || header.timestamp_ms > self.inner.now_ms() + TIMESTAMP_AHEAD_MS_MAX
         {
             return Err(Rejection::Invalid("timestamp out of range".into()));
         }
@@ -1104,7 +1165,7 @@ impl Replica {
             self.censorship.reset();
             return;
         }
-        let now = now_ms();
+        let now = self.inner.now_ms();
         let storage = &self.inner.storage;
         let next_height = self.head().height + 1;
         let heads = self
@@ -1193,16 +1254,27 @@ impl Replica {
         self.sync_deadline_ms = Some(now + SYNC_REQUEST_TIMEOUT_MS);
         tracing::debug!(from_height = head + 1, target, peer = %hex::encode(peer), "block sync");
         let request = SyncRequest::encode(head + 1, target);
-        let network = self.network.clone();
-        let queue = self.queue.clone();
         let peer_id = self.peers[&peer];
-        self.runtime.spawn(async move {
-            let result = network
-                .request(Channel::BlockSync, peer_id, request)
-                .await
-                .map_err(|error| error.to_string());
-            let _ = queue.send(DriverMessage::Synced { from: peer, result });
-        });
+        match &mut self.outbound {
+            Outbound::Network {
+                network,
+                runtime,
+                queue,
+            } => {
+                let (network, queue) = (network.clone(), queue.clone());
+                runtime.spawn(async move {
+                    let result = network
+                        .request(Channel::BlockSync, peer_id, request)
+                        .await
+                        .map_err(|error| error.to_string());
+                    let _ = queue.send(DriverMessage::Synced { from: peer, result });
+                });
+            }
+            Outbound::Simulated(outbox) => outbox.push(simulated::Outgoing {
+                to: peer,
+                message: simulated::OutgoingMessage::SyncRequest(request),
+            }),
+        }
     }
 
     /// Checks, re-executes and stores synced blocks.
@@ -1320,6 +1392,10 @@ impl Replica {
         ) else {
             return;
         };
+        let mut prepared = prepared;
+        if self.byzantine.is_some() {
+            self.tamper_with_proposal(&mut prepared);
+        }
         let hash = prepared.committed.block.header.hash();
         self.executed.insert(hash, Executed { prepared });
         self.feed(PbftInput::Propose { payload_hash: hash });

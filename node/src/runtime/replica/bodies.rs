@@ -86,6 +86,11 @@ impl Bodies {
     pub fn len(&self) -> usize {
         self.by_hash.len()
     }
+
+    /// The bodies held, in no particular order.
+    pub fn blocks(&self) -> impl Iterator<Item = &Block> {
+        self.by_hash.values().map(|(_, block)| block)
+    }
 }
 
 #[cfg(test)]
