@@ -4,7 +4,10 @@
 //! in wasmtime, the solo engine's driver thread) on a fresh development consortium, with helpers
 //! that sign transactions as the consortium's organizations and wait for their receipts.
 //! Process-level tests of the `rxchain` binary (SIGKILL restart, the demo) live in `cli/tests/`,
-//! where Cargo builds the binary for them.
+//! where Cargo builds the binary for them. [`simulation`] runs four such nodes as a PBFT
+//! consortium in virtual time, one of them Byzantine.
+
+pub mod simulation;
 
 use ed25519_dalek::SigningKey;
 use rxchain_genesis::Genesis;
