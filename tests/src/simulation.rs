@@ -22,6 +22,7 @@
 //! simulation -- --ignored soak` runs more (from `RXCHAIN_SIMULATION_SOAK_FIRST_SEED`).
 
 use ed25519_dalek::SigningKey;
+use rxchain_consensus::simulation::{Fnv1a, SplitMix64};
 use rxchain_genesis::Genesis;
 use rxchain_genesis::dev::{DevOptions, create_dev_consortium};
 use rxchain_genesis::keystore::read_key;
@@ -109,27 +110,6 @@ pub struct Report {
 impl Report {
     pub fn passed(&self) -> bool {
         self.failure.is_none()
-    }
-}
-
-/// A small deterministic generator (splitmix64): the run depends on the seed alone.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut value = self.0;
-        value = (value ^ (value >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        value = (value ^ (value >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        value ^ (value >> 31)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound.max(1)
-    }
-
-    fn per_mille(&mut self, per_mille: u64) -> bool {
-        self.below(1_000) < per_mille
     }
 }
 
@@ -235,7 +215,7 @@ struct Client {
 }
 
 struct Simulation {
-    random: Random,
+    random: SplitMix64,
     clock: Arc<AtomicU64>,
     queue: BinaryHeap<Scheduled>,
     order: u64,
@@ -255,7 +235,7 @@ struct Simulation {
     loss_per_mille: u64,
     duplicate_per_mille: u64,
     latency_ms: (u64, u64),
-    digest: std::collections::hash_map::DefaultHasher,
+    digest: Fnv1a,
     delivered: u64,
 }
 
@@ -263,7 +243,7 @@ struct Simulation {
 pub fn simulate(seed: u64, attack: Option<Attack>) -> Report {
     let started = std::time::Instant::now();
     let dir = scratch_dir();
-    let mut random = Random(seed);
+    let mut random = SplitMix64::new(seed);
     let consortium = create_dev_consortium(
         &dir.path().join("chain"),
         &DevOptions {
@@ -314,7 +294,7 @@ pub fn simulate(seed: u64, attack: Option<Attack>) -> Report {
             .iter()
             .position(|id| *id == sorted[0])
             .expect("a validator");
-        if random.per_mille(750) {
+        if random.chance_per_mille(750) {
             first_primary
         } else {
             random.below(VALIDATORS as u64) as usize
@@ -365,7 +345,7 @@ pub fn simulate(seed: u64, attack: Option<Attack>) -> Report {
         sent: BTreeMap::new(),
         background: TRANSACTIONS,
         checked_heights: Vec::new(),
-        digest: std::collections::hash_map::DefaultHasher::new(),
+        digest: Fnv1a::default(),
         delivered: 0,
     };
     let opened = started.elapsed();
@@ -413,17 +393,17 @@ impl Simulation {
 
     fn latency(&mut self) -> u64 {
         let (low, high) = self.latency_ms;
-        low + self.random.below(high - low + 1)
+        self.random.between(low, high)
     }
 
     /// Schedules a message over the simulated network: maybe lost, maybe delivered twice.
     fn transmit(&mut self, event: impl Fn() -> Event) {
-        if self.random.per_mille(self.loss_per_mille) {
+        if self.random.chance_per_mille(self.loss_per_mille) {
             return;
         }
         let latency = self.latency();
         self.schedule(latency, event());
-        if self.random.per_mille(self.duplicate_per_mille) {
+        if self.random.chance_per_mille(self.duplicate_per_mille) {
             let latency = self.latency();
             self.schedule(latency, event());
         }
