@@ -73,6 +73,7 @@ pub fn write_node_configs(
             proposals_in_flight: None,
             raft_snapshot_interval_entries: None,
             raft_log_entries_kept: None,
+            byzantine: None,
         };
         std::fs::write(&path, toml::to_string_pretty(&config)?)?;
         paths.push(path);
@@ -122,6 +123,12 @@ pub fn open_node(config: &NodeConfigFile) -> Result<(Node, Modules)> {
             proposals_in_flight_max: config.proposals_in_flight,
             raft_snapshot_interval_entries: config.raft_snapshot_interval_entries,
             raft_log_entries_kept: config.raft_log_entries_kept,
+            byzantine: config
+                .byzantine
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|error: String| anyhow::anyhow!("byzantine: {error}"))?,
         };
         node.start_replica(network)?;
     } else {

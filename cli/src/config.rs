@@ -55,6 +55,11 @@ pub struct NodeConfigFile {
     /// Raft: log entries kept below a snapshot, for followers slightly behind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raft_log_entries_kept: Option<u64>,
+    /// Tests only, with `fault_injection`: this PBFT validator attacks the others
+    /// (`junk-bodies`, `swapped-bodies`, `future-views`, `attestation-flood`,
+    /// `repeated-transactions`, `censorship:<member public key hex>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub byzantine: Option<String>,
 }
 
 pub fn default_api_listen() -> String {

@@ -403,6 +403,154 @@ fn diverging_node_halts(consensus: &str) {
     });
 }
 
+/// The first primary censors the pharmacy (a validator started with `byzantine =
+/// "censorship:<key>"`, which only a node with fault injection accepts) while the
+/// manufacturer's commissions keep its blocks coming, so the engine's progress timer never
+/// fires: the backups' request timer must replace it, and the pharmacy's transaction then
+/// commits on every node, the censor's too.
+#[test]
+fn a_censoring_pbft_primary_is_replaced_and_the_censored_member_commits() {
+    let _one = ONE_CLUSTER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let chain = create_chain("pbft");
+    // View 0's primary is the validator with the lowest key.
+    let censor = (0..NODES)
+        .min_by_key(|index| hex::decode(&chain.validator_keys[*index]).unwrap())
+        .unwrap();
+    let pharmacy = read_key(&chain.root.join("keys/anxin-pharmacy.key"))
+        .unwrap()
+        .signing_key;
+    let mut text = std::fs::read_to_string(&chain.configs[censor]).unwrap();
+    text.push_str(&format!(
+        "byzantine = \"censorship:{}\"\n",
+        hex::encode(pharmacy.verifying_key().as_bytes())
+    ));
+    std::fs::write(&chain.configs[censor], text).unwrap();
+    let (chain, _cluster, runtime, key) = start_chain(chain);
+    let honest: Vec<usize> = (0..NODES).filter(|index| *index != censor).collect();
+    let all: Vec<usize> = (0..NODES).collect();
+    runtime.block_on(async {
+        let (primary, view) = primary_and_view(&chain).await;
+        assert_eq!(
+            (primary, view),
+            (censor, 0),
+            "the censor is view 0's primary"
+        );
+        // Any call of the pharmacy's will do (this one fails in the contract: a pharmacy
+        // registers no products); what matters is that it commits.
+        let id = chain.clients[honest[0]]
+            .send_call(
+                &pharmacy,
+                "trace",
+                "register_product",
+                borsh::to_vec(&amoxicillin(GTIN)).unwrap(),
+                Some(0),
+                10_000,
+            )
+            .await
+            .unwrap();
+        let mut next_nonce = 1;
+        let deadline = Instant::now() + Duration::from_millis(DEADLINE_MS);
+        let height = loop {
+            assert!(
+                Instant::now() < deadline,
+                "the censored transaction did not commit"
+            );
+            let status = chain.clients[honest[0]]
+                .get(&format!("/v1/transactions/{id}"))
+                .await
+                .unwrap();
+            if status["status"] == "committed" {
+                break status["height"].as_u64().unwrap();
+            }
+            // Blocks keep coming while the pharmacy waits: the censor makes progress.
+            stream(&chain, &honest, &key, &mut next_nonce, 8, 4, |_| {}).await;
+        };
+        committed_everywhere(&chain, &all, &id, height).await;
+        converged(&chain, &all, height).await;
+        let (primary, view) = primary_and_view(&chain).await;
+        assert!(
+            view > 0 && primary != censor,
+            "view {view}, primary {primary}"
+        );
+        let mut asked = 0.0;
+        for index in &honest {
+            asked += chain.clients[*index]
+                .metric("rxchain_censorship_view_changes_total")
+                .await
+                .unwrap();
+        }
+        assert!(
+            asked > 0.0,
+            "no backup asked for a view change for censorship"
+        );
+    });
+}
+
+/// For each attack of a validator on the wire (junk or swapped bodies, pre-prepares for future
+/// views, floods of finality signatures, blocks that repeat a transaction), four processes
+/// with view 0's primary attacking: the honest three commit a stream of transactions and every
+/// node, the attacker's included, stores the same blocks.
+#[test]
+fn four_pbft_processes_go_on_while_the_primary_attacks_on_the_wire() {
+    let _one = ONE_CLUSTER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    for mode in [
+        "junk-bodies",
+        "swapped-bodies",
+        "future-views",
+        "attestation-flood",
+        "repeated-transactions",
+    ] {
+        let chain = create_chain("pbft");
+        let attacker = (0..NODES)
+            .min_by_key(|index| hex::decode(&chain.validator_keys[*index]).unwrap())
+            .unwrap();
+        let mut text = std::fs::read_to_string(&chain.configs[attacker]).unwrap();
+        text.push_str(&format!("byzantine = \"{mode}\"\n"));
+        std::fs::write(&chain.configs[attacker], text).unwrap();
+        let (chain, _cluster, runtime, key) = start_chain(chain);
+        let honest: Vec<usize> = (0..NODES).filter(|index| *index != attacker).collect();
+        runtime.block_on(async {
+            // Nonce 0 registered the product when the cluster started.
+            let mut next_nonce = 1;
+            let confirmed = stream(&chain, &honest, &key, &mut next_nonce, 40, 4, |_| {}).await;
+            let (last_id, last_height) = confirmed.last().cloned().unwrap();
+            let all: Vec<usize> = (0..NODES).collect();
+            committed_everywhere(&chain, &all, &last_id, last_height).await;
+            converged(&chain, &all, last_height).await;
+            for index in &honest {
+                let (_, info) = head(&chain.clients[*index]).await.unwrap();
+                assert!(
+                    info["halted"].is_null(),
+                    "{mode}: node {index} halted: {info}"
+                );
+            }
+        });
+    }
+}
+
+/// A Byzantine mode is refused without fault injection: a production config cannot turn one
+/// on by accident.
+#[test]
+fn a_byzantine_mode_needs_fault_injection() {
+    let chain = create_chain("pbft");
+    let config = &chain.configs[0];
+    let text = std::fs::read_to_string(config)
+        .unwrap()
+        .replace("fault_injection = true\n", "");
+    std::fs::write(config, format!("{text}byzantine = \"future-views\"\n")).unwrap();
+    let output = Command::new(BINARY)
+        .args(["node", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("fault_injection"), "{stderr}");
+}
+
 /// The index of the current primary (leader), as node 0 sees it, and its view (term).
 async fn primary_and_view(chain: &Chain) -> (usize, u64) {
     let (_, info) = head(&chain.clients[0]).await.unwrap();
@@ -443,7 +591,18 @@ fn start_cluster(
     tokio::runtime::Runtime,
     ed25519_dalek::SigningKey,
 ) {
-    let chain = create_chain(consensus);
+    start_chain(create_chain(consensus))
+}
+
+/// [`start_cluster`] on a chain whose node configs a test may have changed.
+fn start_chain(
+    chain: Chain,
+) -> (
+    Chain,
+    Cluster,
+    tokio::runtime::Runtime,
+    ed25519_dalek::SigningKey,
+) {
     let key = manufacturer_key(&chain.root);
     let runtime = runtime();
     let cluster = Cluster::spawn(Path::new(BINARY), &chain.configs, &chain.root).unwrap();

@@ -395,6 +395,11 @@ pub(super) fn start(
         return Err(NodeError::Config("not a raft chain".into()));
     };
     let parameters = parameters.clone();
+    if network.byzantine.is_some() {
+        return Err(NodeError::Config(
+            "Byzantine modes are PBFT's; a Raft chain trusts its validators".into(),
+        ));
+    }
     let proposals_in_flight_max = network.proposals_in_flight(PROPOSALS_IN_FLIGHT_DEFAULT)?;
     let snapshot_interval_entries = configured_entries(
         "raft_snapshot_interval_entries",

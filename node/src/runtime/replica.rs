@@ -114,6 +114,9 @@ pub struct ReplicaNetwork {
     /// this many applied entries; the driver's defaults when `None`.
     pub raft_snapshot_interval_entries: Option<u64>,
     pub raft_log_entries_kept: Option<u64>,
+    /// PBFT only, and only with `fault_injection`: this validator attacks the others as the
+    /// mode says (the four-process tests of a Byzantine validator on real sockets).
+    pub byzantine: Option<simulated::ByzantineMode>,
 }
 
 /// The most blocks a node may be configured to have in flight. A backup keeps a window of
@@ -270,6 +273,11 @@ pub(super) fn start(
         .min(parameters.retransmit_interval_ms / 2)
         .clamp(1, TICK_MS_MAX);
     let proposals_in_flight_max = network.proposals_in_flight(PROPOSALS_IN_FLIGHT_DEFAULT)?;
+    if network.byzantine.is_some() && !network.fault_injection {
+        return Err(NodeError::Config(
+            "a Byzantine mode needs fault_injection = true: it is for tests only".into(),
+        ));
+    }
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|_| NodeError::Config("a replica starts inside a tokio runtime".into()))?;
     let mut validators = inner.validators.clone();
@@ -294,7 +302,11 @@ pub(super) fn start(
         runtime: runtime.clone(),
         queue: queue.clone(),
     };
-    let replica = Replica::new(node, outbound, proposals_in_flight_max)?;
+    let mut replica = Replica::new(node, outbound, proposals_in_flight_max)?;
+    if let Some(mode) = network.byzantine {
+        tracing::warn!(?mode, "this validator is Byzantine (fault injection)");
+        replica.byzantine = Some(byzantine::Byzantine::new(mode));
+    }
     *inner.wake.lock().expect("wake lock") = Some(queue.clone());
     *inner.gossip.lock().expect("gossip lock") = Some((handle.clone(), runtime.clone()));
     runtime.spawn(super::bridge::run(

@@ -2,9 +2,10 @@
 //!
 //! Each mode is one of the attacks the driver must withstand from a validator that holds a
 //! valid key (issue #12): it runs the real driver and deviates only where the attack does, so
-//! the honest replicas see exactly what a compromised member's node would send them. Only a
-//! [`super::simulated::SimulatedReplica`] can be Byzantine: a node on the network has no way to
-//! turn this on.
+//! the honest replicas see exactly what a compromised member's node would send them. A
+//! [`super::simulated::SimulatedReplica`] can be Byzantine, and so can a node on the network
+//! whose config enables fault injection (`byzantine = "…"` beside `fault_injection = true`,
+//! for the four-process tests); without fault injection the node refuses to start.
 
 use super::{Message, Replica, Vote};
 use crate::block::{Block, BlockHeader, FinalityCertificate, transactions_root};
@@ -31,6 +32,32 @@ pub enum ByzantineMode {
     /// As primary, it never includes the transactions of the sender it censors, but keeps
     /// proposing everyone else's.
     Censorship { sender: [u8; 32] },
+}
+
+impl std::str::FromStr for ByzantineMode {
+    type Err = String;
+
+    /// `junk-bodies`, `swapped-bodies`, `future-views`, `attestation-flood`,
+    /// `repeated-transactions` or `censorship:<the censored member's public key, hex>`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        Ok(match text {
+            "junk-bodies" => ByzantineMode::JunkBodies,
+            "swapped-bodies" => ByzantineMode::SwappedBodies,
+            "future-views" => ByzantineMode::FutureViews,
+            "attestation-flood" => ByzantineMode::AttestationFlood,
+            "repeated-transactions" => ByzantineMode::RepeatedTransactions,
+            _ => {
+                let key = text
+                    .strip_prefix("censorship:")
+                    .ok_or_else(|| format!("unknown Byzantine mode '{text}'"))?;
+                let sender = hex::decode(key)
+                    .ok()
+                    .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+                    .ok_or_else(|| format!("'{key}' is not a public key (64 hex digits)"))?;
+                ByzantineMode::Censorship { sender }
+            }
+        })
+    }
 }
 
 /// Blocks of junk per message, at most: a window's worth crosses every per-validator bound.
