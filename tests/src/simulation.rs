@@ -5,10 +5,12 @@
 //! (latency 1–25 ms per message, some loss and duplication, so messages reorder), the clients'
 //! schedule (three members sending transactions to random nodes, gossiped to the others), and
 //! which validator is Byzantine and how ([`Attack`]): the Byzantine one runs the same driver
-//! with one attack switched on.
+//! with one attack switched on. Half of the honest runs crash a node and restart it from its
+//! RocksDB.
 //!
 //! Checked every run (a [`Report`] says which failed):
-//! - **agreement**: honest nodes store the same block at every height they both have;
+//! - **agreement**: honest nodes store the same block at every height they both have, and no
+//!   transaction twice;
 //! - **no halt**: no honest node stopped producing (a diverging root, an invalid final block);
 //! - **liveness**: every transaction a client sent commits on every honest node before the
 //!   deadline, the censored sender's too;
@@ -100,6 +102,8 @@ pub struct Report {
     pub view: u64,
     pub transactions_committed: usize,
     pub messages_delivered: u64,
+    /// Nodes crashed and restarted.
+    pub crashes: u64,
     pub virtual_ms: u64,
     /// Covers every delivery and stored block: a seed replays to the same digest.
     pub digest: u64,
@@ -142,6 +146,14 @@ enum Event {
     Gossip {
         to: usize,
         bytes: Vec<u8>,
+    },
+    /// The node's process dies: its RocksDB stays, as a disk does; its mempool is gone.
+    Crash {
+        node: usize,
+    },
+    /// The node starts again from its RocksDB.
+    Restart {
+        node: usize,
     },
     /// A client that is not censored sends another transaction (censorship runs).
     Background,
@@ -219,7 +231,11 @@ struct Simulation {
     clock: Arc<AtomicU64>,
     queue: BinaryHeap<Scheduled>,
     order: u64,
-    replicas: Vec<SimulatedReplica>,
+    /// `None` while the node is down.
+    replicas: Vec<Option<SimulatedReplica>>,
+    /// Each node's config, to restart it.
+    configs: Vec<NodeConfig>,
+    crashes: u64,
     /// Validator keys in the order of `replicas`.
     ids: Vec<[u8; 32]>,
     byzantine: Option<usize>,
@@ -259,6 +275,7 @@ pub fn simulate(seed: u64, attack: Option<Attack>) -> Report {
     let genesis = Genesis::load(&consortium.genesis_path).expect("genesis loads");
     let clock = Arc::new(AtomicU64::new(START_MS));
     let mut nodes = Vec::new();
+    let mut configs = Vec::new();
     let mut ids = Vec::new();
     for index in 0..VALIDATORS {
         let key = read_key(&consortium.validator_key_at(index))
@@ -269,21 +286,21 @@ pub fn simulate(seed: u64, attack: Option<Attack>) -> Report {
         std::fs::create_dir_all(&data_dir).expect("data folder");
         let (cache, open_lock) = module_cache();
         std::os::unix::fs::symlink(cache, data_dir.join("module-cache")).expect("cache link");
+        let config = NodeConfig {
+            data_dir,
+            genesis: genesis.clone(),
+            validator_key: key,
+            mempool: MempoolLimits::default(),
+            host: Default::default(),
+        };
         let _opening = open_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let node = Node::open_with_clock(
-            NodeConfig {
-                data_dir,
-                genesis: genesis.clone(),
-                validator_key: key,
-                mempool: MempoolLimits::default(),
-                host: Default::default(),
-            },
-            Clock::Virtual(clock.clone()),
-        )
-        .expect("node opens");
-        nodes.push(node);
+        nodes.push(
+            Node::open_with_clock(config.clone(), Clock::Virtual(clock.clone()))
+                .expect("node opens"),
+        );
+        configs.push(config);
     }
     // The Byzantine validator: mostly the first primary (where most attacks bite), sometimes
     // a backup.
@@ -311,7 +328,7 @@ pub fn simulate(seed: u64, attack: Option<Attack>) -> Report {
         .collect();
     let victim = clients[CENSORED_CLIENT].key.verifying_key().to_bytes();
     let replicas = nodes
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(index, node)| {
             let mode = match (attack, Some(index) == byzantine) {
@@ -325,7 +342,7 @@ pub fn simulate(seed: u64, attack: Option<Attack>) -> Report {
                 }),
                 _ => None,
             };
-            SimulatedReplica::new(node, mode).expect("replica starts")
+            Some(SimulatedReplica::new(&node, mode).expect("replica starts"))
         })
         .collect();
     let mut simulation = Simulation {
@@ -337,6 +354,8 @@ pub fn simulate(seed: u64, attack: Option<Attack>) -> Report {
         queue: BinaryHeap::new(),
         order: 0,
         replicas,
+        configs,
+        crashes: 0,
         ids,
         byzantine,
         attack,
@@ -353,25 +372,39 @@ pub fn simulate(seed: u64, attack: Option<Attack>) -> Report {
     if std::env::var("RXCHAIN_SIMULATION_VERBOSE").is_ok() {
         eprintln!(
             "seed {seed} {attack:?}: opened in {opened:?}, ran in {:?}: {} messages, {} virtual \
-             ms, heights {:?}, Byzantine {:?}, first primary {:?}",
+             ms, heights {:?}, Byzantine {:?}, first primary {:?}, crashes {}",
             started.elapsed() - opened,
             simulation.delivered,
             simulation.now() - START_MS,
             simulation.heights(),
             simulation.byzantine,
-            simulation.index_of(&simulation.replicas[0].primary_of(0)),
+            simulation.index_of(&simulation.ids_sorted_first()),
+            simulation.crashes,
         );
     }
-    let report = simulation.report(seed, attack, failure);
-    for replica in &simulation.replicas {
-        replica.node().shutdown();
-    }
-    report
+    simulation.report(seed, attack, failure)
 }
 
 impl Simulation {
     fn now(&self) -> u64 {
         self.clock.load(Ordering::SeqCst)
+    }
+
+    /// View 0's primary: the lowest validator key.
+    fn ids_sorted_first(&self) -> [u8; 32] {
+        *self.ids.iter().min().expect("validators")
+    }
+
+    fn replica(&self, node: usize) -> &SimulatedReplica {
+        self.replicas[node].as_ref().expect("the node is up")
+    }
+
+    fn replica_mut(&mut self, node: usize) -> &mut SimulatedReplica {
+        self.replicas[node].as_mut().expect("the node is up")
+    }
+
+    fn up(&self, node: usize) -> bool {
+        self.replicas[node].is_some()
     }
 
     fn index_of(&self, validator: &[u8; 32]) -> Option<usize> {
@@ -417,6 +450,15 @@ impl Simulation {
         if self.attack == Some(Attack::Censorship) {
             self.schedule(0, Event::Background);
         }
+        // Honest runs: half of them crash a node while clients send and restart it from its
+        // RocksDB later (with a Byzantine validator too, that would be two faults of four).
+        if self.attack.is_none() && self.random.chance_per_mille(500) {
+            let node = self.random.below(VALIDATORS as u64) as usize;
+            let at = self.random.between(100, SENDING_MS);
+            let down = self.random.between(50, 3_000);
+            self.schedule(at, Event::Crash { node });
+            self.schedule(at + down, Event::Restart { node });
+        }
         for number in 0..TRANSACTIONS {
             let at = self.random.below(SENDING_MS);
             let node = self.random.below(VALIDATORS as u64) as usize;
@@ -443,20 +485,64 @@ impl Simulation {
 
     fn handle(&mut self, event: Event) -> Result<(), String> {
         (self.now(), &event).hash(&mut self.digest);
+        let target = match &event {
+            Event::Pass { node } | Event::Send { node, .. } => Some(*node),
+            Event::Consensus { to, .. }
+            | Event::SyncRequest { to, .. }
+            | Event::SyncAnswer { to, .. }
+            | Event::Gossip { to, .. } => Some(*to),
+            Event::Crash { .. } | Event::Restart { .. } | Event::Background => None,
+        };
+        if let Some(target) = target
+            && !self.up(target)
+        {
+            // What reaches a node that is down is lost; a client tries the next node.
+            if let Event::Send { number, node } = event {
+                self.schedule(
+                    1,
+                    Event::Send {
+                        number,
+                        node: (node + 1) % VALIDATORS,
+                    },
+                );
+            }
+            return Ok(());
+        }
         let node = match event {
+            Event::Crash { node } => {
+                self.crashes += 1;
+                self.replicas[node] = None;
+                return Ok(());
+            }
+            Event::Restart { node } => {
+                let _opening = module_cache()
+                    .1
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let restarted = Node::open_with_clock(
+                    self.configs[node].clone(),
+                    Clock::Virtual(self.clock.clone()),
+                )
+                .map_err(|error| format!("restart: node {node} does not open: {error}"))?;
+                let replica = SimulatedReplica::new(&restarted, None)
+                    .map_err(|error| format!("restart: node {node}'s replica: {error}"))?;
+                self.replicas[node] = Some(replica);
+                self.schedule(0, Event::Pass { node });
+                return Ok(());
+            }
             Event::Pass { node } => {
-                self.replicas[node].step();
+                self.replica_mut(node).step();
                 self.schedule(PASS_INTERVAL_MS, Event::Pass { node });
                 node
             }
             Event::Consensus { from, to, bytes } => {
                 self.delivered += 1;
                 let from_id = self.ids[from];
-                self.replicas[to].receive(from_id, &bytes);
+                self.replica_mut(to).receive(from_id, &bytes);
                 to
             }
             Event::SyncRequest { from, to, bytes } => {
-                let answer = answer_sync(self.replicas[to].node(), &bytes);
+                let answer = answer_sync(self.replica(to).node(), &bytes);
                 self.transmit(|| Event::SyncAnswer {
                     from: to,
                     to: from,
@@ -466,7 +552,7 @@ impl Simulation {
             }
             Event::SyncAnswer { from, to, bytes } => {
                 let from_id = self.ids[from];
-                self.replicas[to].synced(from_id, Ok(bytes));
+                self.replica_mut(to).synced(from_id, Ok(bytes));
                 to
             }
             Event::Send { number, node } => {
@@ -485,7 +571,7 @@ impl Simulation {
             }
             Event::Gossip { to, bytes } => {
                 // Refusals (a duplicate, a nonce this node has not reached) are gossip's lot.
-                let _ = self.replicas[to].node().submit_from_peer(&bytes);
+                let _ = self.replica(to).node().submit_from_peer(&bytes);
                 to
             }
         };
@@ -505,10 +591,12 @@ impl Simulation {
                 && (0..VALIDATORS)
                     .filter(|node| self.honest(*node))
                     .any(|node| {
-                        !matches!(
-                            self.replicas[node].node().transaction_status(id),
-                            Ok(TransactionStatus::Committed { .. })
-                        )
+                        self.replicas[node].as_ref().is_none_or(|replica| {
+                            !matches!(
+                                replica.node().transaction_status(id),
+                                Ok(TransactionStatus::Committed { .. })
+                            )
+                        })
                     })
         })
     }
@@ -539,7 +627,7 @@ impl Simulation {
         let sender = client.key.verifying_key().to_bytes();
         self.sent.insert(number, (transaction.id(), sender));
         // A client retries elsewhere when a node refuses; the gossip below reaches the rest.
-        let _ = self.replicas[node].node().submit_from_peer(&bytes);
+        let _ = self.replica(node).node().submit_from_peer(&bytes);
         for to in (0..VALIDATORS).filter(|to| *to != node) {
             let bytes = bytes.clone();
             self.transmit(move || Event::Gossip {
@@ -550,7 +638,7 @@ impl Simulation {
     }
 
     fn collect_outgoing(&mut self, from: usize) {
-        for outgoing in self.replicas[from].take_outgoing() {
+        for outgoing in self.replica_mut(from).take_outgoing() {
             let Some(to) = self.index_of(&outgoing.to) else {
                 continue;
             };
@@ -572,16 +660,20 @@ impl Simulation {
     fn heights(&self) -> Vec<u64> {
         self.replicas
             .iter()
-            .map(|replica| replica.node().head().height)
+            .map(|replica| {
+                replica
+                    .as_ref()
+                    .map_or(0, |replica| replica.node().head().height)
+            })
             .collect()
     }
 
     /// No halt and the bounds, after each event at `node`.
     fn check_node(&self, node: usize) -> Result<(), String> {
-        let replica = &self.replicas[node];
-        if !self.honest(node) {
+        if !self.honest(node) || !self.up(node) {
             return Ok(());
         }
+        let replica = self.replica(node);
         if let Some(reason) = replica.node().halted() {
             return Err(format!("no halt: honest node {node} halted: {reason}"));
         }
@@ -609,13 +701,16 @@ impl Simulation {
         }
         self.checked_heights = heights;
         let honest: Vec<usize> = (0..VALIDATORS).filter(|node| self.honest(*node)).collect();
+        if !honest.iter().all(|node| self.up(*node)) {
+            return Ok(false);
+        }
         let lowest = honest
             .iter()
-            .map(|node| self.replicas[*node].node().head().height)
+            .map(|node| self.replica(*node).node().head().height)
             .min()
             .unwrap_or(0);
         let committed = honest.iter().all(|node| {
-            let node = self.replicas[*node].node();
+            let node = self.replica(*node).node();
             self.sent.values().all(|(id, _)| {
                 matches!(
                     node.transaction_status(id),
@@ -635,7 +730,8 @@ impl Simulation {
         for height in 1..=through {
             let mut first: Option<(usize, [u8; 32])> = None;
             for &node in &honest {
-                let block = self.replicas[node]
+                let block = self
+                    .replica(node)
                     .node()
                     .storage()
                     .block(height)
@@ -658,10 +754,30 @@ impl Simulation {
         Ok(())
     }
 
-    /// Every sent transaction's receipt is found by id where its block holds it.
+    /// Every sent transaction's receipt is found by id where its block holds it, and no
+    /// transaction is stored twice.
     fn check_receipts(&self) -> Result<(), String> {
+        if let Some(node) = (0..VALIDATORS).find(|node| self.honest(*node)) {
+            let storage = self.replica(node).node().storage();
+            let mut seen = std::collections::HashSet::new();
+            for height in 1..=self.replica(node).node().head().height {
+                let block = storage
+                    .block(height)
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| format!("receipts: node {node} lacks block {height}"))?;
+                for transaction in &block.transactions {
+                    if !seen.insert(transaction.id()) {
+                        return Err(format!(
+                            "no repeats: node {node} stored a transaction twice (again at \
+                             {height})"
+                        ));
+                    }
+                }
+            }
+        }
         for node in (0..VALIDATORS).filter(|node| self.honest(*node)) {
-            let node_handle = self.replicas[node].node();
+            let node_handle = self.replica(node).node();
             for (id, _) in self.sent.values() {
                 let Ok(TransactionStatus::Committed { height, index, .. }) =
                     node_handle.transaction_status(id)
@@ -698,12 +814,13 @@ impl Simulation {
             byzantine: self.byzantine,
             heights: self.heights(),
             view: (0..VALIDATORS)
-                .filter(|node| self.honest(*node))
-                .map(|node| self.replicas[node].view())
+                .filter(|node| self.honest(*node) && self.up(*node))
+                .map(|node| self.replica(node).view())
                 .max()
                 .unwrap_or(0),
             transactions_committed: self.sent.len(),
             messages_delivered: self.delivered,
+            crashes: self.crashes,
             virtual_ms: self.now() - START_MS,
             digest: digest.finish(),
             failure,
