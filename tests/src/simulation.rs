@@ -6,7 +6,7 @@
 //! schedule (three members sending transactions to random nodes, gossiped to the others), and
 //! which validator is Byzantine and how ([`Attack`]): the Byzantine one runs the same driver
 //! with one attack switched on. Half of the honest runs crash a node and restart it from its
-//! RocksDB.
+//! RocksDB, and half split the network for a while (one node off, or two and two).
 //!
 //! Checked every run (a [`Report`] says which failed):
 //! - **agreement**: honest nodes store the same block at every height they both have, and no
@@ -51,6 +51,8 @@ const TRANSACTIONS: u64 = 30;
 const SENDING_MS: u64 = 2_000;
 /// Every transaction must have committed everywhere this long after the start.
 const DEADLINE_MS: u64 = 60_000;
+/// Clients send again what has not committed everywhere this often.
+const RETRY_INTERVAL_MS: u64 = 1_000;
 /// A replica takes a pass this often (the real driver's tick is at most this).
 const PASS_INTERVAL_MS: u64 = 20;
 /// Virtual time of the first event (any fixed instant; blocks carry it as their timestamp).
@@ -104,6 +106,8 @@ pub struct Report {
     pub messages_delivered: u64,
     /// Nodes crashed and restarted.
     pub crashes: u64,
+    /// Partitions of the network (each healed).
+    pub partitions: u64,
     pub virtual_ms: u64,
     /// Covers every delivery and stored block: a seed replays to the same digest.
     pub digest: u64,
@@ -144,9 +148,19 @@ enum Event {
         node: usize,
     },
     Gossip {
+        from: usize,
         to: usize,
         bytes: Vec<u8>,
     },
+    /// The network splits: nodes talk only within their group (by index).
+    Partition {
+        groups: [u8; VALIDATORS],
+    },
+    /// The network is whole again.
+    Heal,
+    /// Clients send again what has not committed everywhere (a node that crashed lost its
+    /// mempool; a partition may have cut the gossip), as real clients do.
+    Retry,
     /// The node's process dies: its RocksDB stays, as a disk does; its mempool is gone.
     Crash {
         node: usize,
@@ -236,6 +250,9 @@ struct Simulation {
     /// Each node's config, to restart it.
     configs: Vec<NodeConfig>,
     crashes: u64,
+    /// Each node's partition group (all 0: no partition).
+    groups: [u8; VALIDATORS],
+    partitions: u64,
     /// Validator keys in the order of `replicas`.
     ids: Vec<[u8; 32]>,
     byzantine: Option<usize>,
@@ -244,6 +261,8 @@ struct Simulation {
     clients: Vec<Client>,
     /// Transaction number → (id, sender).
     sent: BTreeMap<u64, ([u8; 32], [u8; 32])>,
+    /// Each sent transaction's bytes, for the clients' retries.
+    sent_bytes: BTreeMap<u64, Vec<u8>>,
     /// The number of the next background transaction (after the scheduled ones).
     background: u64,
     /// The heads when `finished` last looked.
@@ -356,12 +375,15 @@ pub fn simulate(seed: u64, attack: Option<Attack>) -> Report {
         replicas,
         configs,
         crashes: 0,
+        groups: [0; VALIDATORS],
+        partitions: 0,
         ids,
         byzantine,
         attack,
         genesis,
         clients,
         sent: BTreeMap::new(),
+        sent_bytes: BTreeMap::new(),
         background: TRANSACTIONS,
         checked_heights: Vec::new(),
         digest: Fnv1a::default(),
@@ -372,7 +394,7 @@ pub fn simulate(seed: u64, attack: Option<Attack>) -> Report {
     if std::env::var("RXCHAIN_SIMULATION_VERBOSE").is_ok() {
         eprintln!(
             "seed {seed} {attack:?}: opened in {opened:?}, ran in {:?}: {} messages, {} virtual \
-             ms, heights {:?}, Byzantine {:?}, first primary {:?}, crashes {}",
+             ms, heights {:?}, Byzantine {:?}, first primary {:?}, crashes {}, partitions {}",
             started.elapsed() - opened,
             simulation.delivered,
             simulation.now() - START_MS,
@@ -380,6 +402,7 @@ pub fn simulate(seed: u64, attack: Option<Attack>) -> Report {
             simulation.byzantine,
             simulation.index_of(&simulation.ids_sorted_first()),
             simulation.crashes,
+            simulation.partitions,
         );
     }
     simulation.report(seed, attack, failure)
@@ -450,6 +473,7 @@ impl Simulation {
         if self.attack == Some(Attack::Censorship) {
             self.schedule(0, Event::Background);
         }
+        self.schedule(RETRY_INTERVAL_MS, Event::Retry);
         // Honest runs: half of them crash a node while clients send and restart it from its
         // RocksDB later (with a Byzantine validator too, that would be two faults of four).
         if self.attack.is_none() && self.random.chance_per_mille(500) {
@@ -458,6 +482,22 @@ impl Simulation {
             let down = self.random.between(50, 3_000);
             self.schedule(at, Event::Crash { node });
             self.schedule(at + down, Event::Restart { node });
+        }
+        // And half of them split the network for a while: one node off, or two and two (no
+        // quorum anywhere until it heals).
+        if self.attack.is_none() && self.random.chance_per_mille(500) {
+            let mut groups = [0; VALIDATORS];
+            let first = self.random.below(VALIDATORS as u64) as usize;
+            groups[first] = 1;
+            if self.random.chance_per_mille(500) {
+                let second =
+                    (first + 1 + self.random.below(VALIDATORS as u64 - 1) as usize) % VALIDATORS;
+                groups[second] = 1;
+            }
+            let at = self.random.between(100, SENDING_MS);
+            let split = self.random.between(100, 3_000);
+            self.schedule(at, Event::Partition { groups });
+            self.schedule(at + split, Event::Heal);
         }
         for number in 0..TRANSACTIONS {
             let at = self.random.below(SENDING_MS);
@@ -491,8 +531,26 @@ impl Simulation {
             | Event::SyncRequest { to, .. }
             | Event::SyncAnswer { to, .. }
             | Event::Gossip { to, .. } => Some(*to),
-            Event::Crash { .. } | Event::Restart { .. } | Event::Background => None,
+            Event::Crash { .. }
+            | Event::Restart { .. }
+            | Event::Background
+            | Event::Partition { .. }
+            | Event::Heal
+            | Event::Retry => None,
         };
+        let link = match &event {
+            Event::Consensus { from, to, .. }
+            | Event::SyncRequest { from, to, .. }
+            | Event::SyncAnswer { from, to, .. }
+            | Event::Gossip { from, to, .. } => Some((*from, *to)),
+            _ => None,
+        };
+        if let Some((from, to)) = link
+            && self.groups[from] != self.groups[to]
+        {
+            // Cut by the partition: lost, as on a broken link.
+            return Ok(());
+        }
         if let Some(target) = target
             && !self.up(target)
         {
@@ -509,6 +567,20 @@ impl Simulation {
             return Ok(());
         }
         let node = match event {
+            Event::Partition { groups } => {
+                self.partitions += 1;
+                self.groups = groups;
+                return Ok(());
+            }
+            Event::Heal => {
+                self.groups = [0; VALIDATORS];
+                return Ok(());
+            }
+            Event::Retry => {
+                self.retry();
+                self.schedule(RETRY_INTERVAL_MS, Event::Retry);
+                return Ok(());
+            }
             Event::Crash { node } => {
                 self.crashes += 1;
                 self.replicas[node] = None;
@@ -569,7 +641,7 @@ impl Simulation {
                 }
                 return Ok(());
             }
-            Event::Gossip { to, bytes } => {
+            Event::Gossip { to, bytes, .. } => {
                 // Refusals (a duplicate, a nonce this node has not reached) are gossip's lot.
                 let _ = self.replica(to).node().submit_from_peer(&bytes);
                 to
@@ -626,11 +698,45 @@ impl Simulation {
         let bytes = transaction.encode();
         let sender = client.key.verifying_key().to_bytes();
         self.sent.insert(number, (transaction.id(), sender));
-        // A client retries elsewhere when a node refuses; the gossip below reaches the rest.
+        self.sent_bytes.insert(number, bytes.clone());
+        self.submit(node, bytes);
+    }
+
+    /// Sends each transaction that some honest node has not committed to a random node again.
+    fn retry(&mut self) {
+        let honest: Vec<usize> = (0..VALIDATORS)
+            .filter(|node| self.honest(*node) && self.up(*node))
+            .collect();
+        let waiting: Vec<u64> = self
+            .sent
+            .iter()
+            .filter(|(_, (id, _))| {
+                honest.iter().any(|node| {
+                    !matches!(
+                        self.replica(*node).node().transaction_status(id),
+                        Ok(TransactionStatus::Committed { .. })
+                    )
+                })
+            })
+            .map(|(number, _)| *number)
+            .collect();
+        for number in waiting {
+            let node = self.random.below(VALIDATORS as u64) as usize;
+            if self.up(node) {
+                let bytes = self.sent_bytes[&number].clone();
+                self.submit(node, bytes);
+            }
+        }
+    }
+
+    /// Hands a transaction to `node`, which gossips it to the others.
+    fn submit(&mut self, node: usize, bytes: Vec<u8>) {
+        // A refusal (a duplicate, a nonce this node has not reached) is the retries' business.
         let _ = self.replica(node).node().submit_from_peer(&bytes);
         for to in (0..VALIDATORS).filter(|to| *to != node) {
             let bytes = bytes.clone();
             self.transmit(move || Event::Gossip {
+                from: node,
                 to,
                 bytes: bytes.clone(),
             });
@@ -821,6 +927,7 @@ impl Simulation {
             transactions_committed: self.sent.len(),
             messages_delivered: self.delivered,
             crashes: self.crashes,
+            partitions: self.partitions,
             virtual_ms: self.now() - START_MS,
             digest: digest.finish(),
             failure,
