@@ -220,7 +220,7 @@ struct Replica {
     pacing: Pacing,
     halted: bool,
     next_status_log_ms: u64,
-    /// How this replica misbehaves, in a simulation only (see [`simulated`]).
+    /// How this replica misbehaves: in a simulation, or with fault injection (`byzantine`).
     byzantine: Option<byzantine::Byzantine>,
 }
 
@@ -302,11 +302,10 @@ pub(super) fn start(
         runtime: runtime.clone(),
         queue: queue.clone(),
     };
-    let mut replica = Replica::new(node, outbound, proposals_in_flight_max)?;
     if let Some(mode) = network.byzantine {
         tracing::warn!(?mode, "this validator is Byzantine (fault injection)");
-        replica.byzantine = Some(byzantine::Byzantine::new(mode));
     }
+    let replica = Replica::new(node, outbound, proposals_in_flight_max, network.byzantine)?;
     *inner.wake.lock().expect("wake lock") = Some(queue.clone());
     *inner.gossip.lock().expect("gossip lock") = Some((handle.clone(), runtime.clone()));
     runtime.spawn(super::bridge::run(
@@ -358,11 +357,13 @@ fn run(mut replica: Replica, receiver: mpsc::Receiver<DriverMessage>, tick_ms: u
 }
 
 impl Replica {
-    /// A replica of `node` (a PBFT chain) with its engine restored from the saved state.
+    /// A replica of `node` (a PBFT chain) with its engine restored from the saved state,
+    /// honest unless `byzantine` says how it misbehaves.
     fn new(
         node: &Node,
         outbound: Outbound,
         proposals_in_flight_max: u64,
+        byzantine: Option<simulated::ByzantineMode>,
     ) -> Result<Replica, NodeError> {
         let inner = node.inner.clone();
         let Consensus::Pbft(parameters) = &inner.genesis.consensus else {
@@ -429,7 +430,7 @@ impl Replica {
             pacing: Pacing::new(now),
             halted: false,
             next_status_log_ms: 0,
-            byzantine: None,
+            byzantine: byzantine.map(byzantine::Byzantine::new),
         })
     }
 

@@ -7,7 +7,7 @@
 //! latency, loss and order it draws from its seed. A simulation calls [`SimulatedReplica::step`]
 //! where the real driver's thread would take a pass, and [`SimulatedReplica::receive`] where
 //! the libp2p bridge would hand it a message. It can also make one replica Byzantine
-//! ([`ByzantineMode`]), which nothing outside a simulation can.
+//! ([`ByzantineMode`]); outside a simulation only a node with fault injection can be.
 
 use super::{DriverMessage, PROPOSALS_IN_FLIGHT_DEFAULT, Replica};
 use crate::NodeError;
@@ -42,12 +42,12 @@ impl SimulatedReplica {
     /// The replica of `node` (opened on a PBFT chain, usually with a virtual clock), honest
     /// unless `byzantine` says how it misbehaves.
     pub fn new(node: &Node, byzantine: Option<ByzantineMode>) -> Result<Self, NodeError> {
-        let mut replica = Replica::new(
+        let replica = Replica::new(
             node,
             super::Outbound::Simulated(Vec::new()),
             PROPOSALS_IN_FLIGHT_DEFAULT,
+            byzantine,
         )?;
-        replica.byzantine = byzantine.map(super::byzantine::Byzantine::new);
         Ok(SimulatedReplica {
             node: node.clone(),
             replica,
@@ -61,9 +61,6 @@ impl SimulatedReplica {
     /// A message from validator `from`, as the network bridge hands it over: forwarded
     /// transactions go to admission, everything else to the driver.
     pub fn receive(&mut self, from: [u8; 32], bytes: &[u8]) {
-        if self.replica.halted {
-            return;
-        }
         match ConsensusTag::of(bytes) {
             Some(ConsensusTag::ForwardedTransactions) => {
                 crate::runtime::bridge::admit_forwarded(&self.node, &bytes[1..]);
